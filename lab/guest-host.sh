@@ -1,0 +1,159 @@
+#!/bin/bash
+# Runs INSIDE the UML guest. Manages one lab host (systemd-nspawn container in
+# its own network namespace over a per-host overlay).
+#   guest-host.sh start NAME    mount disk if needed, supervise (background)
+#   guest-host.sh stop NAME     kill the host, keep its disk
+#   guest-host.sh reboot NAME   kill the host (fresh netns), boot again, wait ready
+#   guest-host.sh reset NAME    stop, discard disk, start, wait ready
+#   guest-host.sh wait NAME     wait until its sshd listens
+set -u
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+S=/lab/.state
+cmd=$1
+name=$2
+H=/hosts/$name
+R=/run/lab/$name
+CG=/sys/fs/cgroup/lab-$name
+
+conf=$(awk -v n="$name" '$1==n' $S/guest.conf)
+[ -n "$conf" ] || { echo "unknown host $name" >&2; exit 2; }
+read -r _ idx ifaces <<<"$conf"
+
+[ -p /run/lab/sleep ] || mkfifo /run/lab/sleep 2>/dev/null
+exec 9<>/run/lab/sleep
+nap() { read -rt "$1" -u 9 || true; }
+
+log() { echo "guest[$name]: $* ($(cut -d' ' -f1 /proc/uptime)s)" >> "$S/logs/$name.log"; }
+
+mount_disk() {
+  mountpoint -q "$H/root" && return 0
+  mkdir -p "$H/upper" "$H/work" "$H/root"
+  if [ ! -e "$H/upper/.lab-initialized" ]; then
+    # First boot of a fresh disk: per-host identity.
+    local u=$H/upper
+    mkdir -p "$u/etc/ssh" "$u/root/.ssh"
+    chmod 700 "$u/root/.ssh"
+    echo "$name" > "$u/etc/hostname"
+    printf '127.0.0.1\tlocalhost\n127.0.1.1\t%s\n' "$name" > "$u/etc/hosts"
+    cp "$S/hosts/$name/machine-id" "$u/etc/machine-id"
+    cp "$S/hosts/$name/ssh_host_ed25519_key" "$S/hosts/$name/ssh_host_ed25519_key.pub" "$u/etc/ssh/"
+    chmod 600 "$u/etc/ssh/ssh_host_ed25519_key"
+    cp "$S/id_ed25519.pub" "$u/root/.ssh/authorized_keys"
+    chmod 600 "$u/root/.ssh/authorized_keys"
+    touch "$u/.lab-initialized"
+  fi
+  mount -t overlay overlay -o "lowerdir=/,upperdir=$H/upper,workdir=$H/work" "$H/root"
+}
+
+make_netns() {
+  ip netns del "$name" 2>/dev/null
+  ip netns add "$name"
+  local spec i=0 ifn lan addr mac batch="" inner="link set lo up"$'\n'
+  for spec in $ifaces; do
+    IFS=, read -r ifn lan addr mac <<<"$spec"
+    batch+="link add v${idx}i$i type veth peer name $ifn address $mac netns $name"$'\n'
+    batch+="link set v${idx}i$i master b-$lan up"$'\n'
+    inner+="addr add $addr dev $ifn"$'\n'"link set $ifn up"$'\n'
+    i=$((i + 1))
+  done
+  ip -b - <<<"$batch"
+  ip -n "$name" -b - <<<"$inner"
+}
+
+# True when the host's sshd listens on port 22 (read via the anchor process,
+# no fork, no connection: sshd forks before it listens).
+listening() {
+  local pid line
+  read -r pid 2>/dev/null < "$R.anchor" || return 1
+  while read -r line; do
+    case $line in *:0016\ 00000000:0000\ 0A*) return 0 ;; esac
+  done 2>/dev/null < "/proc/$pid/net/tcp"
+  return 1
+}
+
+kill_host() {
+  [ -d "$CG" ] && echo 1 > "$CG/cgroup.kill" 2>/dev/null
+  local pid
+  if read -r pid 2>/dev/null < "$R.anchor"; then kill -9 "$pid" 2>/dev/null; fi
+  rm -f "$R.anchor" "$S/run/ready-$name"
+  local n=0
+  while [ -d "$CG" ] && [ -n "$(cat "$CG/cgroup.procs" 2>/dev/null)" ] && [ $n -lt 100 ]; do nap 0.1; n=$((n + 1)); done
+}
+
+supervise() {
+  echo $BASHPID > "$R.super"
+  while [ ! -e "$R.stop" ]; do
+    mount_disk
+    make_netns
+    ip netns exec "$name" sleep infinity 9>&- &
+    echo $! > "$R.anchor"
+    mkdir -p "$CG"
+    log "boot"
+    (
+      echo "$BASHPID" > "$CG/cgroup.procs"
+      exec 9>&-
+      SYSTEMD_NSPAWN_API_VFS_WRITABLE=network exec systemd-nspawn --quiet --boot \
+        --directory="$H/root" --machine="$name" --network-namespace-path="/run/netns/$name" \
+        --register=no --keep-unit --link-journal=no --capability=all \
+        --resolv-conf=off --timezone=off --settings=no --console=read-only \
+        < /dev/null >> "$S/logs/$name.console" 2>&1
+    ) &
+    local nspawn=$!
+    while kill -0 $nspawn 2>/dev/null && ! listening; do nap 0.5; done
+    if listening; then touch "$S/run/ready-$name"; log "ready"; fi
+    wait $nspawn
+    log "nspawn exited: $?"
+    kill_host
+    [ -e "$R.stop" ] || nap 0.5
+  done
+  ip netns del "$name" 2>/dev/null
+  rm -f "$R.super" "$R.stop"
+}
+
+wait_ready() {
+  local n=0
+  while ! [ -e "$S/run/ready-$name" ]; do
+    nap 0.5; n=$((n + 1))
+    [ $n -lt 600 ] || { echo "timeout waiting for $name" >&2; return 1; }
+  done
+}
+
+stop_host() {
+  local pid n=0
+  if read -r pid 2>/dev/null < "$R.super" && kill -0 "$pid" 2>/dev/null; then
+    touch "$R.stop"
+    kill_host
+    while kill -0 "$pid" 2>/dev/null && [ $n -lt 100 ]; do nap 0.1; n=$((n + 1)); done
+  fi
+  rm -f "$R.stop" "$R.super"
+  ip netns del "$name" 2>/dev/null
+  return 0
+}
+
+mkdir -p "$S/run" "$S/logs"
+case $cmd in
+  start)
+    if read -r pid 2>/dev/null < "$R.super" && kill -0 "$pid" 2>/dev/null; then exit 0; fi
+    rm -f "$R.stop"
+    supervise 9>&9 < /dev/null > /dev/null 2>&1 &
+    ;;
+  stop) stop_host ;;
+  reboot)
+    if read -r pid 2>/dev/null < "$R.super" && kill -0 "$pid" 2>/dev/null; then
+      kill_host # the supervisor boots it again with a fresh netns
+      nap 0.3
+    else
+      "$0" start "$name"
+    fi
+    wait_ready
+    ;;
+  reset)
+    stop_host
+    umount "$H/root" 2>/dev/null
+    rm -rf "$H"
+    "$0" start "$name"
+    wait_ready
+    ;;
+  wait) wait_ready ;;
+  *) echo "usage: $0 start|stop|reboot|reset|wait NAME" >&2; exit 2 ;;
+esac

@@ -1,0 +1,61 @@
+#!/bin/bash
+# PID 1 of the UML guest (started by /usr/local/sbin/lab-init in the root).
+# Sets up bridges, the control sshd and one supervised systemd-nspawn per host.
+# /lab is the lab directory of the machine (hostfs), /lab/.state its state.
+set -u
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+S=/lab/.state
+
+mount -t sysfs sysfs /sys
+mount -t tmpfs -o mode=755 tmpfs /run
+mount -t tmpfs tmpfs /tmp
+mount -t tmpfs -o mode=755 tmpfs /hosts
+mountpoint -q /dev || mount -t devtmpfs devtmpfs /dev
+mkdir -p /dev/pts /dev/shm /run/lab /run/netns /run/sshd
+mount -t devpts devpts /dev/pts
+mount -t cgroup2 cgroup2 /sys/fs/cgroup
+ln -sf /proc/self/fd /dev/fd
+echo lab-guest > /proc/sys/kernel/hostname
+# New network namespaces get kernel-default IPv4 settings, whatever init_net has.
+echo 2 > /proc/sys/net/core/devconf_inherit_init_net
+echo "guest: init up $(cut -d' ' -f1 /proc/uptime)s" >&2
+
+# Bridges: one per LAN, plus mgmt (with the UML NIC vec0 towards the machine).
+{
+  echo "link set lo up"
+  echo "link add b-mgmt type bridge forward_delay 0 stp_state 0"
+  echo "link set vec0 master b-mgmt"
+  echo "link set vec0 up"
+  echo "link set b-mgmt up"
+  echo "addr add 10.254.0.2/24 dev b-mgmt"
+  for lan in $(awk '{for(i=3;i<=NF;i++){split($i,a,",");print a[2]}}' $S/guest.conf | sort -u); do
+    [ "$lan" = mgmt ] && continue
+    echo "link add b-$lan type bridge forward_delay 0 stp_state 0"
+    echo "link set b-$lan up"
+  done
+} | ip -b -
+
+# Control sshd for lab.sh (reboot/reset/stop of single hosts).
+cat > /run/lab/sshd_config <<EOF
+ListenAddress 10.254.0.2
+HostKey $S/guest_host_key
+AuthorizedKeysFile $S/id_ed25519.pub
+StrictModes no
+UsePAM no
+PrintLastLog no
+PrintMotd no
+UseDNS no
+PasswordAuthentication no
+PermitRootLogin prohibit-password
+PidFile /run/lab/sshd.pid
+EOF
+/usr/sbin/sshd -f /run/lab/sshd_config -E /run/lab/sshd.log
+
+while read -r name _; do
+  /lab/guest-host.sh start "$name" &
+done < $S/guest.conf
+
+echo "guest: hosts launched $(cut -d' ' -f1 /proc/uptime)s" >&2
+# Reap orphans forever.
+trap '' TERM INT HUP
+while :; do wait; read -rt 60 <> /run/lab/sleep 2>/dev/null || mkfifo /run/lab/sleep 2>/dev/null; done

@@ -1,0 +1,161 @@
+import { Construct } from 'constructs';
+import { SshConnectionProps, connectionRecord } from './connection';
+import { HostScript, ownerKeyFor } from './host-script';
+import { InterfaceProps, RealServer } from './real-server';
+import { AddressSpec } from './scripts/host';
+import { renderBundle } from './scripts/bundle';
+import { Forwarding, ipvsTableFragment, renderRules } from './scripts/ipvs';
+import { directorBase } from './scripts/roles';
+import { Cidr, checkCidr, checkInt, checkInterface, fail, inSubnet } from './validation';
+import { VirtualService, VirtualServiceOptions } from './virtual-service';
+
+export interface LvsDirectorProps {
+  /** How Terraform reaches the director (management address). */
+  readonly connection: SshConnectionProps;
+  /**
+   * The director's data-plane interfaces and the addresses they already
+   * carry (DIPs). They are checked at apply, never changed. A VIP that is
+   * not one of them goes on the interface whose subnet holds it, else on
+   * the first one (DR), or on tunl0 (TUN).
+   */
+  readonly interfaces: InterfaceProps[];
+  /**
+   * This stack owns the director's whole IPVS table: services it does not
+   * declare are drained and deleted on deploy, and destroy ends with
+   * `ipvsadm -C`. Otherwise only the services declared here are touched
+   * (`ipvsadm -D` each), so other tools can share the director.
+   * @default false
+   */
+  readonly ownsWholeTable?: boolean;
+  /**
+   * Seconds to wait for active connections of a real server being removed
+   * (after its weight is set to 0) before its entry is deleted.
+   * @default 30
+   */
+  readonly drainSeconds?: number;
+}
+
+/**
+ * An LVS director: installs ipvsadm, loads the modules and sets the sysctls
+ * its forwarding methods need, brings up the VIPs it owns, and owns the IPVS
+ * entries of the services declared on it.
+ *
+ * Two Terraform resources: `Host` (base setup) and `Services` (the IPVS
+ * table). `Services` runs after `Host` and after every real server's `Host`;
+ * on destroy it goes first, so the director stops sending to a real server
+ * before that server's VIP is removed. A change to the table replaces
+ * `Services` create-before-destroy and converges the live table in place:
+ * weights are edited, new servers added, removed servers drained then
+ * deleted, and no service is ever flushed.
+ */
+export class LvsDirector extends Construct {
+  public readonly interfaces: { readonly name: string; readonly cidr: Cidr }[];
+  public readonly ownsWholeTable: boolean;
+  /** Base setup of the host. */
+  public readonly host: HostScript;
+  private servicesStep?: HostScript;
+  private readonly services: VirtualService[] = [];
+  private readonly connection: ReturnType<typeof connectionRecord>;
+  private readonly drainSeconds: number;
+
+  constructor(scope: Construct, id: string, props: LvsDirectorProps) {
+    super(scope, id);
+    if (!props || typeof props !== 'object') fail(this, 'props', 'are required');
+    this.connection = connectionRecord(this, props.connection);
+    if (!Array.isArray(props.interfaces) || props.interfaces.length === 0) {
+      fail(this, 'interfaces', 'at least one data-plane interface is required');
+    }
+    this.interfaces = props.interfaces.map((i, n) => ({
+      name: checkInterface(this, `interfaces[${n}].name`, i?.name),
+      cidr: checkCidr(this, `interfaces[${n}].address`, i?.address),
+    }));
+    const seen = new Set<string>();
+    for (const i of this.interfaces) {
+      if (seen.has(i.cidr.address)) fail(this, 'interfaces', `${i.cidr.address} is declared twice`);
+      seen.add(i.cidr.address);
+    }
+    this.ownsWholeTable = props.ownsWholeTable ?? false;
+    this.drainSeconds = checkInt(this, 'drainSeconds', props.drainSeconds ?? 30, 0, 86400);
+    this.host = new HostScript(this, 'Host', {
+      connection: this.connection,
+      bundle: () =>
+        renderBundle({
+          owner: ownerKeyFor(this),
+          description: `LVS director ${this.node.path}`,
+          onChange: 'teardown',
+          ...directorBase({
+            owner: ownerKeyFor(this),
+            forwarding: this.forwardingMethods(),
+            interfaces: this.interfaces.map((i) => ({ dev: i.name, cidr: i.cidr.cidr })),
+            vips: this.vipAddresses(),
+            persistence: this.services.some((s) => s.persistence !== undefined),
+            ipv6: this.services.some((s) => (s.vip ?? '').includes(':')),
+          }),
+        }),
+    });
+  }
+
+  /** Declares a virtual service on this director. */
+  public addService(id: string, options: VirtualServiceOptions): VirtualService {
+    const service = new VirtualService(this, id, options, {
+      addresses: this.interfaces.map((i) => i.cidr),
+      onRealServer: (server) => this.table().runsAfter(server.host),
+    });
+    const clash = this.services.find((s) => s.key === service.key);
+    if (clash) fail(service, 'vip', `${service.key} is already declared by ${clash.node.path}`);
+    this.services.push(service);
+    this.table();
+    return service;
+  }
+
+  /** The IPVS rules this director declares, as `ipvsadm -Sn` prints them. */
+  public get desiredRules(): string[] {
+    return renderRules(this.services.map((s) => s._toIpvs()));
+  }
+
+  private table(): HostScript {
+    if (this.servicesStep) return this.servicesStep;
+    const owner = ownerKeyFor(this, 'services');
+    this.servicesStep = new HostScript(this, 'Services', {
+      connection: this.connection,
+      createBeforeDestroy: true,
+      bundle: () =>
+        renderBundle({
+          owner,
+          description: `IPVS services of ${this.node.path}`,
+          onChange: 'reconcile',
+          after: [ownerKeyFor(this)],
+          ...ipvsTableFragment({
+            services: this.services.map((s) => s._toIpvs()),
+            ownsWholeTable: this.ownsWholeTable,
+            drainSeconds: this.drainSeconds,
+          }),
+        }),
+    });
+    this.servicesStep.runsAfter(this.host);
+    return this.servicesStep;
+  }
+
+  private forwardingMethods(): Forwarding[] {
+    return [...new Set(this.services.flatMap((s) => s.realServers.map((r: RealServer) => r.forwarding)))];
+  }
+
+  /** VIPs the director must hold locally, and where. */
+  private vipAddresses(): AddressSpec[] {
+    const out = new Map<string, AddressSpec>();
+    for (const s of this.services) {
+      const vip = s.vip;
+      if (vip === undefined || this.interfaces.some((i) => i.cidr.address === vip) || out.has(vip)) continue;
+      const cidr = vip.includes(':') ? `${vip}/128` : `${vip}/32`;
+      if (s.realServers[0]?.forwarding === 'tun') {
+        out.set(vip, { cidr, dev: 'tunl0' });
+      } else {
+        const dev = (this.interfaces.find((i) => inSubnet(vip, i.cidr)) ?? this.interfaces[0]).name;
+        const n = [...out.values()].filter((a) => a.dev === dev).length;
+        const label = `${dev}:${n}`;
+        out.set(vip, { cidr, dev, label: vip.includes(':') || label.length > 15 ? undefined : label });
+      }
+    }
+    return [...out.values()];
+  }
+}

@@ -1,0 +1,183 @@
+/**
+ * Places a rendered bundle in Terraform: one resource whose create-time
+ * provisioner applies the bundle and whose destroy-time provisioner removes
+ * it, both over SSH with a connection read only from the resource itself.
+ */
+import { Resource as NullResource } from '@cdktf/provider-null/lib/resource';
+import { NullProvider } from '@cdktf/provider-null/lib/provider';
+import { Construct, IConstruct } from 'constructs';
+import {
+  DataResource,
+  Fn,
+  Lazy,
+  RemoteExecProvisioner,
+  SSHProvisionerConnection,
+  TerraformResource,
+  TerraformSelf,
+  TerraformStack,
+} from 'cdktf';
+import { ConnectionRecord } from './connection';
+import { RenderedBundle } from './scripts/bundle';
+import { checkOneOf } from './validation';
+
+/** Which Terraform resource type carries the provisioners. */
+export enum ResourceKind {
+  /** Built-in `terraform_data`: no provider download, works where the registry is unreachable. */
+  TERRAFORM_DATA = 'terraform_data',
+  /** `null_resource` from hashicorp/null (@cdktf/provider-null). */
+  NULL_RESOURCE = 'null_resource',
+}
+
+/**
+ * Construct context key selecting the resource kind for everything below
+ * the scope it is set on (a stack, or the whole app through cdktf.json's
+ * "context"). Stacks set it from their `resourceKind` prop.
+ */
+export const RESOURCE_KIND_CONTEXT = 'lvs-cdktf:resourceKind';
+
+export function resourceKindOf(scope: IConstruct): ResourceKind {
+  const value = scope.node.tryGetContext(RESOURCE_KIND_CONTEXT) ?? ResourceKind.TERRAFORM_DATA;
+  return checkOneOf(scope, `context "${RESOURCE_KIND_CONTEXT}"`, value, Object.values(ResourceKind));
+}
+
+/**
+ * Terraform reads `${` and `%{` in strings as templates; scripts must reach
+ * the host verbatim.
+ */
+export function escapeTemplate(s: string): string {
+  return s.replace(/\$\{/g, () => '$${').replace(/%\{/g, () => '%%{');
+}
+
+/**
+ * The resource's Terraform name, derived from its construct path inside the
+ * stack so that it is readable and predictable (a `removed` block for a host
+ * that leaves the cluster names the same address). Construct IDs are
+ * therefore public contract: renaming one replaces the resource.
+ */
+export function logicalIdFor(scope: IConstruct, id: string): string {
+  const stack = TerraformStack.of(scope);
+  const parts = [...scope.node.scopes.slice(stack.node.scopes.length).map((c) => c.node.id), id];
+  const name = parts.join('_').replace(/[^A-Za-z0-9_-]/g, '_');
+  return /^[A-Za-z_]/.test(name) ? name : `_${name}`;
+}
+
+/** The attribute of the resource that holds the connection and destroy script. */
+function selfRoot(kind: ResourceKind): string {
+  return kind === ResourceKind.TERRAFORM_DATA ? 'input' : 'triggers';
+}
+
+/** The SSH connection, built only from `self` as destroy-time provisioners require. */
+export function selfConnection(kind: ResourceKind, rec: ConnectionRecord): SSHProvisionerConnection {
+  const root = selfRoot(kind);
+  const ref = (key: string) => TerraformSelf.getString(`${root}.${key}`);
+  const has = (key: string) => rec[key] !== undefined;
+  return {
+    type: 'ssh',
+    host: ref('host'),
+    port: TerraformSelf.getNumber(`${root}.port`),
+    user: ref('user'),
+    timeout: ref('timeout'),
+    ...(has('private_key_path') ? { privateKey: Fn.file(ref('private_key_path')), agent: 'false' } : { agent: 'true' }),
+    ...(has('host_key') ? { hostKey: ref('host_key') } : {}),
+    ...(has('bastion_host')
+      ? {
+          bastionHost: ref('bastion_host'),
+          bastionPort: TerraformSelf.getNumber(`${root}.bastion_port`),
+          bastionUser: ref('bastion_user'),
+        }
+      : {}),
+    ...(has('bastion_private_key_path') ? { bastionPrivateKey: Fn.file(ref('bastion_private_key_path')) } : {}),
+    ...(has('bastion_host_key') ? { bastionHostKey: ref('bastion_host_key') } : {}),
+  };
+}
+
+/** A destroy-time remote-exec provisioner; cdktf's type lacks `when`, Terraform accepts it. */
+export function destroyProvisioner(kind: ResourceKind): RemoteExecProvisioner {
+  return {
+    type: 'remote-exec',
+    when: 'destroy',
+    inline: [TerraformSelf.getString(`${selfRoot(kind)}.destroy_script`)],
+  } as RemoteExecProvisioner;
+}
+
+export interface HostScriptProps {
+  /** Validated connection record (see `connectionRecord`). */
+  readonly connection: ConnectionRecord;
+  /**
+   * What to apply on the host and how to remove it. Called once, at synth
+   * time, so that services and real servers added after construction count.
+   */
+  readonly bundle: () => RenderedBundle;
+  /**
+   * Create the replacement before destroying the old resource. Needed where
+   * a replacement must never leave a gap (the IPVS table under traffic).
+   * @default false
+   */
+  readonly createBeforeDestroy?: boolean;
+}
+
+/** One bundle on one host, as one Terraform resource. */
+export class HostScript extends Construct {
+  public readonly resource: TerraformResource;
+  public readonly kind: ResourceKind;
+
+  constructor(scope: Construct, id: string, props: HostScriptProps) {
+    super(scope, id);
+    this.kind = resourceKindOf(this);
+    let rendered: RenderedBundle | undefined;
+    const bundle = () => (rendered ??= props.bundle());
+    const lazy = (pick: (b: RenderedBundle) => string) => Lazy.stringValue({ produce: () => pick(bundle()) });
+    const common = {
+      connection: selfConnection(this.kind, props.connection),
+      provisioners: [
+        { type: 'remote-exec', inline: [lazy((b) => escapeTemplate(b.apply))] } as RemoteExecProvisioner,
+        destroyProvisioner(this.kind),
+      ],
+      lifecycle: props.createBeforeDestroy ? { createBeforeDestroy: true } : undefined,
+    };
+    const state = { ...props.connection, destroy_script: lazy((b) => escapeTemplate(b.destroy)) };
+    const identity = { owner: lazy((b) => b.owner), generation: lazy((b) => b.generation) };
+    if (this.kind === ResourceKind.TERRAFORM_DATA) {
+      this.resource = new DataResource(this, 'Resource', {
+        ...common,
+        input: state,
+        // A new generation replaces the resource (provisioners run); a new address or port only updates it.
+        triggersReplace: identity,
+      });
+    } else {
+      ensureNullProvider(TerraformStack.of(this));
+      const triggers = Object.entries({ ...state, ...identity }).map(([k, v]) => [k, String(v)]);
+      this.resource = new NullResource(this, 'Resource', { ...common, triggers: Object.fromEntries(triggers) });
+    }
+    this.resource.overrideLogicalId(logicalIdFor(scope, id));
+  }
+
+  /** This step runs after `other` on create, and before it on destroy. */
+  public runsAfter(other: HostScript): void {
+    const deps = this.resource.dependsOn ?? [];
+    const address = `${other.resource.terraformResourceType}.${other.resource.friendlyUniqueId}`;
+    if (!deps.includes(address)) this.resource.dependsOn = [...deps, address];
+  }
+}
+
+const NULL_PROVIDER_ID = 'lvs-cdktf-null-provider';
+
+function ensureNullProvider(stack: TerraformStack): void {
+  if (!stack.node.tryFindChild(NULL_PROVIDER_ID)) new NullProvider(stack, NULL_PROVIDER_ID);
+}
+
+/**
+ * The key under which a construct's state lives on its host
+ * (/var/lib/lvs-cdktf/<key>, lvs-cdktf-<key>.service): stack name and
+ * construct path, so two stacks or two constructs never share state.
+ */
+export function ownerKeyFor(scope: IConstruct, suffix?: string): string {
+  const stack = TerraformStack.of(scope);
+  const parts = [stack.node.id, ...scope.node.scopes.slice(stack.node.scopes.length).map((c) => c.node.id)];
+  if (suffix) parts.push(suffix);
+  return parts
+    .join('-')
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+|-+$/g, '');
+}

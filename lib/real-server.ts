@@ -1,0 +1,181 @@
+import { Construct } from 'constructs';
+import { SshConnectionProps, connectionRecord } from './connection';
+import { HostScript, ownerKeyFor } from './host-script';
+import { renderBundle } from './scripts/bundle';
+import { Forwarding } from './scripts/ipvs';
+import { WebServerKind } from './scripts/host';
+import { drRealServer, natRealServer, tunRealServer, RealServerSpec } from './scripts/roles';
+import { Cidr, checkCidr, checkInterface, checkIp, checkLabel, checkOneOf, fail, inSubnet } from './validation';
+
+/** A data-plane interface and the address it already carries. */
+export interface InterfaceProps {
+  /** Interface name, e.g. `ens33`. */
+  readonly name: string;
+  /** Address with prefix length, e.g. `192.168.116.112/24`. */
+  readonly address: string;
+}
+
+/** A web server that serves a page naming its host, so a curl of the VIP shows who answered. */
+export interface WebServerProps {
+  /** `nginx`, or `httpd` (apache2 on Debian-family hosts). */
+  readonly kind: WebServerKind;
+  /** The page's text. @default - "<construct id> (<real server address>)" */
+  readonly page?: string;
+}
+
+export interface RealServerProps {
+  /** How Terraform reaches the host (management address). */
+  readonly connection: SshConnectionProps;
+  /** The interface that carries the real server's address (RIP) on the data plane. */
+  readonly dataInterface: InterfaceProps;
+  /** @default - no web server is installed or started */
+  readonly webServer?: WebServerProps;
+}
+
+export interface NatRealServerProps extends RealServerProps {
+  /**
+   * The director's address on this server's subnet, which becomes the
+   * default gateway so that replies return through the director.
+   * @default - the director address on this server's subnet, found when it is added to a service
+   */
+  readonly gateway?: string;
+}
+
+/**
+ * The real-server side of one host. Subclasses fix the forwarding method:
+ * the director uses `-m` for NAT, `-g` for DR and `-i` for TUN servers.
+ */
+export abstract class RealServer extends Construct {
+  /** Forwarding method of this server's IPVS entries. */
+  public abstract readonly forwarding: Forwarding;
+  /** The real server's data-plane address (RIP). */
+  public readonly address: string;
+  public readonly dataInterface: { readonly name: string; readonly cidr: Cidr };
+  /** The step that prepares this host; the director sends traffic only after it. */
+  public readonly host: HostScript;
+  private readonly vipSet = new Set<string>();
+  private readonly webServer?: { kind: WebServerKind; page: string };
+
+  protected constructor(scope: Construct, id: string, props: RealServerProps) {
+    super(scope, id);
+    if (!props || typeof props !== 'object') fail(this, 'props', 'are required');
+    const record = connectionRecord(this, props.connection);
+    if (!props.dataInterface || typeof props.dataInterface !== 'object') fail(this, 'dataInterface', 'is required');
+    const cidr = checkCidr(this, 'dataInterface.address', props.dataInterface.address);
+    this.dataInterface = { name: checkInterface(this, 'dataInterface.name', props.dataInterface.name), cidr };
+    this.address = cidr.address;
+    if (props.webServer !== undefined) {
+      this.webServer = {
+        kind: checkOneOf(this, 'webServer.kind', props.webServer.kind, ['nginx', 'httpd'] as const),
+        page: checkLabel(this, 'webServer.page', props.webServer.page ?? `${id} (${this.address})`),
+      };
+    }
+    this.host = new HostScript(this, 'Host', {
+      connection: record,
+      bundle: () =>
+        renderBundle({
+          owner: ownerKeyFor(this),
+          description: `${this.forwarding.toUpperCase()} real server ${this.node.path}`,
+          onChange: 'teardown',
+          ...this.renderRole({
+            owner: ownerKeyFor(this),
+            dataInterface: { dev: this.dataInterface.name, cidr: this.dataInterface.cidr.cidr },
+            vips: [...this.vipSet],
+            webServer: this.webServer,
+          }),
+        }),
+    });
+  }
+
+  /** VIPs this server accepts traffic for. */
+  public get vips(): string[] {
+    return [...this.vipSet];
+  }
+
+  /**
+   * Called by `VirtualService.addRealServer`: checks that this server can be
+   * reached from the director by its forwarding method.
+   * @internal
+   */
+  public _attach(vip: string | undefined, directorAddresses: Cidr[], field: string): void {
+    if (vip !== undefined && this.forwarding !== 'nat') this.vipSet.add(vip);
+    this.checkReachable(directorAddresses, field);
+  }
+
+  protected abstract checkReachable(directorAddresses: Cidr[], field: string): void;
+
+  protected abstract renderRole(spec: RealServerSpec): { prepare: string; up: string; down: string };
+}
+
+/** NAT: the director rewrites addresses both ways; this host routes replies through it. */
+export class NatRealServer extends RealServer {
+  public readonly forwarding = 'nat' as const;
+  private gatewayAddress?: string;
+
+  constructor(scope: Construct, id: string, props: NatRealServerProps) {
+    super(scope, id, props);
+    if (props.gateway !== undefined) this.gatewayAddress = checkIp(this, 'gateway', props.gateway);
+  }
+
+  /** The default gateway this server is given (a director address). */
+  public get gateway(): string | undefined {
+    return this.gatewayAddress;
+  }
+
+  protected checkReachable(directorAddresses: Cidr[], field: string): void {
+    const onSubnet = directorAddresses.filter((d) => sameSubnet(d, this.dataInterface.cidr));
+    if (this.gatewayAddress === undefined) {
+      if (onSubnet.length === 0) {
+        fail(this, field, `the director has no address on ${this.dataInterface.cidr.cidr}'s subnet to be this NAT server's gateway`);
+      }
+      this.gatewayAddress = onSubnet[0].address;
+    } else if (!onSubnet.some((d) => d.address === this.gatewayAddress)) {
+      fail(this, 'gateway', `${this.gatewayAddress} is not a director address on the subnet of ${this.dataInterface.cidr.cidr}`);
+    }
+  }
+
+  protected renderRole(spec: RealServerSpec) {
+    if (this.gatewayAddress === undefined) fail(this, 'gateway', 'unknown: add this server to a service of a director');
+    return natRealServer({ ...spec, gateway: this.gatewayAddress });
+  }
+}
+
+/** DR: the director forwards frames by MAC; the host holds the VIP on lo and must not answer ARP for it. */
+export class DrRealServer extends RealServer {
+  public readonly forwarding = 'dr' as const;
+
+  constructor(scope: Construct, id: string, props: RealServerProps) {
+    super(scope, id, props);
+  }
+
+  protected checkReachable(directorAddresses: Cidr[], field: string): void {
+    if (!directorAddresses.some((d) => sameSubnet(d, this.dataInterface.cidr))) {
+      fail(this, field, `DR forwards by MAC on one segment, but the director has no address on the subnet of ${this.dataInterface.cidr.cidr}`);
+    }
+  }
+
+  protected renderRole(spec: RealServerSpec) {
+    return drRealServer(spec);
+  }
+}
+
+/** TUN: the director encapsulates requests in IPIP; the host decapsulates on tunl0 and replies directly. */
+export class TunRealServer extends RealServer {
+  public readonly forwarding = 'tun' as const;
+
+  constructor(scope: Construct, id: string, props: RealServerProps) {
+    super(scope, id, props);
+  }
+
+  /** IPIP is routed: any address the director can reach will do. */
+  protected checkReachable(): void {}
+
+  protected renderRole(spec: RealServerSpec) {
+    return tunRealServer(spec);
+  }
+}
+
+/** Both addresses are on one link: each lies in the other's subnet. */
+function sameSubnet(a: Cidr, b: Cidr): boolean {
+  return inSubnet(a.address, b) && inSubnet(b.address, a);
+}

@@ -1,0 +1,59 @@
+import { Construct } from 'constructs';
+import { Lazy, TerraformSelf, TerraformStack } from 'cdktf';
+import { SshConnectionProps, connectionRecord } from './connection';
+import { logicalIdFor, resourceKindOf, selfConnection } from './host-script';
+
+export interface RetiredRealServerProps {
+  /** The connection the server was deployed with (its values are read back from Terraform state). */
+  readonly connection: SshConnectionProps;
+}
+
+/**
+ * Cleans the host of a real server that leaves the cluster.
+ *
+ * Terraform does not run destroy provisioners of a resource deleted from the
+ * configuration, so deleting a real server from the code would take it out of
+ * the director's table but leave its VIP, sysctls and routes on the host.
+ * Put this construct where the server was (same scope, same id) for one
+ * deploy: it emits a Terraform `removed` block for the server's `Host`
+ * resource whose destroy-time provisioner runs the cleanup script recorded in
+ * state. The director's table, which depended on the server, is converged
+ * first, so the server is drained and out of the table before its host is
+ * cleaned. Afterwards the construct can be deleted.
+ */
+export class RetiredRealServer extends Construct {
+  /** Terraform address of the resource being retired. */
+  public readonly address: string;
+
+  constructor(scope: Construct, id: string, props: RetiredRealServerProps) {
+    super(scope, id);
+    const record = connectionRecord(this, props?.connection);
+    const kind = resourceKindOf(this);
+    this.address = `${kind}.${logicalIdFor(this, 'Host')}`;
+    const root = kind === 'terraform_data' ? 'input' : 'triggers';
+    removedBlocks(TerraformStack.of(this)).push({
+      from: this.address,
+      lifecycle: { destroy: true },
+      connection: snakeKeys(selfConnection(kind, record)),
+      provisioner: [{ 'remote-exec': { when: 'destroy', inline: [TerraformSelf.getString(`${root}.destroy_script`)] } }],
+    });
+  }
+}
+
+const blocks = new WeakMap<TerraformStack, object[]>();
+
+/** The stack's `removed` blocks; cdktf has no construct for them, so they go in as an override. */
+function removedBlocks(stack: TerraformStack): object[] {
+  let list = blocks.get(stack);
+  if (!list) {
+    const created: object[] = [];
+    blocks.set(stack, created);
+    stack.addOverride('removed', Lazy.anyValue({ produce: () => created }));
+    list = created;
+  }
+  return list;
+}
+
+function snakeKeys(o: object): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), v]));
+}

@@ -1,0 +1,157 @@
+/**
+ * Input validation. Every check throws before anything is synthesized, with
+ * the construct path and the field, so bad input never reaches a host and
+ * nothing is half-written to cdktf.out.
+ */
+import { IConstruct } from 'constructs';
+import { isIPv4, isIPv6 } from 'net';
+
+export class LvsValidationError extends Error {
+  constructor(
+    public readonly constructPath: string,
+    public readonly field: string,
+    detail: string,
+  ) {
+    super(`${constructPath}: ${field}: ${detail}`);
+    this.name = 'LvsValidationError';
+  }
+}
+
+export function fail(scope: IConstruct, field: string, detail: string): never {
+  throw new LvsValidationError(scope.node.path, field, detail);
+}
+
+function show(value: unknown): string {
+  return JSON.stringify(value) ?? String(value);
+}
+
+export function checkString(scope: IConstruct, field: string, value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0) fail(scope, field, `expected a non-empty string, got ${show(value)}`);
+  return value;
+}
+
+/** An integer in [min, max]. */
+export function checkInt(scope: IConstruct, field: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    fail(scope, field, `expected an integer from ${min} to ${max}, got ${show(value)}`);
+  }
+  return value;
+}
+
+export function checkPort(scope: IConstruct, field: string, value: unknown): number {
+  return checkInt(scope, field, value, 1, 65535);
+}
+
+/** An IPv4 or IPv6 address, returned in the canonical form ipvsadm prints. */
+export function checkIp(scope: IConstruct, field: string, value: unknown): string {
+  const s = checkString(scope, field, value);
+  if (isIPv4(s)) {
+    if (s.split('.').some((o) => o.length > 1 && o.startsWith('0'))) fail(scope, field, `${show(s)} has leading zeros`);
+    return s;
+  }
+  if (isIPv6(s) && !s.includes('%')) return new URL(`http://[${s}]/`).hostname.slice(1, -1);
+  fail(scope, field, `expected an IPv4 or IPv6 address, got ${show(value)}`);
+}
+
+export interface Cidr {
+  readonly address: string;
+  readonly prefix: number;
+  /** `address/prefix`. */
+  readonly cidr: string;
+}
+
+/** An interface address with prefix length, e.g. 192.168.116.111/24. */
+export function checkCidr(scope: IConstruct, field: string, value: unknown): Cidr {
+  const s = checkString(scope, field, value);
+  const m = /^([^/]+)\/(\d{1,3})$/.exec(s);
+  if (!m) fail(scope, field, `expected an address with prefix length such as 192.168.116.111/24, got ${show(s)}`);
+  const address = checkIp(scope, field, m[1]);
+  const prefix = Number(m[2]);
+  const max = address.includes(':') ? 128 : 32;
+  if (prefix > max || String(prefix) !== m[2]) fail(scope, field, `prefix length must be 0-${max}, got ${show(m[2])}`);
+  return { address, prefix, cidr: `${address}/${prefix}` };
+}
+
+function toBigInt(ip: string): bigint {
+  if (ip.includes('.') && !ip.includes(':')) {
+    return ip.split('.').reduce((acc, o) => (acc << 8n) | BigInt(Number(o)), 0n);
+  }
+  const [head, tail = ''] = ip.split('::');
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const groups = ip.includes('::') ? [...h, ...Array(8 - h.length - t.length).fill('0'), ...t] : h;
+  return groups.reduce((acc, g) => (acc << 16n) | BigInt(parseInt(g, 16)), 0n);
+}
+
+/** Whether `ip` lies in the subnet of `net`. */
+export function inSubnet(ip: string, net: Cidr): boolean {
+  if (ip.includes(':') !== net.address.includes(':')) return false;
+  const bits = net.address.includes(':') ? 128 : 32;
+  const shift = BigInt(bits - net.prefix);
+  return toBigInt(ip) >> shift === toBigInt(net.address) >> shift;
+}
+
+/** A Linux interface name (at most 15 characters, nothing a shell or sysctl path would read specially). */
+export function checkInterface(scope: IConstruct, field: string, value: unknown): string {
+  const s = checkString(scope, field, value);
+  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}$/.test(s)) {
+    fail(scope, field, `expected an interface name of up to 15 letters, digits, '_', '.' or '-', got ${show(s)}`);
+  }
+  return s;
+}
+
+/** A host name or address to SSH to. */
+export function checkHost(scope: IConstruct, field: string, value: unknown): string {
+  const s = checkString(scope, field, value);
+  if (isIPv4(s) || isIPv6(s)) return s;
+  const label = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
+  if (s.length > 253 || !new RegExp(`^${label}(?:\\.${label})*$`).test(s)) {
+    fail(scope, field, `expected a DNS name or IP address, got ${show(s)}`);
+  }
+  return s;
+}
+
+export function checkUser(scope: IConstruct, field: string, value: unknown): string {
+  const s = checkString(scope, field, value);
+  if (!/^[a-z_][a-z0-9_.-]{0,31}$/.test(s)) fail(scope, field, `expected a POSIX user name, got ${show(s)}`);
+  return s;
+}
+
+/** A local file path that Terraform reads (never its content). */
+export function checkPath(scope: IConstruct, field: string, value: unknown): string {
+  const s = checkString(scope, field, value);
+  if (!/^[A-Za-z0-9_./~+@-]+$/.test(s)) {
+    fail(scope, field, `expected a file path of letters, digits and _ . / ~ + @ -, got ${show(s)}`);
+  }
+  return s;
+}
+
+/** A public SSH host key as in known_hosts: "<type> <base64>". */
+export function checkHostKey(scope: IConstruct, field: string, value: unknown): string {
+  const s = checkString(scope, field, value);
+  if (!/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com) [A-Za-z0-9+/]+={0,2}$/.test(s)) {
+    fail(scope, field, `expected a public host key such as "ssh-ed25519 AAAA...", got ${show(s)}`);
+  }
+  return s;
+}
+
+/** A Terraform duration such as 30s, 2m or 1h. */
+export function checkDuration(scope: IConstruct, field: string, value: unknown): string {
+  const s = checkString(scope, field, value);
+  if (!/^[1-9][0-9]*(s|m|h)$/.test(s)) fail(scope, field, `expected a duration such as 30s, 5m or 1h, got ${show(s)}`);
+  return s;
+}
+
+export function checkOneOf<T extends string>(scope: IConstruct, field: string, value: unknown, allowed: readonly T[]): T {
+  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
+    fail(scope, field, `expected one of ${allowed.join(', ')}, got ${show(value)}`);
+  }
+  return value as T;
+}
+
+/** Text shown on a page or in a description: one line, printable, no quotes or shell syntax. */
+export function checkLabel(scope: IConstruct, field: string, value: unknown): string {
+  const s = checkString(scope, field, value);
+  if (!/^[A-Za-z0-9 _.,:()@+/-]{1,200}$/.test(s)) fail(scope, field, `expected one line of plain text, got ${show(s)}`);
+  return s;
+}

@@ -1,0 +1,69 @@
+import { Construct } from 'constructs';
+import { TerraformStack } from 'cdktf';
+import {
+  DrRealServer,
+  LvsDirector,
+  NatRealServer,
+  RealServer,
+  RealServerProps,
+  RESOURCE_KIND_CONTEXT,
+  ResourceKind,
+  RetiredRealServer,
+  TunRealServer,
+  VirtualService,
+} from '../lib';
+import { ClusterConfig } from './config';
+import { ClusterMode } from './topologies';
+
+export interface ClusterStackProps {
+  readonly mode: ClusterMode;
+  readonly cluster: ClusterConfig;
+  /** @default - the "lvs-cdktf:resourceKind" context, else terraform_data */
+  readonly resourceKind?: ResourceKind;
+}
+
+type RealServerConfig = ClusterConfig['realServers'][number];
+
+const REAL_SERVER: Record<ClusterMode, (scope: Construct, rs: RealServerConfig) => RealServer> = {
+  nat: (scope, rs) => new NatRealServer(scope, rs.name, { ...realServerProps(rs), gateway: rs.gateway }),
+  dr: (scope, rs) => new DrRealServer(scope, rs.name, realServerProps(rs)),
+  tun: (scope, rs) => new TunRealServer(scope, rs.name, realServerProps(rs)),
+};
+
+/**
+ * One LVS cluster: a director, one virtual service, and its real servers of
+ * one forwarding method. Construct IDs ("director", "web", the real servers'
+ * names) name the Terraform resources: keep them stable.
+ */
+export class ClusterStack extends TerraformStack {
+  public readonly director: LvsDirector;
+  public readonly service: VirtualService;
+
+  constructor(scope: Construct, name: string, props: ClusterStackProps) {
+    super(scope, name);
+    if (props.resourceKind !== undefined) this.node.setContext(RESOURCE_KIND_CONTEXT, props.resourceKind);
+    const { director, service, realServers } = props.cluster;
+    this.director = new LvsDirector(this, 'director', director);
+    this.service = this.director.addService('web', service);
+    for (const rs of realServers) {
+      if (rs.retired) {
+        new RetiredRealServer(this, rs.name, { connection: rs.connection });
+        continue;
+      }
+      this.service.addRealServer(REAL_SERVER[props.mode](this, rs), {
+        weight: rs.weight,
+        port: rs.port,
+        upperThreshold: rs.upperThreshold,
+        lowerThreshold: rs.lowerThreshold,
+      });
+    }
+  }
+}
+
+function realServerProps(rs: RealServerConfig): RealServerProps {
+  return {
+    connection: rs.connection,
+    dataInterface: rs.interface,
+    webServer: rs.webServer ? { kind: rs.webServer } : undefined,
+  };
+}

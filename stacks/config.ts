@@ -1,0 +1,171 @@
+/**
+ * The stack configuration file: hosts, keys and addresses for the three
+ * stacks, so they can be pointed at real hosts without editing code.
+ * JSON or YAML; chosen by LVS_CDKTF_CONFIG or the cdktf.json context key
+ * "lvs-cdktf:config". The loader checks the shape (unknown keys, types of
+ * containers); the constructs check every value and name the field.
+ */
+import { readFileSync } from 'fs';
+import { dirname, isAbsolute, resolve } from 'path';
+import { parse as parseYaml } from 'yaml';
+import type { SshConnectionProps } from '../lib';
+import type { PersistenceOptions, Scheduler } from '../lib/virtual-service';
+import type { Protocol, WebServerKind } from '../lib';
+
+export interface ClusterConfig {
+  readonly director: {
+    readonly connection: SshConnectionProps;
+    readonly interfaces: { readonly name: string; readonly address: string }[];
+    readonly ownsWholeTable?: boolean;
+    readonly drainSeconds?: number;
+  };
+  readonly service: {
+    readonly vip: string;
+    readonly port?: number;
+    readonly protocol?: Protocol;
+    readonly scheduler?: Scheduler;
+    readonly persistence?: PersistenceOptions;
+  };
+  readonly realServers: RealServerConfig[];
+}
+
+export interface RealServerConfig {
+  /** Construct id of the server: keep it stable, it names the Terraform resource. */
+  readonly name: string;
+  readonly connection: SshConnectionProps;
+  readonly interface: { readonly name: string; readonly address: string };
+  readonly weight?: number;
+  readonly port?: number;
+  readonly upperThreshold?: number;
+  readonly lowerThreshold?: number;
+  /** NAT only: the director address to use as gateway. */
+  readonly gateway?: string;
+  readonly webServer?: WebServerKind;
+  /** Leaves the cluster: drained out of the table and its host cleaned (see RetiredRealServer). */
+  readonly retired?: boolean;
+}
+
+export interface StackConfig {
+  readonly director?: Partial<ClusterConfig['director']>;
+  readonly service?: Partial<ClusterConfig['service']>;
+  /** Replaces the default list of real servers. */
+  readonly realServers?: RealServerConfig[];
+}
+
+export interface LvsConfig {
+  /** @default 'terraform_data' */
+  readonly resourceKind?: string;
+  /** Connection settings every host starts from (host-level settings win). */
+  readonly defaults?: Partial<SshConnectionProps>;
+  readonly stacks?: Record<string, StackConfig>;
+}
+
+export const CONFIG_ENV = 'LVS_CDKTF_CONFIG';
+export const CONFIG_CONTEXT = 'lvs-cdktf:config';
+
+export class ConfigError extends Error {
+  constructor(file: string, path: string, detail: string) {
+    super(`${file}: ${path}: ${detail}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Shape = 'string' | 'number' | 'boolean' | { [key: string]: Shape } | [Shape];
+
+const CONNECTION: Shape = {
+  host: 'string',
+  port: 'number',
+  user: 'string',
+  privateKeyPath: 'string',
+  hostKey: 'string',
+  timeout: 'string',
+  bastion: { host: 'string', port: 'number', user: 'string', privateKeyPath: 'string', hostKey: 'string' },
+};
+const INTERFACE: Shape = { name: 'string', address: 'string' };
+const SCHEMA: Shape = {
+  resourceKind: 'string',
+  defaults: CONNECTION,
+  stacks: {
+    '*': {
+      director: { connection: CONNECTION, interfaces: [INTERFACE], ownsWholeTable: 'boolean', drainSeconds: 'number' },
+      service: {
+        vip: 'string',
+        port: 'number',
+        protocol: 'string',
+        scheduler: 'string',
+        persistence: { timeout: 'number', netmask: 'string' },
+      },
+      realServers: [
+        {
+          name: 'string',
+          connection: CONNECTION,
+          interface: INTERFACE,
+          weight: 'number',
+          port: 'number',
+          upperThreshold: 'number',
+          lowerThreshold: 'number',
+          gateway: 'string',
+          webServer: 'string',
+          retired: 'boolean',
+        },
+      ],
+    },
+  },
+};
+
+function checkShape(file: string, path: string, value: unknown, shape: Shape): void {
+  const where = path || '(top level)';
+  if (typeof shape === 'string') {
+    if (typeof value !== shape) throw new ConfigError(file, where, `expected a ${shape}, got ${JSON.stringify(value)}`);
+    return;
+  }
+  if (Array.isArray(shape)) {
+    if (!Array.isArray(value)) throw new ConfigError(file, where, 'expected a list');
+    value.forEach((v, i) => checkShape(file, `${path}[${i}]`, v, shape[0]));
+    return;
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new ConfigError(file, where, 'expected a mapping');
+  }
+  for (const [k, v] of Object.entries(value)) {
+    const sub = shape[k] ?? shape['*'];
+    if (!sub) throw new ConfigError(file, where, `unknown key "${k}" (expected one of ${Object.keys(shape).join(', ')})`);
+    checkShape(file, path ? `${path}.${k}` : k, v, sub);
+  }
+}
+
+/** Reads and checks a config file; relative key paths become relative to the file. */
+export function loadConfigFile(file: string): LvsConfig {
+  let raw: unknown;
+  try {
+    const text = readFileSync(file, 'utf8');
+    raw = /\.ya?ml$/i.test(file) ? parseYaml(text) : JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(file, '(file)', `cannot read: ${(e as Error).message}`);
+  }
+  checkShape(file, '', raw ?? {}, SCHEMA);
+  const base = dirname(resolve(file));
+  const absolute = (p: unknown) => (typeof p === 'string' && !isAbsolute(p) && !p.startsWith('~') ? resolve(base, p) : p);
+  return JSON.parse(JSON.stringify(raw ?? {}), (key, value) =>
+    key === 'privateKeyPath' ? absolute(value) : value,
+  ) as LvsConfig;
+}
+
+/** The config file named by the environment (first) or by app context, if any. */
+export function configPath(context: unknown): string | undefined {
+  const fromEnv = process.env[CONFIG_ENV];
+  if (fromEnv) return fromEnv;
+  return typeof context === 'string' && context ? context : undefined;
+}
+
+/** Applies a stack's config over its default topology. */
+export function mergeCluster(defaults: ClusterConfig, config: LvsConfig, stackName: string): ClusterConfig {
+  const stack = config.stacks?.[stackName] ?? {};
+  const conn = (c: SshConnectionProps | undefined): SshConnectionProps => ({ ...config.defaults, ...c }) as SshConnectionProps;
+  const director = { ...defaults.director, ...stack.director };
+  return {
+    director: { ...director, connection: conn({ ...defaults.director.connection, ...stack.director?.connection }) },
+    service: { ...defaults.service, ...stack.service },
+    realServers: (stack.realServers ?? defaults.realServers).map((r) => ({ ...r, connection: conn(r.connection) })),
+  };
+}

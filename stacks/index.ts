@@ -1,0 +1,28 @@
+import { App } from 'cdktf';
+import { ResourceKind } from '../lib';
+import { ClusterStack } from './cluster-stack';
+import { CONFIG_CONTEXT, ConfigError, LvsConfig, configPath, loadConfigFile, mergeCluster } from './config';
+import { DEFAULT_TOPOLOGIES, STACK_MODES } from './topologies';
+
+export { ClusterStack } from './cluster-stack';
+export * from './config';
+export * from './topologies';
+
+/** Defines nat-stack, dr-stack and tun-stack on `app` from the selected config file (if any). */
+export function defineStacks(app: App, config?: LvsConfig): ClusterStack[] {
+  const file = configPath(app.node.tryGetContext(CONFIG_CONTEXT));
+  const cfg = config ?? (file ? loadConfigFile(file) : {});
+  for (const name of Object.keys(cfg.stacks ?? {})) {
+    if (!(name in STACK_MODES)) {
+      throw new ConfigError(file ?? 'config', `stacks.${name}`, `unknown stack (expected ${Object.keys(STACK_MODES).join(', ')})`);
+    }
+  }
+  return Object.entries(STACK_MODES).map(
+    ([name, mode]) =>
+      new ClusterStack(app, name, {
+        mode,
+        cluster: mergeCluster(DEFAULT_TOPOLOGIES[mode], cfg, name),
+        resourceKind: cfg.resourceKind as ResourceKind | undefined,
+      }),
+  );
+}
