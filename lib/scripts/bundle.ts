@@ -53,8 +53,14 @@ const UNIT_DIR = '/etc/systemd/system';
 export function renderBundle(spec: BundleSpec): RenderedBundle {
   const dir = stateDir(spec.owner);
   const unit = unitName(spec.owner);
-  const upScript = script(`boot-time state of ${spec.description}`, spec.up);
-  const downScript = script(`undo ${spec.description}`, spec.down);
+  // up.sh and down.sh run on their own (down.sh also at boot-less cleanup), so they carry what they use.
+  const standalone = (body: string) => [
+    /\blvs_(os_family|install|systemd)\b/.test(body) ? OS_FUNCTIONS : '',
+    body.includes('$dir') ? `dir=${sq(dir)}` : '',
+    body,
+  ];
+  const upScript = script(`boot-time state of ${spec.description}`, ...standalone(spec.up));
+  const downScript = script(`undo ${spec.description}`, ...standalone(spec.down));
   const afterUnits = (spec.after ?? []).map(unitName);
   const unitText = [
     '[Unit]',
@@ -75,6 +81,7 @@ export function renderBundle(spec: BundleSpec): RenderedBundle {
   const teardownPrevious =
     spec.onChange === 'teardown'
       ? [
+          'prev=$(cat "$dir/generation" 2>/dev/null || true)',
           'if [ -n "$prev" ] && [ "$prev" != "$gen" ] && [ -f "$dir/down.sh" ]; then',
           '  echo "lvs-cdktf: $owner: undoing generation $prev before applying $gen"',
           '  sh "$dir/down.sh"',
@@ -90,7 +97,6 @@ export function renderBundle(spec: BundleSpec): RenderedBundle {
     `gen=${sq(generation)}`,
     'umask 022',
     'mkdir -p "$dir"',
-    'prev=$(cat "$dir/generation" 2>/dev/null || true)',
     teardownPrevious,
     writeFile(`${dir}/up.sh`, upScript, '0755'),
     writeFile(`${dir}/down.sh`, downScript, '0755'),

@@ -40,7 +40,7 @@ export function sysctlFragment(owner: string, settings: SysctlSetting[]): Fragme
   return {
     prepare: [
       'if [ ! -f "$dir/sysctl.orig" ]; then',
-      `  for key in ${keys}; do printf '%s=%s\\n' "$key" "$(sysctl -n "$key")"; done > "$dir/sysctl.orig.new"`,
+      `  printf '%s\\n' ${keys} | while read -r key; do printf '%s=%s\\n' "$key" "$(sysctl -n "$key")"; done > "$dir/sysctl.orig.new"`,
       '  mv "$dir/sysctl.orig.new" "$dir/sysctl.orig"',
       'fi',
       `cat > ${sq(dropIn)} <<'LVS_CDKTF_EOF'`,
@@ -52,7 +52,7 @@ export function sysctlFragment(owner: string, settings: SysctlSetting[]): Fragme
     down: [
       `rm -f ${sq(dropIn)}`,
       'if [ -f "$dir/sysctl.orig" ]; then',
-      '  while IFS== read -r key value; do sysctl -q -w "$key=$value" || true; done < "$dir/sysctl.orig"',
+      "  while IFS='=' read -r key value; do sysctl -q -w \"$key=$value\" || true; done < \"$dir/sysctl.orig\"",
       '  rm -f "$dir/sysctl.orig"',
       'fi',
     ].join('\n'),
