@@ -1,17 +1,28 @@
+import { mkdtempSync, rmSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
 import { App } from 'cdktf';
 import { defineStacks } from './stacks';
 
-// Errors in the config or in construct props end synth here, before anything
-// is written to cdktf.out, with the file or construct path and the field.
-try {
-  const app = new App();
+// cdktf's App creates output directories as stacks are added, so the stacks
+// are first built in a scratch directory: bad config or props end the run
+// there, naming the file or construct path and the field, and cdktf.out is
+// never touched.
+function build(outdir?: string): App {
+  const app = new App(outdir ? { outdir } : undefined);
   defineStacks(app);
-  app.synth();
+  return app;
+}
+
+const scratch = mkdtempSync(join(tmpdir(), 'lvs-cdktf-check-'));
+try {
+  build(scratch);
 } catch (e) {
   const err = e as Error;
-  if (err.name === 'LvsValidationError' || err.name === 'ConfigError') {
-    process.stderr.write(`lvs-cdktf: ${err.message}\n`);
-    process.exit(1);
-  }
-  throw e;
+  if (err.name !== 'LvsValidationError' && err.name !== 'ConfigError') throw e;
+  process.stderr.write(`lvs-cdktf: ${err.message}\n`);
+  process.exitCode = 1;
+} finally {
+  rmSync(scratch, { recursive: true, force: true });
 }
+if (!process.exitCode) build().synth();

@@ -154,7 +154,7 @@ start_uml() {
   ip netns exec "$NS" setsid linux.uml \
     mem="$UML_MEM" umid=lvslab uml_dir=/run/lvs-cdktf-lab \
     root=/dev/root rootfstype=hostfs rootflags="$root" ro \
-    init=/usr/local/sbin/lab-init labdir="$LAB" \
+    init=/usr/local/sbin/lab-init labdir="$LAB" labpar="${LAB_BOOT_PARALLEL:-3}" \
     vec0:transport=tap,ifname=$TAP,mac=02:4c:ab:00:00:02 \
     con=null con0=null,fd:1 ssl=null quiet pty.legacy_count=0 zswap.enabled=0 \
     < /dev/null > "$S/logs/uml.log" 2>&1 &

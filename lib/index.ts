@@ -5,5 +5,6 @@ export * from './real-server';
 export * from './retired-real-server';
 export * from './validation';
 export * from './virtual-service';
-export { Forwarding, Protocol, renderRules } from './scripts/ipvs';
-export { WebServerKind } from './scripts/host';
+export { renderRules } from './scripts/ipvs';
+export type { Forwarding, Protocol } from './scripts/ipvs';
+export type { WebServerKind } from './scripts/host';

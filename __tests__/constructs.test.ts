@@ -1,0 +1,201 @@
+import { Testing, TerraformStack } from 'cdktf';
+import {
+  DrRealServer,
+  LvsDirector,
+  NatRealServer,
+  ResourceKind,
+  RetiredRealServer,
+  TunRealServer,
+} from '../lib';
+import { appWith, embeddedFiles, resourcesOf, stacks, synthJson } from './helpers';
+
+function drCluster(kind?: ResourceKind) {
+  const stack = new TerraformStack(appWith(kind), 'lib-test');
+  const director = new LvsDirector(stack, 'lb', {
+    connection: { host: 'lb.example.net', privateKeyPath: '/keys/id_ed25519' },
+    interfaces: [{ name: 'ens33', address: '192.168.115.111/24' }],
+  });
+  const service = director.addService('http', { vip: '192.168.115.110', port: 80, scheduler: 'wrr', persistence: { timeout: 120 } });
+  const web1 = new DrRealServer(stack, 'web1', {
+    connection: { host: '10.9.0.12', port: 2222, user: 'ops', privateKeyPath: '/keys/id_ed25519', hostKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJv4' },
+    dataInterface: { name: 'ens33', address: '192.168.115.112/24' },
+    webServer: { kind: 'httpd' },
+  });
+  const web2 = new DrRealServer(stack, 'web2', {
+    connection: { host: '10.9.0.13', bastion: { host: 'jump.example.net', user: 'jump', privateKeyPath: '/keys/jump' } },
+    dataInterface: { name: 'ens33', address: '192.168.115.113/24' },
+  });
+  service.addRealServer(web1, { weight: 3 });
+  service.addRealServer(web2, { weight: 1, upperThreshold: 500, lowerThreshold: 100 });
+  return { stack, director, service, web1, web2 };
+}
+
+describe('ordering', () => {
+  it('the IPVS table runs after the director base and after every real server is prepared', () => {
+    const { stack } = drCluster();
+    const byName = Object.fromEntries(resourcesOf(stack).map((r) => [r.name, r]));
+    expect(Object.keys(byName).sort()).toEqual(['lb_Host', 'lb_Services', 'web1_Host', 'web2_Host']);
+    expect(byName.lb_Services.body.depends_on).toEqual(['terraform_data.lb_Host', 'terraform_data.web1_Host', 'terraform_data.web2_Host']);
+    // Destroy follows the reverse of depends_on: the table goes before any real server's VIP.
+    expect(byName.web1_Host.body.depends_on).toBeUndefined();
+  });
+
+  it('the table is replaced create-before-destroy so a change never leaves a gap', () => {
+    const { stack } = drCluster();
+    const table = resourcesOf(stack).find((r) => r.name === 'lb_Services')!;
+    expect(table.body.lifecycle).toEqual({ create_before_destroy: true });
+  });
+
+  it('only a new generation replaces a resource; a new address or port updates it in place', () => {
+    const { stack } = drCluster();
+    const web1 = resourcesOf(stack).find((r) => r.name === 'web1_Host')!;
+    expect(Object.keys(web1.body.triggers_replace).sort()).toEqual(['generation', 'owner']);
+    expect(web1.state.port).toBe(2222);
+  });
+});
+
+describe('destroy-time steps read only self', () => {
+  it.each(Object.values(ResourceKind))('%s: connection and destroy provisioner reference nothing but self', (kind) => {
+    const { stack } = drCluster(kind);
+    for (const r of resourcesOf(stack)) {
+      const refs = JSON.stringify([r.body.connection, r.body.provisioner[1]]).match(/\$\{[^}]*\}/g) ?? [];
+      expect(refs.length).toBeGreaterThan(3);
+      for (const ref of refs) expect(ref).toMatch(/^\$\{(file\()?self\.(input|triggers)\.[a-z_]+\)?\}$/);
+      expect(r.body.provisioner[1]['remote-exec'].when).toBe('destroy');
+    }
+  });
+
+  it('connections carry port, user, pinned host key, bastion and key paths', () => {
+    const { stack } = drCluster();
+    const r = Object.fromEntries(resourcesOf(stack).map((x) => [x.name, x]));
+    expect(r.web1_Host.state).toMatchObject({ host: '10.9.0.12', port: 2222, user: 'ops', private_key_path: '/keys/id_ed25519', host_key: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJv4' });
+    expect(r.web1_Host.body.connection).toMatchObject({ host_key: '${self.input.host_key}', private_key: '${file(self.input.private_key_path)}', agent: 'false' });
+    expect(r.web2_Host.state).toMatchObject({ bastion_host: 'jump.example.net', bastion_port: 22, bastion_user: 'jump', bastion_private_key_path: '/keys/jump', user: 'root', port: 22 });
+    expect(r.web2_Host.body.connection).toMatchObject({ agent: 'true', bastion_private_key: '${file(self.input.bastion_private_key_path)}' });
+  });
+});
+
+describe('resource kind switch', () => {
+  it('terraform_data by default, with no provider', () => {
+    const json = synthJson(drCluster().stack);
+    expect(Object.keys(json.resource)).toEqual(['terraform_data']);
+    expect(json.provider).toBeUndefined();
+  });
+
+  it('null_resource from context, with the null provider and string triggers', () => {
+    const { stack } = drCluster(ResourceKind.NULL_RESOURCE);
+    const json = synthJson(stack);
+    expect(Object.keys(json.resource)).toEqual(['null_resource']);
+    expect(json.provider).toHaveProperty('null');
+    expect(json.terraform.required_providers.null.source).toMatch(/^(hashicorp\/)?null$/);
+    for (const r of resourcesOf(stack)) {
+      for (const v of Object.values(r.body.triggers)) expect(typeof v).toBe('string');
+      expect(r.body.connection.host).toBe('${self.triggers.host}');
+    }
+  });
+
+  it('rejects an unknown kind naming the context key', () => {
+    const app = Testing.app({ context: { 'lvs-cdktf:resourceKind': 'local_file' } });
+    const stack = new TerraformStack(app, 's');
+    expect(() => new DrRealServer(stack, 'web', { connection: { host: 'h' }, dataInterface: { name: 'eth0', address: '10.0.0.2/24' } })).toThrow(
+      /s\/web\/Host: context "lvs-cdktf:resourceKind": expected one of terraform_data, null_resource/,
+    );
+  });
+});
+
+describe('director', () => {
+  it('DR: VIP as an alias on the data interface, send_redirects=0, quiescent templates expire', () => {
+    const { stack, director } = drCluster();
+    const base = resourcesOf(stack).find((r) => r.name === 'lb_Host')!;
+    const up = embeddedFiles(base.apply)['/var/lib/lvs-cdktf/lib-test-lb/up.sh'];
+    expect(up).toContain("ip addr add '192.168.115.110/32' dev 'ens33' label 'ens33:0'");
+    expect(base.apply).toContain('net.ipv4.conf.all.send_redirects = 0');
+    expect(base.apply).toContain('net.ipv4.conf.ens33.send_redirects = 0');
+    expect(base.apply).toContain('net.ipv4.vs.expire_quiescent_template = 1');
+    expect(base.apply).not.toContain('ip_forward');
+    expect(base.apply).toContain('command -v ipvsadm >/dev/null 2>&1 || lvs_install ipvsadm');
+    expect(director.desiredRules).toEqual([
+      '-A -t 192.168.115.110:80 -s wrr -p 120',
+      '-a -t 192.168.115.110:80 -r 192.168.115.112:80 -g -w 3',
+      '-a -t 192.168.115.110:80 -r 192.168.115.113:80 -g -w 1 -x 500 -y 100',
+    ]);
+  });
+
+  it('TUN: ipip and ip_forward on the director, VIP on tunl0; NAT: no VIP when it is the director address', () => {
+    const [nat, , tun] = stacks();
+    const tunBase = resourcesOf(tun).find((r) => r.name === 'director_Host')!;
+    expect(tunBase.apply).toContain("modprobe -a 'ip_vs' 'ipip'");
+    expect(tunBase.apply).toContain('net.ipv4.ip_forward = 1');
+    expect(tunBase.apply).toContain("ip addr add '192.168.100.101/32' dev 'tunl0'");
+    const natBase = resourcesOf(nat).find((r) => r.name === 'director_Host')!;
+    expect(natBase.apply).toContain('net.ipv4.ip_forward = 1');
+    expect(natBase.apply).not.toContain('ip addr add');
+    expect(natBase.apply).toContain(" inet 192.168.116.111/24 ' || { echo 'lvs-cdktf: expected 192.168.116.111/24 on ens34");
+  });
+
+  it('NAT real servers take the director address on their subnet as gateway', () => {
+    const stack = new TerraformStack(appWith(), 'nat');
+    const d = new LvsDirector(stack, 'lb', {
+      connection: { host: 'lb' },
+      interfaces: [
+        { name: 'ens33', address: '192.168.115.111/24' },
+        { name: 'ens34', address: '192.168.116.111/24' },
+      ],
+    });
+    const web = new NatRealServer(stack, 'web', { connection: { host: 'web' }, dataInterface: { name: 'ens33', address: '192.168.116.112/24' } });
+    d.addService('http', { vip: '192.168.115.111', port: 80 }).addRealServer(web, { port: 8080 });
+    expect(web.gateway).toBe('192.168.116.111');
+    expect(d.desiredRules).toEqual(['-A -t 192.168.115.111:80 -s wlc', '-a -t 192.168.115.111:80 -r 192.168.116.112:8080 -m -w 1']);
+  });
+
+  it('TUN real servers may live on any routed subnet', () => {
+    const stack = new TerraformStack(appWith(), 'tun');
+    const d = new LvsDirector(stack, 'lb', { connection: { host: 'lb' }, interfaces: [{ name: 'eth0', address: '192.168.100.100/24' }] });
+    const far = new TunRealServer(stack, 'far', { connection: { host: 'far' }, dataInterface: { name: 'eth0', address: '172.20.0.5/16' } });
+    d.addService('http', { vip: '192.168.100.101' }).addRealServer(far);
+    expect(far.vips).toEqual(['192.168.100.101']);
+  });
+});
+
+describe('secrets', () => {
+  it('the private key is referenced by path, never inlined', () => {
+    const { stack } = drCluster();
+    const out = Testing.synth(stack);
+    expect(out).toContain('/keys/id_ed25519');
+    expect(out).not.toMatch(/PRIVATE KEY/);
+    expect(out).toContain('${file(self.input.private_key_path)}');
+  });
+});
+
+describe('RetiredRealServer', () => {
+  it('emits a removed block whose destroy provisioner runs the recorded cleanup', () => {
+    for (const kind of Object.values(ResourceKind)) {
+      const stack = new TerraformStack(appWith(kind), 'retire');
+      const r = new RetiredRealServer(stack, 'web3', { connection: { host: '10.0.0.3', privateKeyPath: '/k' } });
+      const json = synthJson(stack);
+      const root = kind === ResourceKind.TERRAFORM_DATA ? 'input' : 'triggers';
+      expect(r.address).toBe(`${kind}.web3_Host`);
+      expect(json.removed).toEqual([
+        {
+          from: `${kind}.web3_Host`,
+          lifecycle: { destroy: true },
+          connection: expect.objectContaining({ host: `\${self.${root}.host}`, private_key: `\${file(self.${root}.private_key_path)}` }),
+          provisioner: [{ 'remote-exec': { when: 'destroy', inline: [`\${self.${root}.destroy_script}`] } }],
+        },
+      ]);
+    }
+  });
+
+  it('addresses the same resource the real server had', () => {
+    const [nat] = stacks();
+    expect(resourcesOf(nat).map((r) => r.name)).toContain('web2_Host');
+    const [retired] = stacks({ stacks: { 'nat-stack': { realServers: [
+      { name: 'web1', connection: { host: '192.168.116.112' }, interface: { name: 'ens33', address: '192.168.116.112/24' } },
+      { name: 'web2', connection: { host: '192.168.116.113' }, interface: { name: 'ens33', address: '192.168.116.113/24' }, retired: true },
+    ] } } });
+    const json = synthJson(retired);
+    expect(json.removed[0].from).toBe('terraform_data.web2_Host');
+    expect(Object.keys(json.resource.terraform_data)).not.toContain('web2_Host');
+    expect(json.resource.terraform_data.director_Services.depends_on).not.toContain('terraform_data.web2_Host');
+  });
+});

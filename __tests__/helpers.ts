@@ -1,0 +1,58 @@
+import { App, Testing, TerraformStack } from 'cdktf';
+import { ResourceKind, RESOURCE_KIND_CONTEXT } from '../lib';
+import { ClusterStack, LvsConfig, defineStacks } from '../stacks';
+
+/** What a stack synthesizes, parsed. */
+export interface SynthResource {
+  readonly type: string;
+  readonly name: string;
+  readonly body: any;
+  /** State attributes holding connection and destroy script (input or triggers). */
+  readonly state: Record<string, any>;
+  /** The create-time script as it reaches the host (Terraform template escapes undone). */
+  readonly apply: string;
+  readonly destroy: string;
+}
+
+export function unescape(s: string): string {
+  return s.replace(/\$\$\{/g, '${').replace(/%%\{/g, '%{');
+}
+
+export function synthJson(stack: TerraformStack): any {
+  return JSON.parse(Testing.synth(stack));
+}
+
+export function resourcesOf(stack: TerraformStack): SynthResource[] {
+  const json = synthJson(stack);
+  const out: SynthResource[] = [];
+  for (const [type, byName] of Object.entries<any>(json.resource ?? {})) {
+    for (const [name, body] of Object.entries<any>(byName)) {
+      const state = body.input ?? body.triggers;
+      out.push({
+        type,
+        name,
+        body,
+        state,
+        apply: unescape(body.provisioner[0]['remote-exec'].inline[0]),
+        destroy: unescape(state.destroy_script),
+      });
+    }
+  }
+  return out;
+}
+
+export function appWith(kind?: ResourceKind): App {
+  return Testing.app({ context: kind ? { [RESOURCE_KIND_CONTEXT]: kind } : {} });
+}
+
+export function stacks(config: LvsConfig = {}, kind?: ResourceKind): ClusterStack[] {
+  return defineStacks(appWith(kind), config);
+}
+
+/** Files the apply script writes through heredocs (up.sh, down.sh, units, drop-ins). */
+export function embeddedFiles(apply: string): Record<string, string> {
+  const files: Record<string, string> = {};
+  const re = /cat > '([^']+)\.new' <<'(LVS_CDKTF_EOF_*)'\n([\s\S]*?)\n\2\n/g;
+  for (let m = re.exec(apply); m; m = re.exec(apply)) files[m[1]] = m[3] + '\n';
+  return files;
+}

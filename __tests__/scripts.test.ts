@@ -1,0 +1,229 @@
+import { execFileSync, spawnSync } from 'child_process';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { ResourceKind } from '../lib';
+import { renderBundle } from '../lib/scripts/bundle';
+import { composeFragments, sysctlFragment, sysctlKey } from '../lib/scripts/host';
+import { ipvsTableFragment, renderRules } from '../lib/scripts/ipvs';
+import { drRealServer, natRealServer, tunRealServer } from '../lib/scripts/roles';
+import { OS_FUNCTIONS, sq } from '../lib/scripts/shell';
+import { embeddedFiles, resourcesOf, stacks } from './helpers';
+
+describe('renderRules', () => {
+  it('prints rules the way ipvsadm -Sn does', () => {
+    expect(
+      renderRules([
+        {
+          protocol: 'tcp',
+          vip: '192.168.115.111',
+          port: 80,
+          scheduler: 'rr',
+          realServers: [
+            { address: '192.168.116.112', port: 80, forwarding: 'nat', weight: 1 },
+            { address: '192.168.116.113', port: 8080, forwarding: 'nat', weight: 3, upperThreshold: 100, lowerThreshold: 10 },
+          ],
+        },
+        {
+          protocol: 'udp',
+          vip: '2001:db8::10',
+          port: 53,
+          scheduler: 'sh',
+          persistence: { timeout: 600, netmask: '64' },
+          realServers: [{ address: '2001:db8::1', port: 53, forwarding: 'dr', weight: 1 }],
+        },
+        { fwmark: 7, scheduler: 'wlc', persistence: { timeout: 300, netmask: '255.255.255.0' }, realServers: [{ address: '10.0.0.5', forwarding: 'tun', weight: 2 }] },
+        { protocol: 'sctp', vip: '10.0.0.1', port: 9, scheduler: 'mh', realServers: [] },
+      ]),
+    ).toEqual([
+      '-A -t 192.168.115.111:80 -s rr',
+      '-a -t 192.168.115.111:80 -r 192.168.116.112:80 -m -w 1',
+      '-a -t 192.168.115.111:80 -r 192.168.116.113:8080 -m -w 3 -x 100 -y 10',
+      '-A -u [2001:db8::10]:53 -s sh -p 600 -M 64',
+      '-a -u [2001:db8::10]:53 -r [2001:db8::1]:53 -g -w 1',
+      '-A -f 7 -s wlc -p 300 -M 255.255.255.0',
+      '-a -f 7 -r 10.0.0.5:0 -i -w 2',
+      '-A --sctp-service 10.0.0.1:9 -s mh',
+    ]);
+  });
+
+  it('omits the default persistence granularity as ipvsadm does', () => {
+    const rules = renderRules([{ protocol: 'tcp', vip: '10.0.0.1', port: 80, scheduler: 'rr', persistence: { timeout: 300, netmask: '255.255.255.255' }, realServers: [] }]);
+    expect(rules).toEqual(['-A -t 10.0.0.1:80 -s rr -p 300']);
+  });
+});
+
+describe('bundles', () => {
+  const spec = { owner: 'o', description: 'd', prepare: 'true', up: 'true', down: 'true', onChange: 'teardown' as const };
+
+  it('derive the generation from content', () => {
+    expect(renderBundle(spec).generation).toBe(renderBundle({ ...spec }).generation);
+    expect(renderBundle({ ...spec, up: 'echo x' }).generation).not.toBe(renderBundle(spec).generation);
+  });
+
+  it('start every script with set -eu', () => {
+    const b = renderBundle(spec);
+    for (const s of [b.apply, b.destroy, b.upScript, b.downScript]) expect(s.split('\n').slice(0, 2)).toEqual(['#!/bin/sh', 'set -eu']);
+  });
+
+  it('teardown bundles undo the previous generation first; reconcile bundles never do', () => {
+    expect(renderBundle(spec).apply).toContain('sh "$dir/down.sh"');
+    expect(renderBundle({ ...spec, onChange: 'reconcile' }).apply).not.toContain('down.sh"\n');
+  });
+
+  it('destroy steps act only on the generation they applied', () => {
+    const { destroy, generation } = renderBundle(spec);
+    expect(destroy).toContain(`gen='${generation}'`);
+    expect(destroy).toMatch(/if \[ "\$cur" != "\$gen" \]; then[\s\S]*exit 0/);
+  });
+});
+
+describe('host fragments', () => {
+  it('write sysctls to a drop-in, never to /etc/sysctl.conf, and restore recorded values', () => {
+    const f = sysctlFragment('o', [['net.ipv4.ip_forward', 1]]);
+    expect(f.prepare).toContain("cat > '/etc/sysctl.d/90-lvs-cdktf-o.conf'");
+    expect(`${f.prepare}${f.up}${f.down}`).not.toContain('/etc/sysctl.conf');
+    expect(f.down).toContain('sysctl.orig');
+  });
+
+  it('use the slash form for VLAN interface sysctls', () => {
+    expect(sysctlKey('net', 'ipv4', 'conf', 'eth0.100', 'rp_filter')).toBe('net/ipv4/conf/eth0.100/rp_filter');
+    expect(sysctlKey('net', 'ipv4', 'conf', 'eth0', 'rp_filter')).toBe('net.ipv4.conf.eth0.rp_filter');
+  });
+
+  it('DR: ARP settings come before the VIP on lo, and teardown mirrors it', () => {
+    const f = drRealServer({ owner: 'o', dataInterface: { dev: 'ens33', cidr: '192.168.115.112/24' }, vips: ['192.168.115.110'] });
+    for (const dev of ['all', 'default', 'lo', 'ens33']) {
+      expect(f.prepare).toContain(`net.ipv4.conf.${dev}.arp_ignore = 1`);
+      expect(f.prepare).toContain(`net.ipv4.conf.${dev}.arp_announce = 2`);
+    }
+    expect(f.up.indexOf('sysctl -q -p')).toBeLessThan(f.up.indexOf("ip addr add '192.168.115.110/32' dev 'lo' label 'lo:0'"));
+    expect(f.up).toContain("ip route replace '192.168.115.110/32' dev 'lo'");
+    expect(f.down.indexOf("ip addr del '192.168.115.110/32'")).toBeLessThan(f.down.indexOf('sysctl.orig'));
+    expect(f.down).toContain("ip route del '192.168.115.110/32' dev 'lo'");
+  });
+
+  it('TUN: ipip, ARP and rp_filter=0 on all, default, tunl0 and the data interface, VIP on tunl0', () => {
+    const f = tunRealServer({ owner: 'o', dataInterface: { dev: 'eth0', cidr: '192.168.100.1/24' }, vips: ['192.168.100.101'] });
+    expect(f.prepare).toContain("modprobe -a 'ipip'");
+    for (const dev of ['all', 'default', 'tunl0', 'eth0']) expect(f.prepare).toContain(`net.ipv4.conf.${dev}.rp_filter = 0`);
+    expect(f.prepare).toContain('net.ipv4.conf.all.arp_ignore = 1');
+    expect(f.up).toContain("ip addr add '192.168.100.101/32' dev 'tunl0'");
+    expect(f.up.indexOf("ip link set dev 'tunl0' up")).toBeLessThan(f.up.indexOf("ip addr add '192.168.100.101/32'"));
+  });
+
+  it('NAT: records the old default route and puts it back', () => {
+    const f = natRealServer({ owner: 'o', dataInterface: { dev: 'ens33', cidr: '192.168.116.112/24' }, vips: [], gateway: '192.168.116.111' });
+    expect(f.prepare).toContain('ip route show default > "$dir/default-route.orig.new"');
+    expect(f.up).toContain("ip route replace default via '192.168.116.111' dev 'ens33'");
+    expect(f.down).toContain('default-route.orig');
+  });
+
+  it('compose keeps prepare/up in order and runs down in reverse', () => {
+    const f = composeFragments([{ up: 'a', down: 'A' }, { up: 'b', down: 'B' }]);
+    expect(f.up).toBe('a\nb');
+    expect(f.down).toBe('B\nA');
+  });
+});
+
+describe('IPVS table scripts', () => {
+  const table = ipvsTableFragment({
+    services: [{ protocol: 'tcp', vip: '10.0.0.1', port: 80, scheduler: 'rr', realServers: [{ address: '10.0.0.2', port: 80, forwarding: 'dr', weight: 1 }] }],
+    ownsWholeTable: false,
+    drainSeconds: 30,
+  });
+
+  it('never flush: services are edited in place, servers drained before deletion', () => {
+    expect(table.up).not.toMatch(/ipvsadm -C/);
+    expect(table.up).toContain('ipvsadm -E "$proto" "$addr" $rest');
+    expect(table.up).toContain('ipvsadm -e "$proto" "$addr" -r "$rs" $rest');
+    expect(table.up).toMatch(/-w 0[\s\S]*ipvsadm -d/);
+  });
+
+  it('deletes only its own services unless it owns the whole table', () => {
+    expect(table.down).not.toContain('ipvsadm -C');
+    expect(table.down).toContain('lvs_delete_services');
+    const whole = ipvsTableFragment({ services: [], ownsWholeTable: true, drainSeconds: 1 });
+    expect(whole.down).toContain('ipvsadm -C');
+    expect(whole.up).toContain("ipvsadm -S -n | awk '$1 == \"-A\"");
+  });
+
+  it('keeps the distribution rules file in step, restoring the original on destroy', () => {
+    expect(table.up).toContain('lvs_save_rules');
+    expect(OS_FUNCTIONS).toContain('. /etc/os-release');
+    expect(table.up).toContain('/etc/ipvsadm.rules');
+    expect(table.up).toContain('/etc/sysconfig/ipvsadm');
+    expect(table.down).toContain('rules.orig');
+  });
+});
+
+/** Every script every stack generates, for both resource kinds. */
+function allScripts(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const kind of Object.values(ResourceKind)) {
+    for (const stack of stacks({}, kind)) {
+      for (const r of resourcesOf(stack)) {
+        const key = `${kind}/${stack.node.id}/${r.name}`;
+        out[`${key}/apply`] = r.apply;
+        out[`${key}/destroy`] = r.destroy;
+        for (const [path, body] of Object.entries(embeddedFiles(r.apply))) {
+          if (path.endsWith('.sh')) out[`${key}${path}`] = body;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+describe('generated scripts', () => {
+  const scripts = allScripts();
+
+  it('are many: apply, destroy, up.sh and down.sh of every resource', () => {
+    // 3 stacks x 4 resources x 4 scripts x 2 kinds
+    expect(Object.keys(scripts)).toHaveLength(96);
+  });
+
+  it('all start with set -eu', () => {
+    for (const [name, body] of Object.entries(scripts)) {
+      expect([name, body.split('\n').slice(0, 2)]).toEqual([name, ['#!/bin/sh', 'set -eu']]);
+    }
+  });
+
+  it('all pass shellcheck', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lvs-sc-'));
+    const files = Object.entries(scripts).map(([name, body], i) => {
+      const file = join(dir, `${i}-${name.replace(/[^A-Za-z0-9_.-]/g, '_')}.sh`);
+      writeFileSync(file, body);
+      return file;
+    });
+    const res = spawnSync('shellcheck', ['-s', 'sh', '-S', 'style', ...files], { encoding: 'utf8' });
+    if (res.error) throw new Error(`shellcheck is not installed (apt-get install shellcheck): ${res.error.message}`);
+    expect(res.stdout + res.stderr).toBe('');
+    expect(res.status).toBe(0);
+  });
+});
+
+describe('package installation path', () => {
+  // Runs lvs_install against a fake /etc/os-release and fake package managers
+  // in a private mount namespace, so the install branch is exercised here too.
+  const run = (osRelease: string, has: string[]) => {
+    const dir = mkdtempSync(join(tmpdir(), 'lvs-inst-'));
+    mkdirSync(join(dir, 'bin'));
+    writeFileSync(join(dir, 'os-release'), osRelease);
+    for (const tool of has) {
+      writeFileSync(join(dir, 'bin', tool), `#!/bin/sh\necho "${tool} $*" >> ${sq(join(dir, 'calls'))}\n`, { mode: 0o755 });
+    }
+    const sh = `${OS_FUNCTIONS}\nlvs_install ipvsadm\n`;
+    execFileSync('unshare', ['-m', 'sh', '-c', `mount --bind ${sq(join(dir, 'os-release'))} /etc/os-release && PATH=${sq(join(dir, 'bin'))}:/usr/bin:/bin sh -eu -c ${sq(sh)}`]);
+    return readFileSync(join(dir, 'calls'), 'utf8');
+  };
+
+  it('uses apt-get on Debian-family hosts', () => {
+    expect(run('ID=ubuntu\nID_LIKE=debian\n', ['apt-get'])).toContain('apt-get install -y -q ipvsadm');
+  });
+
+  it('uses dnf, else yum, on RHEL-family hosts', () => {
+    expect(run('ID="rocky"\nID_LIKE="rhel centos fedora"\n', ['dnf', 'yum'])).toBe('dnf install -y -q ipvsadm\n');
+    expect(run('ID="centos"\nID_LIKE="rhel fedora"\n', ['yum'])).toBe('yum install -y -q ipvsadm\n');
+  });
+});

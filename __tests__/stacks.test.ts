@@ -1,0 +1,144 @@
+import { execFileSync, spawnSync } from 'child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join, resolve } from 'path';
+import { Testing } from 'cdktf';
+import { ResourceKind } from '../lib';
+import { ConfigError, loadConfigFile } from '../stacks';
+import { resourcesOf, stacks, synthJson } from './helpers';
+
+const ROOT = resolve(__dirname, '..');
+
+describe('default stacks are the tutorial topologies', () => {
+  it.each(stacks().map((s) => [s.node.id, s] as const))('%s matches its snapshot', (_name, stack) => {
+    expect(Testing.synth(stack)).toMatchSnapshot();
+  });
+
+  it('rules: port 80, rr, two web nodes each, forwarding by class', () => {
+    const [nat, dr, tun] = stacks();
+    expect(nat.director.desiredRules).toEqual([
+      '-A -t 192.168.115.111:80 -s rr',
+      '-a -t 192.168.115.111:80 -r 192.168.116.112:80 -m -w 1',
+      '-a -t 192.168.115.111:80 -r 192.168.116.113:80 -m -w 1',
+    ]);
+    expect(dr.director.desiredRules).toEqual([
+      '-A -t 192.168.115.110:80 -s rr',
+      '-a -t 192.168.115.110:80 -r 192.168.115.112:80 -g -w 1',
+      '-a -t 192.168.115.110:80 -r 192.168.115.113:80 -g -w 1',
+    ]);
+    expect(tun.director.desiredRules).toEqual([
+      '-A -t 192.168.100.101:80 -s rr',
+      '-a -t 192.168.100.101:80 -r 192.168.100.1:80 -i -w 1',
+      '-a -t 192.168.100.101:80 -r 192.168.100.2:80 -i -w 1',
+    ]);
+  });
+
+  it('the stacks are independent: no cross-stack references or remote state', () => {
+    for (const s of stacks()) {
+      const json = synthJson(s);
+      expect(json.data).toBeUndefined();
+      expect(JSON.stringify(json)).not.toMatch(/terraform_remote_state|cross-stack/);
+    }
+  });
+
+  it('web pages name their host', () => {
+    const [nat] = stacks();
+    const web1 = resourcesOf(nat).find((r) => r.name === 'web1_Host')!;
+    expect(web1.apply).toContain("printf '%s\\n' 'web1 (192.168.116.112)' > \"$docroot/index.html\"");
+  });
+});
+
+describe('Terraform accepts the synthesized stacks', () => {
+  const env = { ...process.env, CHECKPOINT_DISABLE: '1', TF_CLI_CONFIG_FILE: '/dev/null', TF_IN_AUTOMATION: '1' };
+  it.each(stacks({}, ResourceKind.TERRAFORM_DATA).map((s) => [s.node.id, s] as const))('%s (terraform_data) validates', (_n, stack) => {
+    const dir = mkdtempSync(join(tmpdir(), 'lvs-tf-'));
+    writeFileSync(join(dir, 'cdk.tf.json'), Testing.synth(stack));
+    execFileSync('terraform', ['init', '-input=false', '-backend=false'], { cwd: dir, env, stdio: 'pipe' });
+    const out = execFileSync('terraform', ['validate', '-json'], { cwd: dir, env, encoding: 'utf8' });
+    expect(JSON.parse(out)).toMatchObject({ valid: true, error_count: 0 });
+  });
+
+  it('a stack with a retired server validates (removed block with a destroy provisioner)', () => {
+    const [nat] = stacks({ stacks: { 'nat-stack': { realServers: [
+      { name: 'web1', connection: { host: '192.168.116.112' }, interface: { name: 'ens33', address: '192.168.116.112/24' } },
+      { name: 'web2', connection: { host: '192.168.116.113' }, interface: { name: 'ens33', address: '192.168.116.113/24' }, retired: true },
+    ] } } });
+    const dir = mkdtempSync(join(tmpdir(), 'lvs-tf-'));
+    writeFileSync(join(dir, 'cdk.tf.json'), Testing.synth(nat));
+    execFileSync('terraform', ['init', '-input=false', '-backend=false'], { cwd: dir, env, stdio: 'pipe' });
+    const out = execFileSync('terraform', ['validate', '-json'], { cwd: dir, env, encoding: 'utf8' });
+    expect(JSON.parse(out)).toMatchObject({ valid: true });
+  });
+});
+
+describe('config file', () => {
+  const write = (name: string, text: string) => {
+    const dir = mkdtempSync(join(tmpdir(), 'lvs-cfg-'));
+    const file = join(dir, name);
+    writeFileSync(file, text);
+    return file;
+  };
+
+  it('YAML: points hosts elsewhere and resolves key paths relative to the file', () => {
+    const file = write(
+      'lab.yaml',
+      [
+        'resourceKind: null_resource',
+        'defaults: { privateKeyPath: keys/id_ed25519, timeout: 30s }',
+        'stacks:',
+        '  dr-stack:',
+        '    director: { connection: { host: 127.0.0.1, port: 2221 } }',
+        '    service: { scheduler: wrr }',
+      ].join('\n'),
+    );
+    const cfg = loadConfigFile(file);
+    const [, dr] = stacks(cfg);
+    const director = resourcesOf(dr).find((r) => r.name === 'director_Host')!;
+    expect(director.type).toBe('null_resource');
+    expect(director.state).toMatchObject({ host: '127.0.0.1', port: '2221', timeout: '30s', private_key_path: join(file, '..', 'keys/id_ed25519') });
+    expect(dr.director.desiredRules[0]).toBe('-A -t 192.168.115.110:80 -s wrr');
+  });
+
+  it.each([
+    ['unknown key', '{"stacks": {"nat-stack": {"servce": {}}}}', /stacks\.nat-stack: unknown key "servce"/],
+    ['wrong type', '{"stacks": {"nat-stack": {"director": {"interfaces": {}}}}}', /stacks\.nat-stack\.director\.interfaces: expected a list/],
+    ['number as string', '{"defaults": {"port": "22"}}', /defaults\.port: expected a number/],
+    ['not JSON', '{"stacks": ', /cannot read/],
+  ])('rejects %s with the file and the path', (_n, text, message) => {
+    const file = write('c.json', text);
+    expect(() => loadConfigFile(file)).toThrow(ConfigError);
+    expect(() => loadConfigFile(file)).toThrow(message);
+  });
+
+  it('rejects an unknown stack name', () => {
+    expect(() => stacks({ stacks: { 'nat-stak': {} } })).toThrow(/stacks\.nat-stak: unknown stack/);
+  });
+
+  describe('main', () => {
+    const run = (config: string) => {
+      const out = mkdtempSync(join(tmpdir(), 'lvs-out-'));
+      const res = spawnSync(join(ROOT, 'node_modules/.bin/tsx'), [join(ROOT, 'main.ts')], {
+        cwd: ROOT,
+        env: { ...process.env, LVS_CDKTF_CONFIG: config, CDKTF_OUTDIR: join(out, 'cdktf.out') },
+        encoding: 'utf8',
+      });
+      return { ...res, outdir: join(out, 'cdktf.out') };
+    };
+
+    it('bad values in the config stop synth with the construct path and field; nothing is written', () => {
+      const file = write('bad.json', JSON.stringify({ stacks: { 'tun-stack': { service: { vip: '192.168.100.101; reboot' } } } }));
+      const res = run(file);
+      expect(res.status).toBe(1);
+      expect(res.stderr).toContain('lvs-cdktf: tun-stack/director/web: vip: expected an IPv4 or IPv6 address');
+      expect(existsSync(res.outdir)).toBe(false);
+    });
+
+    it('a good config synthesizes all three stacks', () => {
+      const file = write('good.json', JSON.stringify({ defaults: { port: 2200 } }));
+      const res = run(file);
+      expect(res.stderr).toBe('');
+      expect(res.status).toBe(0);
+      for (const s of ['nat-stack', 'dr-stack', 'tun-stack']) expect(existsSync(join(res.outdir, 'stacks', s, 'cdk.tf.json'))).toBe(true);
+    });
+  });
+});

@@ -1,0 +1,139 @@
+import { TerraformStack } from 'cdktf';
+import {
+  DrRealServer,
+  LvsDirector,
+  LvsDirectorProps,
+  LvsValidationError,
+  NatRealServer,
+  RealServerOptions,
+  RealServerProps,
+  TunRealServer,
+  VirtualServiceOptions,
+} from '../lib';
+import { appWith } from './helpers';
+
+const goodDirector: LvsDirectorProps = {
+  connection: { host: 'lb.example.net' },
+  interfaces: [
+    { name: 'ens33', address: '192.168.115.111/24' },
+    { name: 'ens34', address: '192.168.116.111/24' },
+  ],
+};
+const goodServer: RealServerProps = { connection: { host: 'web1' }, dataInterface: { name: 'ens33', address: '192.168.116.112/24' } };
+const goodService: VirtualServiceOptions = { vip: '192.168.115.111', port: 80, scheduler: 'rr' };
+
+type Case = [name: string, build: () => unknown, path: string, field: string];
+
+/** A cluster built with one bad piece; returns what it built. */
+function cluster(p: {
+  director?: Partial<LvsDirectorProps> | null;
+  service?: Partial<VirtualServiceOptions>;
+  server?: Partial<RealServerProps> & { gateway?: string };
+  kind?: 'nat' | 'dr' | 'tun';
+  options?: RealServerOptions;
+  twice?: boolean;
+  secondService?: VirtualServiceOptions;
+}) {
+  const stack = new TerraformStack(appWith(), 's');
+  const d = new LvsDirector(stack, 'lb', p.director === null ? (undefined as never) : ({ ...goodDirector, ...p.director } as LvsDirectorProps));
+  const svc = d.addService('http', { ...goodService, ...p.service });
+  if (p.secondService) d.addService('http2', p.secondService);
+  const props = { ...goodServer, ...p.server } as RealServerProps & { gateway?: string };
+  const kind = p.kind ?? 'nat';
+  const rs =
+    kind === 'nat' ? new NatRealServer(stack, 'web1', props) : kind === 'dr' ? new DrRealServer(stack, 'web1', props) : new TunRealServer(stack, 'web1', props);
+  svc.addRealServer(rs, p.options);
+  if (p.twice) svc.addRealServer(rs, p.options);
+}
+
+const hostile = ['a;reboot', 'a b', '$(id)', '`id`', 'a\nb', "a'b", 'a|b', 'a&b', '../../etc', ''];
+
+const cases: Case[] = [
+  // Addresses
+  ['vip not an address', () => cluster({ service: { vip: '192.168.115' } }), 's/lb/http', 'vip'],
+  ['vip octet out of range', () => cluster({ service: { vip: '192.168.115.256' } }), 's/lb/http', 'vip'],
+  ['vip with leading zeros', () => cluster({ service: { vip: '192.168.115.011' } }), 's/lb/http', 'vip'],
+  ['vip bad IPv6', () => cluster({ service: { vip: '2001:db8:::1' } }), 's/lb/http', 'vip'],
+  ['vip IPv6 zone', () => cluster({ service: { vip: 'fe80::1%eth0' } }), 's/lb/http', 'vip'],
+  ['vip missing', () => cluster({ service: { vip: undefined } }), 's/lb/http', 'vip'],
+  ['vip with shell', () => cluster({ service: { vip: '1.2.3.4;id' } }), 's/lb/http', 'vip'],
+  ['director address without prefix', () => cluster({ director: { interfaces: [{ name: 'ens33', address: '192.168.115.111' }] } }), 's/lb', 'interfaces[0].address'],
+  ['director prefix too long', () => cluster({ director: { interfaces: [{ name: 'ens33', address: '192.168.115.111/33' }] } }), 's/lb', 'interfaces[0].address'],
+  ['IPv6 prefix too long', () => cluster({ director: { interfaces: [{ name: 'ens33', address: '2001:db8::1/129' }] } }), 's/lb', 'interfaces[0].address'],
+  ['no director interfaces', () => cluster({ director: { interfaces: [] } }), 's/lb', 'interfaces'],
+  ['director address twice', () => cluster({ director: { interfaces: [{ name: 'a', address: '10.0.0.1/24' }, { name: 'b', address: '10.0.0.1/24' }] } }), 's/lb', 'interfaces'],
+  ['real server address without prefix', () => cluster({ server: { dataInterface: { name: 'ens33', address: '192.168.116.112' } } }), 's/web1', 'dataInterface.address'],
+  ['nat gateway not an address', () => cluster({ server: { gateway: 'router' } }), 's/web1', 'gateway'],
+  // Ports and numbers
+  ['port 0', () => cluster({ service: { port: 0 } }), 's/lb/http', 'port'],
+  ['port 65536', () => cluster({ service: { port: 65536 } }), 's/lb/http', 'port'],
+  ['port fractional', () => cluster({ service: { port: 80.5 } }), 's/lb/http', 'port'],
+  ['port as string', () => cluster({ service: { port: '80' as never } }), 's/lb/http', 'port'],
+  ['real server port out of range', () => cluster({ options: { port: 70000 } }), 's/lb/http', 'realServers[web1].port'],
+  ['ssh port out of range', () => cluster({ server: { connection: { host: 'web1', port: 0 } } }), 's/web1', 'connection.port'],
+  ['bastion port out of range', () => cluster({ server: { connection: { host: 'web1', bastion: { host: 'jump', port: 99999 } } } }), 's/web1', 'connection.bastion.port'],
+  ['weight negative', () => cluster({ options: { weight: -1 } }), 's/lb/http', 'realServers[web1].weight'],
+  ['weight too large', () => cluster({ options: { weight: 2147483648 } }), 's/lb/http', 'realServers[web1].weight'],
+  ['upper threshold too large', () => cluster({ options: { upperThreshold: 65536 } }), 's/lb/http', 'realServers[web1].upperThreshold'],
+  ['lower threshold negative', () => cluster({ options: { lowerThreshold: -5 } }), 's/lb/http', 'realServers[web1].lowerThreshold'],
+  ['lower above upper', () => cluster({ options: { upperThreshold: 10, lowerThreshold: 20 } }), 's/lb/http', 'realServers[web1].lowerThreshold'],
+  ['persistence timeout 0', () => cluster({ service: { persistence: { timeout: 0 } } }), 's/lb/http', 'persistence.timeout'],
+  ['persistence netmask not contiguous', () => cluster({ service: { persistence: { netmask: '255.0.255.0' } } }), 's/lb/http', 'persistence.netmask'],
+  ['fwmark 0', () => cluster({ service: { vip: undefined, port: undefined, fwmark: 0 } }), 's/lb/http', 'fwmark'],
+  ['fwmark with port', () => cluster({ service: { fwmark: 3 } }), 's/lb/http', 'fwmark'],
+  ['drain seconds negative', () => cluster({ director: { drainSeconds: -1 } }), 's/lb', 'drainSeconds'],
+  ['timeout not a duration', () => cluster({ server: { connection: { host: 'web1', timeout: '5 minutes' } } }), 's/web1', 'connection.timeout'],
+  // Enumerations
+  ['unknown scheduler', () => cluster({ service: { scheduler: 'random' as never } }), 's/lb/http', 'scheduler'],
+  ['scheduler upper case', () => cluster({ service: { scheduler: 'RR' as never } }), 's/lb/http', 'scheduler'],
+  ['unknown protocol', () => cluster({ service: { protocol: 'icmp' as never } }), 's/lb/http', 'protocol'],
+  ['unknown web server', () => cluster({ server: { webServer: { kind: 'caddy' as never } } }), 's/web1', 'webServer.kind'],
+  ['page with shell', () => cluster({ server: { webServer: { kind: 'nginx', page: 'hi $(id)' } } }), 's/web1', 'webServer.page'],
+  // Topology
+  ['duplicate VIP:port:protocol', () => cluster({ secondService: { vip: '192.168.115.111', port: 80 } }), 's/lb/http2', 'vip'],
+  ['same real server twice', () => cluster({ twice: true }), 's/lb/http', 'realServers[web1]'],
+  ['NAT server on no director subnet', () => cluster({ server: { dataInterface: { name: 'ens33', address: '10.1.1.5/24' } } }), 's/web1', 'realServers[web1]'],
+  ['NAT gateway not a director address', () => cluster({ server: { gateway: '192.168.116.1' } }), 's/web1', 'gateway'],
+  ['NAT gateway a director address on another subnet', () => cluster({ server: { gateway: '192.168.115.111' } }), 's/web1', 'gateway'],
+  ['DR server on no director subnet', () => cluster({ kind: 'dr', server: { dataInterface: { name: 'ens33', address: '10.1.1.5/24' } } }), 's/web1', 'realServers[web1]'],
+  ['DR port remap', () => cluster({ kind: 'dr', server: { dataInterface: { name: 'ens33', address: '192.168.115.112/24' } }, options: { port: 8080 } }), 's/lb/http', 'realServers[web1].port'],
+  ['TUN port remap', () => cluster({ kind: 'tun', options: { port: 8080 } }), 's/lb/http', 'realServers[web1].port'],
+  ['IPv6 server in IPv4 service', () => cluster({ kind: 'tun', server: { dataInterface: { name: 'eth0', address: '2001:db8::5/64' } } }), 's/lb/http', 'realServers[web1]'],
+  ['missing connection', () => cluster({ server: { connection: undefined } }), 's/web1', 'connection'],
+  ['missing director props', () => cluster({ director: null }), 's/lb', 'props'],
+  // Shell metacharacters and newlines in every string that reaches a host or Terraform
+  ...hostile.map((v): Case => [`host name ${JSON.stringify(v)}`, () => cluster({ server: { connection: { host: v } } }), 's/web1', 'connection.host']),
+  ...hostile.map((v): Case => [`user ${JSON.stringify(v)}`, () => cluster({ server: { connection: { host: 'web1', user: v } } }), 's/web1', 'connection.user']),
+  ...hostile.map((v): Case => [`real server interface ${JSON.stringify(v)}`, () => cluster({ server: { dataInterface: { name: v, address: '192.168.116.112/24' } } }), 's/web1', 'dataInterface.name']),
+  ...hostile.map((v): Case => [`director interface ${JSON.stringify(v)}`, () => cluster({ director: { interfaces: [{ name: v, address: '192.168.115.111/24' }] } }), 's/lb', 'interfaces[0].name']),
+  ...hostile
+    .filter((v) => v !== '../../etc')
+    .map((v): Case => [`key path ${JSON.stringify(v)}`, () => cluster({ server: { connection: { host: 'web1', privateKeyPath: v } } }), 's/web1', 'connection.privateKeyPath']),
+  ...hostile.map((v): Case => [`bastion host ${JSON.stringify(v)}`, () => cluster({ server: { connection: { host: 'web1', bastion: { host: v } } } }), 's/web1', 'connection.bastion.host']),
+  ['interface name too long', () => cluster({ server: { dataInterface: { name: 'a234567890123456', address: '192.168.116.112/24' } } }), 's/web1', 'dataInterface.name'],
+  ['host key with shell', () => cluster({ server: { connection: { host: 'web1', hostKey: 'ssh-ed25519 AAAA;id' } } }), 's/web1', 'connection.hostKey'],
+  ['host key of unknown type', () => cluster({ server: { connection: { host: 'web1', hostKey: 'ssh-foo AAAA' } } }), 's/web1', 'connection.hostKey'],
+];
+
+describe('bad input fails with the construct path and the field', () => {
+  it('has a large corpus', () => {
+    expect(cases.length).toBeGreaterThanOrEqual(40);
+  });
+
+  it.each(cases)('%s', (_name, build, path, field) => {
+    let error: unknown;
+    try {
+      build();
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(LvsValidationError);
+    const v = error as LvsValidationError;
+    expect({ path: v.constructPath, field: v.field }).toEqual({ path, field });
+    expect(v.message.startsWith(`${path}: ${field}: `)).toBe(true);
+  });
+
+  it('good input builds', () => {
+    expect(() => cluster({})).not.toThrow();
+  });
+});
