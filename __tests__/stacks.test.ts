@@ -142,3 +142,16 @@ describe('config file', () => {
     });
   });
 });
+
+describe('documented example config', () => {
+  it('loads and builds', () => {
+    const cfg = loadConfigFile(join(ROOT, 'docs/config.example.yaml'));
+    const [, dr] = stacks(cfg);
+    expect(dr.director.desiredRules).toEqual([
+      '-A -t 192.168.115.110:80 -s wrr -p 300',
+      '-a -t 192.168.115.110:80 -r 192.168.115.112:80 -g -w 2',
+      '-a -t 192.168.115.110:80 -r 192.168.115.113:80 -g -w 1 -x 1000',
+    ]);
+    expect(synthJson(dr).removed[0].from).toBe('terraform_data.web3_Host');
+  });
+});
