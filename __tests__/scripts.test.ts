@@ -38,11 +38,11 @@ describe('renderRules', () => {
     ).toEqual([
       '-A -t 192.168.115.111:80 -s rr',
       '-a -t 192.168.115.111:80 -r 192.168.116.112:80 -m -w 1',
-      '-a -t 192.168.115.111:80 -r 192.168.116.113:8080 -m -w 3 -x 100 -y 10',
+      '-a -t 192.168.115.111:80 -r 192.168.116.113:8080 -m -w 3',
       '-A -u [2001:db8::10]:53 -s sh -p 600 -M 64',
       '-a -u [2001:db8::10]:53 -r [2001:db8::1]:53 -g -w 1',
       '-A -f 7 -s wlc -p 300 -M 255.255.255.0',
-      '-a -f 7 -r 10.0.0.5:0 -i -w 2',
+      '-a -f 7 -r 10.0.0.5:0 -i -w 2 --tun-type ipip',
       '-A --sctp-service 10.0.0.1:9 -s mh',
     ]);
   });
@@ -131,6 +131,16 @@ describe('IPVS table scripts', () => {
     services: [{ protocol: 'tcp', vip: '10.0.0.1', port: 80, scheduler: 'rr', realServers: [{ address: '10.0.0.2', port: 80, forwarding: 'dr', weight: 1 }] }],
     ownsWholeTable: false,
     drainSeconds: 30,
+  });
+
+  it('applies thresholds, which ipvsadm-save does not print', () => {
+    const t = ipvsTableFragment({
+      services: [{ protocol: 'tcp', vip: '10.0.0.1', port: 80, scheduler: 'rr', realServers: [{ address: '10.0.0.2', port: 80, forwarding: 'tun', weight: 1, upperThreshold: 9, lowerThreshold: 3 }] }],
+      ownsWholeTable: false,
+      drainSeconds: 30,
+    });
+    expect(t.up).toContain('-a -t 10.0.0.1:80 -r 10.0.0.2:80 -i -w 1 -x 9 -y 3\n');
+    expect(t.up).not.toContain('--tun-type');
   });
 
   it('never flush: services are edited in place, servers drained before deletion', () => {

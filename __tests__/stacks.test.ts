@@ -28,8 +28,8 @@ describe('default stacks are the tutorial topologies', () => {
     ]);
     expect(tun.director.desiredRules).toEqual([
       '-A -t 192.168.100.101:80 -s rr',
-      '-a -t 192.168.100.101:80 -r 192.168.100.1:80 -i -w 1',
-      '-a -t 192.168.100.101:80 -r 192.168.100.2:80 -i -w 1',
+      '-a -t 192.168.100.101:80 -r 192.168.100.1:80 -i -w 1 --tun-type ipip',
+      '-a -t 192.168.100.101:80 -r 192.168.100.2:80 -i -w 1 --tun-type ipip',
     ]);
   });
 
@@ -150,7 +150,7 @@ describe('documented example config', () => {
     expect(dr.director.desiredRules).toEqual([
       '-A -t 192.168.115.110:80 -s wrr -p 300',
       '-a -t 192.168.115.110:80 -r 192.168.115.112:80 -g -w 2',
-      '-a -t 192.168.115.110:80 -r 192.168.115.113:80 -g -w 1 -x 1000',
+      '-a -t 192.168.115.110:80 -r 192.168.115.113:80 -g -w 1',
     ]);
     expect(synthJson(dr).removed[0].from).toBe('terraform_data.web3_Host');
   });

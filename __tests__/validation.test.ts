@@ -81,6 +81,7 @@ const cases: Case[] = [
   ['persistence netmask not contiguous', () => cluster({ service: { persistence: { netmask: '255.0.255.0' } } }), 's/lb/http', 'persistence.netmask'],
   ['fwmark 0', () => cluster({ service: { vip: undefined, port: undefined, fwmark: 0 } }), 's/lb/http', 'fwmark'],
   ['fwmark with port', () => cluster({ service: { fwmark: 3 } }), 's/lb/http', 'fwmark'],
+  ['fwmark with IPv6 VIP', () => cluster({ service: { vip: '2001:db8::1', port: undefined, fwmark: 3 } }), 's/lb/http', 'fwmark'],
   ['drain seconds negative', () => cluster({ director: { drainSeconds: -1 } }), 's/lb', 'drainSeconds'],
   ['timeout not a duration', () => cluster({ server: { connection: { host: 'web1', timeout: '5 minutes' } } }), 's/web1', 'connection.timeout'],
   // Enumerations

@@ -75,6 +75,7 @@ export class VirtualService extends Construct {
       this.fwmark = checkInt(this, 'fwmark', o.fwmark, 1, 4294967295);
       if (o.port !== undefined || o.protocol !== undefined) fail(this, 'fwmark', 'a firewall-mark service has no port or protocol');
       if (o.vip !== undefined) this.vip = checkIp(this, 'vip', o.vip);
+      if ((this.vip ?? '').includes(':')) fail(this, 'fwmark', 'firewall-mark services are IPv4 only');
     } else {
       if (o.vip === undefined) fail(this, 'vip', 'is required (or give fwmark)');
       this.vip = checkIp(this, 'vip', o.vip);
@@ -140,7 +141,6 @@ export class VirtualService extends Construct {
       vip: this.vip,
       port: this.port,
       fwmark: this.fwmark,
-      ipv6: (this.vip ?? '').includes(':'),
       scheduler: this.scheduler,
       persistence: this.persistence,
       realServers: this.members.map((m) => m.entry),

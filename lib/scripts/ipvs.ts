@@ -25,8 +25,6 @@ export interface IpvsService {
   readonly vip?: string;
   readonly port?: number;
   readonly fwmark?: number;
-  /** Address family of a firewall-mark service. */
-  readonly ipv6?: boolean;
   readonly scheduler: string;
   readonly persistence?: { readonly timeout: number; readonly netmask?: string };
   readonly realServers: IpvsRealServer[];
@@ -47,15 +45,17 @@ export function serviceSelector(s: IpvsService): string {
 }
 
 function defaultNetmask(s: IpvsService): string {
-  return s.ipv6 || (s.vip ?? '').includes(':') ? '128' : '255.255.255.255';
+  return (s.vip ?? '').includes(':') ? '128' : '255.255.255.255';
 }
 
 /**
- * The rules as `ipvsadm -Sn` prints them for this table, in declaration
- * order. This is both what the scripts apply and what tests and
- * verification compare the live table with.
+ * One line per service and real server, in declaration order. `saved`
+ * gives the form ipvsadm-save (`ipvsadm -Sn`, ipvsadm 1.30+) prints, which
+ * verification compares with (thresholds are not saved; TUN entries carry
+ * `--tun-type ipip`); otherwise the arguments the scripts pass to ipvsadm,
+ * which older ipvsadm versions accept too.
  */
-export function renderRules(services: IpvsService[]): string[] {
+function ruleLines(services: IpvsService[], saved: boolean): string[] {
   const lines: string[] = [];
   for (const s of services) {
     const sel = serviceSelector(s);
@@ -68,12 +68,24 @@ export function renderRules(services: IpvsService[]): string[] {
     lines.push(svc);
     for (const r of s.realServers) {
       let rs = `-a ${sel} -r ${hostPort(r.address, s.fwmark !== undefined ? undefined : r.port)} ${FWD_FLAG[r.forwarding]} -w ${r.weight}`;
-      if (r.upperThreshold) rs += ` -x ${r.upperThreshold}`;
-      if (r.lowerThreshold) rs += ` -y ${r.lowerThreshold}`;
+      if (saved) {
+        if (r.forwarding === 'tun') rs += ' --tun-type ipip';
+      } else {
+        if (r.upperThreshold) rs += ` -x ${r.upperThreshold}`;
+        if (r.lowerThreshold) rs += ` -y ${r.lowerThreshold}`;
+      }
       lines.push(rs);
     }
   }
   return lines;
+}
+
+/**
+ * The rules as `ipvsadm -Sn` prints them for this table, in declaration
+ * order (ipvsadm itself prints services in hash order: compare as sets).
+ */
+export function renderRules(services: IpvsService[]): string[] {
+  return ruleLines(services, true);
 }
 
 export interface IpvsTableSpec {
@@ -96,13 +108,13 @@ const TABLE_FUNCTIONS = `lvs_rules_file() {
   if [ "$(lvs_os_family)" = debian ]; then echo /etc/ipvsadm.rules; else echo /etc/sysconfig/ipvsadm; fi
 }
 # Real servers of one live service: "<address:port> <forwarding flag>" per line.
-# shellcheck disable=SC2086 # a selector ("-t 1.2.3.4:80") is split on purpose, here and below
 lvs_live_reals() {
-  ipvsadm -S -n $1 2>/dev/null | awk '$1 == "-a" { for (i = 4; i <= NF; i++) if ($i == "-r") print $(i + 1), $(i + 2) }'
+  ipvsadm -S -n | awk -v sel="$1" '$1 == "-a" && ($2 " " $3) == sel { for (i = 4; i <= NF; i++) if ($i == "-r") print $(i + 1), $(i + 2) }'
 }
 lvs_has_real() {
   lvs_live_reals "$1" | awk -v rs="$2" '$1 == rs { found = 1 } END { exit !found }'
 }
+# A selector ("-t 1.2.3.4:80") is split into ipvsadm's two arguments on purpose, here and below.
 # shellcheck disable=SC2086
 lvs_active_conns() {
   ipvsadm -L -n $1 2>/dev/null | awk -v rs="$2" '$1 == "->" && $2 == rs { print $5 }'
@@ -149,7 +161,7 @@ lvs_save_rules() {
 }`;
 
 export function ipvsTableFragment(spec: IpvsTableSpec): Required<Fragment> {
-  const rules = renderRules(spec.services);
+  const rules = ruleLines(spec.services, false);
   const selectors = spec.services.map(serviceSelector);
   const up = [
     TABLE_FUNCTIONS,
