@@ -67,8 +67,8 @@ describe('bundles', () => {
   });
 
   it('teardown bundles undo the previous generation first; reconcile bundles never do', () => {
-    expect(renderBundle(spec).apply).toContain('sh "$dir/down.sh"');
-    expect(renderBundle({ ...spec, onChange: 'reconcile' }).apply).not.toContain('down.sh"\n');
+    expect(renderBundle(spec).apply).toMatch(/undoing generation \$prev before applying \$gen"\n  sh "\$dir\/down.sh"/);
+    expect(renderBundle({ ...spec, onChange: 'reconcile' }).apply).not.toContain('undoing generation');
   });
 
   it('destroy steps act only on the generation they applied', () => {
@@ -188,9 +188,9 @@ function allScripts(): Record<string, string> {
 describe('generated scripts', () => {
   const scripts = allScripts();
 
-  it('are many: apply, destroy, up.sh and down.sh of every resource', () => {
-    // 3 stacks x 4 resources x 4 scripts x 2 kinds
-    expect(Object.keys(scripts)).toHaveLength(96);
+  it('are many: apply, destroy, up.sh, down.sh and remove.sh of every resource', () => {
+    // 3 stacks x 4 resources x 5 scripts x 2 kinds
+    expect(Object.keys(scripts)).toHaveLength(120);
   });
 
   it('all start with set -eu', () => {

@@ -89,31 +89,6 @@ export function renderBundle(spec: BundleSpec): RenderedBundle {
         ].join('\n')
       : '';
 
-  const apply = script(
-    `apply ${spec.description}`,
-    OS_FUNCTIONS,
-    `owner=${sq(spec.owner)}`,
-    `dir=${sq(dir)}`,
-    `gen=${sq(generation)}`,
-    'umask 022',
-    'mkdir -p "$dir"',
-    teardownPrevious,
-    writeFile(`${dir}/up.sh`, upScript, '0755'),
-    writeFile(`${dir}/down.sh`, downScript, '0755'),
-    // Recorded before any change so that a failed apply is still cleaned by its destroy.
-    'echo "$gen" > "$dir/generation"',
-    spec.prepare,
-    'sh "$dir/up.sh"',
-    writeFile(`${UNIT_DIR}/${unit}`, unitText),
-    'if command -v systemctl >/dev/null 2>&1; then',
-    '  if lvs_systemd; then systemctl daemon-reload; fi',
-    `  systemctl enable ${sq(unit)} >/dev/null 2>&1`,
-    'else',
-    '  echo "lvs-cdktf: $owner: no systemctl here, so this state is not restored at boot" >&2',
-    'fi',
-    'echo "lvs-cdktf: $owner: generation $gen applied"',
-  );
-
   const destroy = script(
     `destroy ${spec.description}`,
     `owner=${sq(spec.owner)}`,
@@ -133,6 +108,33 @@ export function renderBundle(spec: BundleSpec): RenderedBundle {
     'rm -rf "$dir"',
     `rmdir ${sq(STATE_ROOT)} 2>/dev/null || true`,
     'echo "lvs-cdktf: $owner: removed"',
+  );
+
+  const apply = script(
+    `apply ${spec.description}`,
+    OS_FUNCTIONS,
+    `owner=${sq(spec.owner)}`,
+    `dir=${sq(dir)}`,
+    `gen=${sq(generation)}`,
+    'umask 022',
+    'mkdir -p "$dir"',
+    teardownPrevious,
+    writeFile(`${dir}/up.sh`, upScript, '0755'),
+    writeFile(`${dir}/down.sh`, downScript, '0755'),
+    // The destroy step, kept on the host for a server that leaves the code without being retired.
+    writeFile(`${dir}/remove.sh`, destroy, '0755'),
+    // Recorded before any change so that a failed apply is still cleaned by its destroy.
+    'echo "$gen" > "$dir/generation"',
+    spec.prepare,
+    'sh "$dir/up.sh"',
+    writeFile(`${UNIT_DIR}/${unit}`, unitText),
+    'if command -v systemctl >/dev/null 2>&1; then',
+    '  if lvs_systemd; then systemctl daemon-reload; fi',
+    `  systemctl enable ${sq(unit)} >/dev/null 2>&1`,
+    'else',
+    '  echo "lvs-cdktf: $owner: no systemctl here, so this state is not restored at boot" >&2',
+    'fi',
+    'echo "lvs-cdktf: $owner: generation $gen applied"',
   );
 
   return { owner: spec.owner, generation, apply, destroy, upScript, downScript, unit: unitText };
