@@ -8,8 +8,11 @@ import { defineStacks } from './stacks';
 // are first built in a scratch directory: bad config or props end the run
 // there, naming the file or construct path and the field, and cdktf.out is
 // never touched.
+// skipValidation: cdktf's only check for terraform_data spawns `terraform
+// version` once per resource (~70 ms each, most of synth time); Terraform
+// validates the configuration itself at plan.
 function build(outdir?: string): App {
-  const app = new App(outdir ? { outdir } : undefined);
+  const app = new App({ outdir, skipValidation: true });
   defineStacks(app);
   return app;
 }

@@ -117,7 +117,7 @@ describe('config file', () => {
   describe('main', () => {
     const run = (config: string) => {
       const out = mkdtempSync(join(tmpdir(), 'lvs-out-'));
-      const res = spawnSync(join(ROOT, 'node_modules/.bin/tsx'), [join(ROOT, 'main.ts')], {
+      const res = spawnSync('node', [join(ROOT, 'bin/app.js')], {
         cwd: ROOT,
         env: { ...process.env, LVS_CDKTF_CONFIG: config, CDKTF_OUTDIR: join(out, 'cdktf.out') },
         encoding: 'utf8',
