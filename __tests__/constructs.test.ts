@@ -6,8 +6,9 @@ import {
   ResourceKind,
   RetiredRealServer,
   TunRealServer,
+  topologyOf,
 } from '../lib';
-import { appWith, embeddedFiles, resourcesOf, stacks, synthJson } from './helpers';
+import { appWith, embeddedFiles, fullJson, resourcesOf, stacks, synthJson } from './helpers';
 
 function drCluster(kind?: ResourceKind) {
   const stack = new TerraformStack(appWith(kind), 'lib-test');
@@ -197,5 +198,29 @@ describe('RetiredRealServer', () => {
     expect(json.removed[0].from).toBe('terraform_data.web2_Host');
     expect(Object.keys(json.resource.terraform_data)).not.toContain('web2_Host');
     expect(json.resource.terraform_data.director_Services.depends_on).not.toContain('terraform_data.web2_Host');
+  });
+});
+
+describe('topology metadata', () => {
+  it('records directors, services, real servers and retired servers under "//" for review and verification', () => {
+    const { stack } = drCluster();
+    new RetiredRealServer(stack, 'web9', { connection: { host: '10.9.0.19' } });
+    const topo = topologyOf(fullJson(stack))!;
+    expect(topo.version).toBe(1);
+    expect(topo.directors).toHaveLength(1);
+    expect(topo.directors[0]).toMatchObject({
+      path: 'lib-test/lb',
+      connection: { host: 'lb.example.net', port: 22, user: 'root' },
+      resources: { host: 'terraform_data.lb_Host', services: 'terraform_data.lb_Services' },
+      rules: ['-A -t 192.168.115.110:80 -s wrr -p 120', '-a -t 192.168.115.110:80 -r 192.168.115.112:80 -g -w 3', '-a -t 192.168.115.110:80 -r 192.168.115.113:80 -g -w 1'],
+    });
+    expect(topo.directors[0].services[0].realServers[1]).toEqual({
+      server: 'lib-test/web2', address: '192.168.115.113', port: 80, forwarding: 'dr', weight: 1, upperThreshold: 500, lowerThreshold: 100,
+    });
+    expect(topo.realServers.map((r) => [r.path, r.resource, r.vips])).toEqual([
+      ['lib-test/web1', 'terraform_data.web1_Host', ['192.168.115.110']],
+      ['lib-test/web2', 'terraform_data.web2_Host', ['192.168.115.110']],
+    ]);
+    expect(topo.retired).toEqual([{ path: 'lib-test/web9', resource: 'terraform_data.web9_Host' }]);
   });
 });

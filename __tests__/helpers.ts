@@ -22,6 +22,11 @@ export function synthJson(stack: TerraformStack): any {
   return JSON.parse(Testing.synth(stack));
 }
 
+/** As written to cdk.tf.json, with the "//" metadata that Testing.synth drops. */
+export function fullJson(stack: TerraformStack): any {
+  return JSON.parse(JSON.stringify(stack.toTerraform()));
+}
+
 export function resourcesOf(stack: TerraformStack): SynthResource[] {
   const json = synthJson(stack);
   const out: SynthResource[] = [];

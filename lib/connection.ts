@@ -78,3 +78,8 @@ export function connectionRecord(scope: IConstruct, props: SshConnectionProps | 
   }
   return rec;
 }
+
+/** Host, port and user of a connection record, for reports and verification. */
+export function connectionSummary(rec: ConnectionRecord): { host: string; port: number; user: string } {
+  return { host: String(rec.host), port: Number(rec.port), user: String(rec.user) };
+}

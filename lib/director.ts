@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { SshConnectionProps, connectionRecord } from './connection';
+import { SshConnectionProps, connectionRecord, connectionSummary } from './connection';
 import { HostScript, ownerKeyFor } from './host-script';
 import { InterfaceProps, RealServer } from './real-server';
 import { AddressSpec } from './scripts/host';
@@ -7,6 +7,7 @@ import { renderBundle } from './scripts/bundle';
 import { Forwarding, ipvsTableFragment, renderRules } from './scripts/ipvs';
 import { directorBase } from './scripts/roles';
 import { Cidr, checkCidr, checkInt, checkInterface, fail, inSubnet } from './validation';
+import { addTopology } from './topology';
 import { VirtualService, VirtualServiceOptions } from './virtual-service';
 
 export interface LvsDirectorProps {
@@ -93,6 +94,20 @@ export class LvsDirector extends Construct {
           }),
         }),
     });
+    addTopology(this, { directors: () => this.describe() });
+  }
+
+  /** @internal the director as plan review and verification see it */
+  private describe() {
+    return {
+      path: this.node.path,
+      connection: connectionSummary(this.connection),
+      interfaces: this.interfaces.map((i) => ({ name: i.name, address: i.cidr.cidr })),
+      ownsWholeTable: this.ownsWholeTable,
+      resources: { host: this.host.address, services: this.servicesStep?.address },
+      services: this.services.map((s) => s._describe()),
+      rules: this.desiredRules,
+    };
   }
 
   /** Declares a virtual service on this director. */

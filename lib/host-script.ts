@@ -152,11 +152,15 @@ export class HostScript extends Construct {
     this.resource.overrideLogicalId(logicalIdFor(scope, id));
   }
 
+  /** Terraform address of the resource, e.g. `terraform_data.web1_Host`. */
+  public get address(): string {
+    return `${this.resource.terraformResourceType}.${this.resource.friendlyUniqueId}`;
+  }
+
   /** This step runs after `other` on create, and before it on destroy. */
   public runsAfter(other: HostScript): void {
     const deps = this.resource.dependsOn ?? [];
-    const address = `${other.resource.terraformResourceType}.${other.resource.friendlyUniqueId}`;
-    if (!deps.includes(address)) this.resource.dependsOn = [...deps, address];
+    if (!deps.includes(other.address)) this.resource.dependsOn = [...deps, other.address];
   }
 }
 

@@ -3,6 +3,7 @@ export * from './director';
 export * from './host-script';
 export * from './real-server';
 export * from './retired-real-server';
+export * from './topology';
 export * from './validation';
 export * from './virtual-service';
 export { renderRules } from './scripts/ipvs';

@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
-import { SshConnectionProps, connectionRecord } from './connection';
+import { SshConnectionProps, connectionRecord, connectionSummary } from './connection';
 import { HostScript, ownerKeyFor } from './host-script';
+import { addTopology } from './topology';
 import { renderBundle } from './scripts/bundle';
 import { Forwarding } from './scripts/ipvs';
 import { WebServerKind } from './scripts/host';
@@ -85,6 +86,23 @@ export abstract class RealServer extends Construct {
           }),
         }),
     });
+    addTopology(this, {
+      realServers: () => ({
+        path: this.node.path,
+        connection: connectionSummary(record),
+        forwarding: this.forwarding,
+        interface: { name: this.dataInterface.name, address: this.dataInterface.cidr.cidr },
+        vips: this.vips,
+        gateway: this.gateway,
+        webServer: this.webServer?.kind,
+        resource: this.host.address,
+      }),
+    });
+  }
+
+  /** The default gateway this server is given (NAT only). */
+  public get gateway(): string | undefined {
+    return undefined;
   }
 
   /** VIPs this server accepts traffic for. */
@@ -118,7 +136,7 @@ export class NatRealServer extends RealServer {
   }
 
   /** The default gateway this server is given (a director address). */
-  public get gateway(): string | undefined {
+  public override get gateway(): string | undefined {
     return this.gatewayAddress;
   }
 

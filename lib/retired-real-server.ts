@@ -2,6 +2,7 @@ import { Construct } from 'constructs';
 import { Lazy, TerraformSelf, TerraformStack } from 'cdktf';
 import { SshConnectionProps, connectionRecord } from './connection';
 import { logicalIdFor, resourceKindOf, selfConnection } from './host-script';
+import { addTopology } from './topology';
 
 export interface RetiredRealServerProps {
   /** The connection the server was deployed with (its values are read back from Terraform state). */
@@ -37,6 +38,7 @@ export class RetiredRealServer extends Construct {
       connection: snakeKeys(selfConnection(kind, record)),
       provisioner: [{ 'remote-exec': { when: 'destroy', inline: [TerraformSelf.getString(`${root}.destroy_script`)] } }],
     });
+    addTopology(this, { retired: () => ({ path: this.node.path, resource: this.address }) });
   }
 }
 

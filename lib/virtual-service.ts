@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import { IpvsRealServer, IpvsService, Protocol } from './scripts/ipvs';
 import { RealServer } from './real-server';
+import { TopologyService } from './topology';
 import { Cidr, checkInt, checkIp, checkOneOf, checkPort, fail } from './validation';
 
 /** Every scheduler ipvsadm knows. */
@@ -132,6 +133,29 @@ export class VirtualService extends Construct {
       entry: { address: server.address, port, forwarding: server.forwarding, weight, upperThreshold: upper, lowerThreshold: lower },
     });
     this.director.onRealServer(server);
+  }
+
+  /** @internal the service as plan review and verification see it */
+  public _describe(): TopologyService {
+    return {
+      path: this.node.path,
+      key: this.key,
+      vip: this.vip,
+      port: this.port,
+      protocol: this.protocol,
+      fwmark: this.fwmark,
+      scheduler: this.scheduler,
+      persistence: this.persistence,
+      realServers: this.members.map(({ server, entry }) => ({
+        server: server.node.path,
+        address: entry.address,
+        port: entry.port,
+        forwarding: entry.forwarding,
+        weight: entry.weight,
+        upperThreshold: entry.upperThreshold ?? 0,
+        lowerThreshold: entry.lowerThreshold ?? 0,
+      })),
+    };
   }
 
   /** @internal the service as the IPVS renderer takes it */

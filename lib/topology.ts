@@ -1,0 +1,104 @@
+/**
+ * A machine-readable description of each stack's clusters, written into the
+ * synthesized cdk.tf.json under "//" (which Terraform ignores), so that plan
+ * review and verification work from synth output alone, including an older
+ * synth output from another commit.
+ */
+import { IConstruct } from 'constructs';
+import { Lazy, TerraformStack } from 'cdktf';
+
+export const TOPOLOGY_KEY = 'lvs-cdktf';
+export const TOPOLOGY_VERSION = 1;
+
+export interface TopologyConnection {
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+}
+
+export interface TopologyRealServerEntry {
+  /** Construct path of the real server. */
+  readonly server: string;
+  readonly address: string;
+  readonly port?: number;
+  readonly forwarding: string;
+  readonly weight: number;
+  readonly upperThreshold: number;
+  readonly lowerThreshold: number;
+}
+
+export interface TopologyService {
+  readonly path: string;
+  /** `protocol:vip:port` or `fwmark:N`. */
+  readonly key: string;
+  readonly vip?: string;
+  readonly port?: number;
+  readonly protocol?: string;
+  readonly fwmark?: number;
+  readonly scheduler: string;
+  readonly persistence?: { readonly timeout: number; readonly netmask?: string };
+  readonly realServers: TopologyRealServerEntry[];
+}
+
+export interface TopologyDirector {
+  readonly path: string;
+  readonly connection: TopologyConnection;
+  readonly interfaces: { readonly name: string; readonly address: string }[];
+  readonly ownsWholeTable: boolean;
+  /** Terraform addresses of the director's base and table steps. */
+  readonly resources: { readonly host: string; readonly services?: string };
+  readonly services: TopologyService[];
+  /** The table as `ipvsadm -Sn` prints it. */
+  readonly rules: string[];
+}
+
+export interface TopologyRealServer {
+  readonly path: string;
+  readonly connection: TopologyConnection;
+  readonly forwarding: string;
+  readonly interface: { readonly name: string; readonly address: string };
+  readonly vips: string[];
+  readonly gateway?: string;
+  readonly webServer?: string;
+  readonly resource: string;
+}
+
+export interface Topology {
+  readonly version: number;
+  readonly directors: TopologyDirector[];
+  readonly realServers: TopologyRealServer[];
+  /** Real servers leaving the cluster (RetiredRealServer). */
+  readonly retired: { readonly path: string; readonly resource: string }[];
+}
+
+type Part = { directors?: () => TopologyDirector; realServers?: () => TopologyRealServer; retired?: () => Topology['retired'][number] };
+
+const registries = new WeakMap<TerraformStack, Part[]>();
+
+/** Adds a construct's part of the topology; produced at synth time. */
+export function addTopology(scope: IConstruct, part: Part): void {
+  const stack = TerraformStack.of(scope);
+  let parts = registries.get(stack);
+  if (!parts) {
+    const created: Part[] = [];
+    registries.set(stack, created);
+    stack.addOverride(
+      `//.${TOPOLOGY_KEY}`,
+      Lazy.anyValue({
+        produce: (): Topology => ({
+          version: TOPOLOGY_VERSION,
+          directors: created.flatMap((p) => (p.directors ? [p.directors()] : [])),
+          realServers: created.flatMap((p) => (p.realServers ? [p.realServers()] : [])),
+          retired: created.flatMap((p) => (p.retired ? [p.retired()] : [])),
+        }),
+      }),
+    );
+    parts = created;
+  }
+  parts.push(part);
+}
+
+/** The topology recorded in a synthesized cdk.tf.json, if any. */
+export function topologyOf(synthesized: { '//'?: Record<string, unknown> }): Topology | undefined {
+  return synthesized['//']?.[TOPOLOGY_KEY] as Topology | undefined;
+}
