@@ -1,25 +1,23 @@
-import { mkdtempSync, rmSync } from 'fs';
+import { cpSync, mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { App } from 'cdktf';
 import { defineStacks } from './stacks';
 
-// cdktf's App creates output directories as stacks are added, so the stacks
-// are first built in a scratch directory: bad config or props end the run
-// there, naming the file or construct path and the field, and cdktf.out is
-// never touched.
-// skipValidation: cdktf's only check for terraform_data spawns `terraform
-// version` once per resource (~70 ms each, most of synth time); Terraform
-// validates the configuration itself at plan.
-function build(outdir?: string): App {
-  const app = new App({ outdir, skipValidation: true });
-  defineStacks(app);
-  return app;
-}
-
-const scratch = mkdtempSync(join(tmpdir(), 'lvs-cdktf-check-'));
+// The stacks are built and synthesized in a scratch directory and copied to
+// the output directory only when that succeeded, because cdktf's App creates
+// output directories as stacks are added: bad config or props end the run
+// naming the file or construct path and the field, and cdktf.out is never
+// touched. skipValidation: cdktf's only check for terraform_data spawns
+// `terraform version` once per resource; Terraform validates at plan.
+// stackTraces: a trace per construct costs more than the rest of synth.
+const outdir = process.env.CDKTF_OUTDIR ?? 'cdktf.out';
+const scratch = mkdtempSync(join(tmpdir(), 'lvs-cdktf-synth-'));
 try {
-  build(scratch);
+  const app = new App({ outdir: scratch, skipValidation: true, stackTraces: false });
+  defineStacks(app);
+  app.synth();
+  cpSync(scratch, outdir, { recursive: true });
 } catch (e) {
   const err = e as Error;
   if (err.name !== 'LvsValidationError' && err.name !== 'ConfigError') throw e;
@@ -28,4 +26,3 @@ try {
 } finally {
   rmSync(scratch, { recursive: true, force: true });
 }
-if (!process.exitCode) build().synth();

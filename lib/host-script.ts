@@ -6,16 +6,7 @@
 import { Resource as NullResource } from '@cdktf/provider-null/lib/resource';
 import { NullProvider } from '@cdktf/provider-null/lib/provider';
 import { Construct, IConstruct } from 'constructs';
-import {
-  DataResource,
-  Fn,
-  Lazy,
-  RemoteExecProvisioner,
-  SSHProvisionerConnection,
-  TerraformResource,
-  TerraformSelf,
-  TerraformStack,
-} from 'cdktf';
+import { Aspects, DataResource, RemoteExecProvisioner, SSHProvisionerConnection, TerraformResource, TerraformStack } from 'cdktf';
 import { ConnectionRecord } from './connection';
 import { RenderedBundle } from './scripts/bundle';
 import { checkOneOf } from './validation';
@@ -66,38 +57,35 @@ function selfRoot(kind: ResourceKind): string {
   return kind === ResourceKind.TERRAFORM_DATA ? 'input' : 'triggers';
 }
 
-/** The SSH connection, built only from `self` as destroy-time provisioners require. */
+/**
+ * The SSH connection, built only from `self` as destroy-time provisioners
+ * require. Plain `${self...}` strings rather than cdktf tokens: cdktf passes
+ * them through verbatim, and each token would capture a stack trace (most of
+ * synth time for large clusters).
+ */
 export function selfConnection(kind: ResourceKind, rec: ConnectionRecord): SSHProvisionerConnection {
-  const root = selfRoot(kind);
-  const ref = (key: string) => TerraformSelf.getString(`${root}.${key}`);
+  const ref = (key: string) => `\${self.${selfRoot(kind)}.${key}}`;
+  const file = (key: string) => `\${file(self.${selfRoot(kind)}.${key})}`;
   const has = (key: string) => rec[key] !== undefined;
   return {
     type: 'ssh',
     host: ref('host'),
-    port: TerraformSelf.getNumber(`${root}.port`),
+    port: ref('port') as unknown as number,
     user: ref('user'),
     timeout: ref('timeout'),
-    ...(has('private_key_path') ? { privateKey: Fn.file(ref('private_key_path')), agent: 'false' } : { agent: 'true' }),
+    ...(has('private_key_path') ? { privateKey: file('private_key_path'), agent: 'false' } : { agent: 'true' }),
     ...(has('host_key') ? { hostKey: ref('host_key') } : {}),
     ...(has('bastion_host')
-      ? {
-          bastionHost: ref('bastion_host'),
-          bastionPort: TerraformSelf.getNumber(`${root}.bastion_port`),
-          bastionUser: ref('bastion_user'),
-        }
+      ? { bastionHost: ref('bastion_host'), bastionPort: ref('bastion_port') as unknown as number, bastionUser: ref('bastion_user') }
       : {}),
-    ...(has('bastion_private_key_path') ? { bastionPrivateKey: Fn.file(ref('bastion_private_key_path')) } : {}),
+    ...(has('bastion_private_key_path') ? { bastionPrivateKey: file('bastion_private_key_path') } : {}),
     ...(has('bastion_host_key') ? { bastionHostKey: ref('bastion_host_key') } : {}),
   };
 }
 
 /** A destroy-time remote-exec provisioner; cdktf's type lacks `when`, Terraform accepts it. */
 export function destroyProvisioner(kind: ResourceKind): RemoteExecProvisioner {
-  return {
-    type: 'remote-exec',
-    when: 'destroy',
-    inline: [TerraformSelf.getString(`${selfRoot(kind)}.destroy_script`)],
-  } as RemoteExecProvisioner;
+  return { type: 'remote-exec', when: 'destroy', inline: [`\${self.${selfRoot(kind)}.destroy_script}`] } as RemoteExecProvisioner;
 }
 
 export interface HostScriptProps {
@@ -120,36 +108,29 @@ export interface HostScriptProps {
 export class HostScript extends Construct {
   public readonly resource: TerraformResource;
   public readonly kind: ResourceKind;
+  private readonly after = new Set<HostScript>();
 
   constructor(scope: Construct, id: string, props: HostScriptProps) {
     super(scope, id);
     this.kind = resourceKindOf(this);
-    let rendered: RenderedBundle | undefined;
-    const bundle = () => (rendered ??= props.bundle());
-    const lazy = (pick: (b: RenderedBundle) => string) => Lazy.stringValue({ produce: () => pick(bundle()) });
-    const common = {
+    const meta = {
       connection: selfConnection(this.kind, props.connection),
-      provisioners: [
-        { type: 'remote-exec', inline: [lazy((b) => escapeTemplate(b.apply))] } as RemoteExecProvisioner,
-        destroyProvisioner(this.kind),
-      ],
       lifecycle: props.createBeforeDestroy ? { createBeforeDestroy: true } : undefined,
     };
-    const state = { ...props.connection, destroy_script: lazy((b) => escapeTemplate(b.destroy)) };
-    const identity = { owner: lazy((b) => b.owner), generation: lazy((b) => b.generation) };
     if (this.kind === ResourceKind.TERRAFORM_DATA) {
-      this.resource = new DataResource(this, 'Resource', {
-        ...common,
-        input: state,
-        // A new generation replaces the resource (provisioners run); a new address or port only updates it.
-        triggersReplace: identity,
-      });
+      this.resource = new DataResource(this, 'Resource', meta);
     } else {
       ensureNullProvider(TerraformStack.of(this));
-      const triggers = Object.entries({ ...state, ...identity }).map(([k, v]) => [k, String(v)]);
-      this.resource = new NullResource(this, 'Resource', { ...common, triggers: Object.fromEntries(triggers) });
+      this.resource = new NullResource(this, 'Resource', meta);
     }
     this.resource.overrideLogicalId(logicalIdFor(scope, id));
+    // The bundle depends on services and servers added after construction, so
+    // it is rendered at synth time, when aspects run.
+    Aspects.of(this).add({
+      visit: (node) => {
+        if (node === this) this.place(props.bundle(), props.connection);
+      },
+    });
   }
 
   /** Terraform address of the resource, e.g. `terraform_data.web1_Host`. */
@@ -159,8 +140,26 @@ export class HostScript extends Construct {
 
   /** This step runs after `other` on create, and before it on destroy. */
   public runsAfter(other: HostScript): void {
-    const deps = this.resource.dependsOn ?? [];
-    if (!deps.includes(other.address)) this.resource.dependsOn = [...deps, other.address];
+    if (this.after.has(other)) return;
+    this.after.add(other);
+    (this.resource.dependsOn ??= []).push(other.address);
+  }
+
+  private place(bundle: RenderedBundle, connection: ConnectionRecord): void {
+    this.resource.provisioners = [
+      { type: 'remote-exec', inline: [escapeTemplate(bundle.apply)] },
+      destroyProvisioner(this.kind),
+    ];
+    const state = { ...connection, destroy_script: escapeTemplate(bundle.destroy) };
+    const identity = { owner: bundle.owner, generation: bundle.generation };
+    if (this.resource instanceof DataResource) {
+      this.resource.input = state;
+      // A new generation replaces the resource (provisioners run); a new address or port only updates it.
+      this.resource.triggersReplace = identity;
+    } else {
+      const all = { ...state, ...identity };
+      (this.resource as NullResource).triggers = Object.fromEntries(Object.entries(all).map(([k, v]) => [k, String(v)]));
+    }
   }
 }
 

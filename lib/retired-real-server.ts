@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
-import { Lazy, TerraformSelf, TerraformStack } from 'cdktf';
+import { Lazy, TerraformStack } from 'cdktf';
 import { SshConnectionProps, connectionRecord } from './connection';
-import { logicalIdFor, resourceKindOf, selfConnection } from './host-script';
+import { destroyProvisioner, logicalIdFor, resourceKindOf, selfConnection } from './host-script';
 import { addTopology } from './topology';
 
 export interface RetiredRealServerProps {
@@ -31,12 +31,11 @@ export class RetiredRealServer extends Construct {
     const record = connectionRecord(this, props?.connection);
     const kind = resourceKindOf(this);
     this.address = `${kind}.${logicalIdFor(this, 'Host')}`;
-    const root = kind === 'terraform_data' ? 'input' : 'triggers';
     removedBlocks(TerraformStack.of(this)).push({
       from: this.address,
       lifecycle: { destroy: true },
       connection: snakeKeys(selfConnection(kind, record)),
-      provisioner: [{ 'remote-exec': { when: 'destroy', inline: [TerraformSelf.getString(`${root}.destroy_script`)] } }],
+      provisioner: [{ 'remote-exec': { when: 'destroy', inline: destroyProvisioner(kind).inline } }],
     });
     addTopology(this, { retired: () => ({ path: this.node.path, resource: this.address }) });
   }

@@ -62,6 +62,7 @@ export class VirtualService extends Construct {
   public readonly scheduler: Scheduler;
   public readonly persistence?: { readonly timeout: number; readonly netmask?: string };
   private readonly members: { server: RealServer; entry: IpvsRealServer }[] = [];
+  private readonly endpoints = new Set<string>();
 
   /** @internal use `LvsDirector.addService` */
   constructor(
@@ -113,9 +114,8 @@ export class VirtualService extends Construct {
     if (server.forwarding !== 'nat' && port !== this.port) {
       fail(this, `${field}.port`, `only NAT can map ports; a ${server.forwarding.toUpperCase()} server must use the service port ${this.port}`);
     }
-    if (this.members.some((m) => m.server.address === server.address && m.entry.port === port)) {
-      fail(this, field, `${server.address}${port ? ':' + port : ''} is already a real server of this service`);
-    }
+    const endpoint = `${server.address}${port ? ':' + port : ''}`;
+    if (this.endpoints.has(endpoint)) fail(this, field, `${endpoint} is already a real server of this service`);
     const first = this.members[0]?.server;
     if (first && first.forwarding !== server.forwarding) {
       fail(this, field, `a service uses one forwarding method; it has ${first.forwarding.toUpperCase()}, this server is ${server.forwarding.toUpperCase()}`);
@@ -128,6 +128,7 @@ export class VirtualService extends Construct {
     if (upper && lower > upper) fail(this, `${field}.lowerThreshold`, `must not exceed upperThreshold (${upper})`);
     const weight = checkInt(this, `${field}.weight`, options.weight ?? 1, 0, 2147483647);
     server._attach(this.vip, this.director.addresses, field);
+    this.endpoints.add(endpoint);
     this.members.push({
       server,
       entry: { address: server.address, port, forwarding: server.forwarding, weight, upperThreshold: upper, lowerThreshold: lower },
