@@ -17,11 +17,18 @@ CG=/sys/fs/cgroup/lab-$name
 
 conf=$(awk -v n="$name" '$1==n' $S/guest.conf)
 [ -n "$conf" ] || { echo "unknown host $name" >&2; exit 2; }
-read -r _ idx ifaces <<<"$conf"
+read -r _ idx _ ifaces <<<"$conf"
 
 [ -p /run/lab/sleep ] || mkfifo /run/lab/sleep 2>/dev/null
 exec 9<>/run/lab/sleep
 nap() { read -rt "$1" -u 9 || true; }
+
+alive() { # PID: running and not a zombie
+  local st
+  read -r st 2>/dev/null < "/proc/$1/stat" || return 1
+  st=${st##*) }
+  [ "${st:0:1}" != Z ]
+}
 
 log() { echo "guest[$name]: $* ($(cut -d' ' -f1 /proc/uptime)s)" >> "$S/logs/$name.log"; }
 
@@ -96,6 +103,7 @@ supervise() {
         --directory="$H/root" --machine="$name" --network-namespace-path="/run/netns/$name" \
         --register=no --keep-unit --link-journal=no --capability=all \
         --resolv-conf=off --timezone=off --settings=no --console=read-only \
+        --bind-ro=/sys/module \
         < /dev/null >> "$S/logs/$name.console" 2>&1
     ) &
     local nspawn=$!
@@ -120,40 +128,47 @@ wait_ready() {
 
 stop_host() {
   local pid n=0
-  if read -r pid 2>/dev/null < "$R.super" && kill -0 "$pid" 2>/dev/null; then
+  if read -r pid 2>/dev/null < "$R.super" && alive "$pid"; then
     touch "$R.stop"
     kill_host
-    while kill -0 "$pid" 2>/dev/null && [ $n -lt 100 ]; do nap 0.1; n=$((n + 1)); done
+    while alive "$pid" && [ $n -lt 100 ]; do nap 0.1; n=$((n + 1)); done
+    alive "$pid" && kill -9 "$pid" 2>/dev/null
   fi
   rm -f "$R.stop" "$R.super"
   ip netns del "$name" 2>/dev/null
   return 0
 }
 
-mkdir -p "$S/run" "$S/logs"
-case $cmd in
-  start)
-    if read -r pid 2>/dev/null < "$R.super" && kill -0 "$pid" 2>/dev/null; then exit 0; fi
-    rm -f "$R.stop"
-    supervise 9>&9 < /dev/null > /dev/null 2>&1 &
-    ;;
-  stop) stop_host ;;
-  reboot)
-    if read -r pid 2>/dev/null < "$R.super" && kill -0 "$pid" 2>/dev/null; then
-      kill_host # the supervisor boots it again with a fresh netns
-      nap 0.3
-    else
+# Whole main in a function, called on the last line: a supervisor runs for
+# hours and bash reads scripts lazily, so edits to this file must not shift
+# what it executes after supervise() returns.
+main() {
+  mkdir -p "$S/run" "$S/logs"
+  case $cmd in
+    start)
+      if read -r pid 2>/dev/null < "$R.super" && alive "$pid"; then exit 0; fi
+      rm -f "$R.stop"
+      supervise 9>&9 < /dev/null > /dev/null 2>&1 &
+      ;;
+    stop) stop_host ;;
+    reboot)
+      if read -r pid 2>/dev/null < "$R.super" && alive "$pid"; then
+        kill_host # the supervisor boots it again with a fresh netns
+        nap 0.3
+      else
+        "$0" start "$name"
+      fi
+      wait_ready
+      ;;
+    reset)
+      stop_host
+      umount "$H/root" 2>/dev/null
+      rm -rf "$H"
       "$0" start "$name"
-    fi
-    wait_ready
-    ;;
-  reset)
-    stop_host
-    umount "$H/root" 2>/dev/null
-    rm -rf "$H"
-    "$0" start "$name"
-    wait_ready
-    ;;
-  wait) wait_ready ;;
-  *) echo "usage: $0 start|stop|reboot|reset|wait NAME" >&2; exit 2 ;;
-esac
+      wait_ready
+      ;;
+    wait) wait_ready ;;
+    *) echo "usage: $0 start|stop|reboot|reset|wait NAME" >&2; exit 2 ;;
+  esac
+}
+main "$@"; exit

@@ -15,7 +15,11 @@ mkdir -p /dev/pts /dev/shm /run/lab /run/netns /run/sshd
 mount -t devpts devpts /dev/pts
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
 ln -sf /proc/self/fd /dev/fd
-echo lab-guest > /proc/sys/kernel/hostname
+G=${labguest:-0}
+CTL_ADDR=${labctl:-10.254.0.2}
+echo "lab-guest$G" > /proc/sys/kernel/hostname
+# This guest's hosts (guest.conf: NAME IDX GUEST IFACE,LAN,ADDR,MAC...).
+awk -v g="$G" '$3==g' $S/guest.conf > /run/lab/hosts.conf
 # New network namespaces get kernel-default IPv4 settings, whatever init_net has.
 echo 2 > /proc/sys/net/core/devconf_inherit_init_net
 echo "guest: init up $(cut -d' ' -f1 /proc/uptime)s" >&2
@@ -27,17 +31,18 @@ echo "guest: init up $(cut -d' ' -f1 /proc/uptime)s" >&2
   echo "link set vec0 master b-mgmt"
   echo "link set vec0 up"
   echo "link set b-mgmt up"
-  echo "addr add 10.254.0.2/24 dev b-mgmt"
-  for lan in $(awk '{for(i=3;i<=NF;i++){split($i,a,",");print a[2]}}' $S/guest.conf | sort -u); do
-    [ "$lan" = mgmt ] && continue
-    echo "link add b-$lan type bridge forward_delay 0 stp_state 0"
-    echo "link set b-$lan up"
-  done
+  echo "addr add $CTL_ADDR/24 dev b-mgmt"
+  awk '{for(i=4;i<=NF;i++){split($i,a,",");print a[2]}}' /run/lab/hosts.conf | sort -u |
+    while read -r lan; do
+      [ "$lan" = mgmt ] && continue
+      echo "link add b-$lan type bridge forward_delay 0 stp_state 0"
+      echo "link set b-$lan up"
+    done
 } | ip -b -
 
 # Control sshd for lab.sh (reboot/reset/stop of single hosts).
 cat > /run/lab/sshd_config <<EOF
-ListenAddress 10.254.0.2
+ListenAddress $CTL_ADDR
 HostKey $S/guest_host_key
 AuthorizedKeysFile $S/id_ed25519.pub
 StrictModes no
@@ -67,10 +72,10 @@ while read -r name _; do
   done
   /lab/guest-host.sh start "$name"
   booting+=("$name")
-done < $S/guest.conf
+done < /run/lab/hosts.conf
 exec 9>&-
 
 echo "guest: hosts launched $(cut -d' ' -f1 /proc/uptime)s" >&2
-# Reap orphans forever.
-trap '' TERM INT HUP
-while :; do wait; read -rt 60 <> /run/lab/sleep 2>/dev/null || mkfifo /run/lab/sleep 2>/dev/null; done
+# Become a plain reaper of orphans (supervisors, anchors) forever. perl-base is
+# Essential in Debian. bash as PID 1 left orphans as zombies.
+exec perl -e '$SIG{$_} = "IGNORE" for qw(TERM INT HUP); while (1) { sleep 1 if wait() == -1 }'

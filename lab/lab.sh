@@ -1,19 +1,18 @@
 #!/bin/bash
-# LVS test lab: one user-mode-linux guest running a real Linux 6.1 kernel with
+# LVS test lab: user-mode-linux guests running a real Linux 6.1 kernel with
 # IPVS, hosting one systemd-nspawn container per lab host. See lab/README.md.
 #   lab.sh up | down | status | shell HOST | exec HOST CMD... |
-#          reboot HOST | reset [HOST] | ssh-config | logs HOST
+#          reboot HOST | reset [HOST...] | logs HOST | guest N CMD
 set -eu
 
 LAB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 S=$LAB/.state
 CACHE=${LAB_CACHE:-/var/cache/lvs-cdktf-lab}
-NS=lvslab            # machine-side network namespace holding the tap
-TAP=lvstap0
+NS=lvslab            # machine-side network namespace: bridge + one tap per guest
+BR=lvsbr0
 MACHINE_ADDR=10.254.0.1/24
-GUEST_ADDR=10.254.0.2
-CTL_PORT=2200
-UML_MEM=${LAB_UML_MEM:-1536M}
+CTL_BASE_PORT=2200   # guest N's control sshd: 127.0.0.1:2200+N -> 10.254.0.(2+N)
+UML_MEM=${LAB_UML_MEM:-1024M}
 APT_PACKAGES=(user-mode-linux mmdebstrap socat openssh-client iproute2 util-linux procps)
 
 die() { echo "lab: error: $*" >&2; exit 1; }
@@ -24,8 +23,10 @@ since() { awk -v a="$1" -v b="$(now)" 'BEGIN{printf "%.1f", b-a}'; }
 # ---------------------------------------------------------------- topology
 # Fills HOSTS (names) and per-host associative arrays from topology.conf.
 declare -a HOSTS=()
-declare -A PORT=() MGMT=() IFACES=() IDX=()
+declare -A PORT=() MGMT=() IFACES=() IDX=() GUEST=()
+NGUESTS=1
 load_topology() {
+  [ ${#HOSTS[@]} -eq 0 ] || return 0
   local name port mgmt rest n=0
   while read -r name port mgmt rest; do
     case $name in '' | '#'*) continue ;; esac
@@ -37,16 +38,79 @@ load_topology() {
     IDX[$name]=$n
   done < "$LAB/topology.conf"
   [ ${#HOSTS[@]} -gt 0 ] || die "no hosts in $LAB/topology.conf"
+  assign_guests
+  # Except for `up`, the placement of the running lab wins (LAB_GUESTS may differ).
+  if [ "${USE_STATE_PLACEMENT:-1}" = 1 ] && [ -e "$S/guest.conf" ]; then
+    local g
+    while read -r name _ g _; do
+      [ -n "${PORT[$name]:-}" ] && GUEST[$name]=$g
+    done < "$S/guest.conf"
+  fi
+}
+
+# Hosts that share a LAN must live in the same UML guest (LAN = bridge in a
+# guest). Connected groups are spread over LAB_GUESTS guests (default: CPUs + 1,
+# max 4: UML has one virtual CPU per guest), biggest group first onto the least loaded guest.
+assign_guests() {
+  local want h spec lan other changed=1 g best c
+  local -A comp=() size=() load=() lanof=() cg=()
+  want=${LAB_GUESTS:-$(($(nproc) + 1))}
+  [ "$want" -ge 1 ] 2>/dev/null || want=1
+  [ "$want" -le 4 ] || want=4
+  for h in "${HOSTS[@]}"; do comp[$h]=$h; done
+  # Label propagation over shared LANs until stable (tiny graphs): every host
+  # takes the smallest label seen on any of its LANs.
+  while [ $changed = 1 ]; do
+    changed=0
+    for h in "${HOSTS[@]}"; do
+      for spec in ${IFACES[$h]}; do
+        lan=${spec#*,}; lan=${lan%%,*}
+        other=${lanof[$lan]:-}
+        if [ -z "$other" ] || [[ ${comp[$h]} < $other ]]; then lanof[$lan]=${comp[$h]}; fi
+      done
+    done
+    for h in "${HOSTS[@]}"; do
+      for spec in ${IFACES[$h]}; do
+        lan=${spec#*,}; lan=${lan%%,*}
+        other=${lanof[$lan]}
+        if [[ $other < ${comp[$h]} ]]; then comp[$h]=$other; changed=1; fi
+      done
+    done
+  done
+  for h in "${HOSTS[@]}"; do size[${comp[$h]}]=$((${size[${comp[$h]}]:-0} + 1)); done
+  for g in $(seq 0 $((want - 1))); do load[$g]=0; done
+  for c in $(for k in "${!size[@]}"; do echo "${size[$k]} $k"; done | sort -k1,1nr -k2 | cut -d' ' -f2); do
+    best=0
+    for g in $(seq 0 $((want - 1))); do [ "${load[$g]}" -lt "${load[$best]}" ] && best=$g; done
+    cg[$c]=$best
+    load[$best]=$((${load[$best]} + ${size[$c]}))
+  done
+  NGUESTS=0
+  for g in $(seq 0 $((want - 1))); do [ "${load[$g]}" -gt 0 ] && NGUESTS=$((g + 1)); done
+  for h in "${HOSTS[@]}"; do GUEST[$h]=${cg[${comp[$h]}]}; done
 }
 known_host() { [ -n "${PORT[$1]:-}" ] || die "unknown host '$1' (see lab/topology.conf)"; }
 mac() { printf '02:4c:ab:00:%02x:%02x' "$1" "$2"; }
 
 # ---------------------------------------------------------------- processes
-uml_pid() { local p; read -r p 2>/dev/null < "$S/run/uml.pid" && kill -0 "$p" 2>/dev/null && echo "$p"; }
-is_up() { [ -n "$(uml_pid)" ]; }
+alive() { # PID: exists and is not a zombie (the machine's PID 1 may not reap)
+  local st
+  read -r st 2>/dev/null < "/proc/$1/stat" || return 1
+  st=${st##*) }
+  [ "${st:0:1}" != Z ]
+}
+uml_pid() { local p; read -r p 2>/dev/null < "$S/run/uml-$1.pid" && alive "$p" && echo "$p"; }
+uml_pids() { local f p; for f in "$S"/run/uml-*.pid; do read -r p 2>/dev/null < "$f" && echo "$p"; done; }
+is_up() { # all guests of the last `up` alive
+  local n=0 g
+  read -r n 2>/dev/null < "$S/run/guests" || return 1
+  for g in $(seq 0 $((n - 1))); do [ -n "$(uml_pid "$g")" ] || return 1; done
+}
 host_ready() { [ -e "$S/run/ready-$1" ]; }
-ctl() { # run a command in the UML guest (root namespace) via its control sshd
-  ssh -F "$S/ssh_config" lab-guest -- "$@"
+ctl() { # GUEST CMD...: run a command in a UML guest (root namespace) via its control sshd
+  local g=$1
+  shift
+  ssh -F "$S/ssh_config" "lab-guest$g" -- "$@"
 }
 
 # ---------------------------------------------------------------- up
@@ -65,7 +129,7 @@ install_packages() {
     { tail -20 "$S/apt.log" >&2; die "could not install: ${missing[*]} (see $S/apt.log)"; }
 }
 
-kernel_version() { ls /usr/lib/uml/modules | sort -V | tail -1; }
+kernel_version() { find /usr/lib/uml/modules -mindepth 1 -maxdepth 1 -printf '%f\n' | sort -V | tail -1; }
 
 root_dir() {
   local kver hash
@@ -96,10 +160,12 @@ gen_state() {
   mkdir -p "$S/hosts" "$S/run" "$S/logs"
   [ -e "$S/id_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C lvs-cdktf-lab -f "$S/id_ed25519"
   [ -e "$S/guest_host_key" ] || ssh-keygen -q -t ed25519 -N '' -C lab-guest -f "$S/guest_host_key"
-  local h kh="" cfg json="" sep="" spec ifn lan addr i jif isep gc=""
-  kh+="[127.0.0.1]:$CTL_PORT $(cut -d' ' -f1-2 "$S/guest_host_key.pub")"$'\n'
+  local h kh="" cfg json="" sep="" spec ifn lan addr i jif gc=""
   cfg="# generated by lab/lab.sh: ssh -F $S/ssh_config HOST"$'\n'
-  cfg+="Host lab-guest"$'\n'"  Port $CTL_PORT"$'\n'
+  for i in 0 1 2 3; do
+    kh+="[127.0.0.1]:$((CTL_BASE_PORT + i)) $(cut -d' ' -f1-2 "$S/guest_host_key.pub")"$'\n'
+    cfg+="Host lab-guest$i"$'\n'"  Port $((CTL_BASE_PORT + i))"$'\n'"  ControlMaster no"$'\n'
+  done
   for h in "${HOSTS[@]}"; do
     mkdir -p "$S/hosts/$h"
     [ -e "$S/hosts/$h/ssh_host_ed25519_key" ] ||
@@ -107,8 +173,8 @@ gen_state() {
     [ -s "$S/hosts/$h/machine-id" ] || od -An -N16 -tx1 /dev/urandom | tr -d ' \n' > "$S/hosts/$h/machine-id"
     kh+="[127.0.0.1]:${PORT[$h]} $(cut -d' ' -f1-2 "$S/hosts/$h/ssh_host_ed25519_key.pub")"$'\n'
     cfg+="Host $h"$'\n'"  Port ${PORT[$h]}"$'\n'
-    # guest.conf: NAME IDX IFACE,LAN,ADDR,MAC... (mgmt0 first)
-    gc+="$h ${IDX[$h]} mgmt0,mgmt,${MGMT[$h]}/24,$(mac "${IDX[$h]}" 0)"
+    # guest.conf: NAME IDX GUEST IFACE,LAN,ADDR,MAC... (mgmt0 first)
+    gc+="$h ${IDX[$h]} ${GUEST[$h]} mgmt0,mgmt,${MGMT[$h]}/24,$(mac "${IDX[$h]}" 0)"
     jif="{\"name\":\"mgmt0\",\"address\":\"${MGMT[$h]}/24\",\"lan\":\"mgmt\",\"mac\":\"$(mac "${IDX[$h]}" 0)\"}"
     i=0
     for spec in ${IFACES[$h]}; do
@@ -118,7 +184,7 @@ gen_state() {
       jif+=",{\"name\":\"$ifn\",\"address\":\"$addr\",\"lan\":\"$lan\",\"mac\":\"$(mac "${IDX[$h]}" $i)\"}"
     done
     gc+=$'\n'
-    json+="$sep"$'\n'"    {\"name\":\"$h\",\"sshHost\":\"127.0.0.1\",\"sshPort\":${PORT[$h]},\"mgmtAddress\":\"${MGMT[$h]}\",\"interfaces\":[$jif]}"
+    json+="$sep"$'\n'"    {\"name\":\"$h\",\"guest\":${GUEST[$h]},\"sshHost\":\"127.0.0.1\",\"sshPort\":${PORT[$h]},\"mgmtAddress\":\"${MGMT[$h]}\",\"interfaces\":[$jif]}"
     sep=","
   done
   cfg+=$'\n'"Host *"$'\n'"  HostName 127.0.0.1"$'\n'"  User root"$'\n'
@@ -137,28 +203,37 @@ gen_state() {
 start_machine_net() {
   ip netns del "$NS" 2>/dev/null || true
   ip netns add "$NS"
-  ip -n "$NS" -b - <<EOF
-link set lo up
-tuntap add dev $TAP mode tap
-link set $TAP address 02:4c:ab:00:00:01
-addr add $MACHINE_ADDR dev $TAP
-link set $TAP up
-EOF
+  local g batch="link set lo up
+link add $BR type bridge forward_delay 0 stp_state 0
+link set $BR address 02:4c:ab:00:00:01
+addr add $MACHINE_ADDR dev $BR
+link set $BR up
+"
+  for g in $(seq 0 $((NGUESTS - 1))); do
+    batch+="tuntap add dev lvstap$g mode tap
+link set lvstap$g master $BR up
+"
+  done
+  ip -n "$NS" -b - <<<"$batch"
 }
 
 start_uml() {
-  local root=$1
+  local root=$1 g
   rm -rf "$S/run" && mkdir -p "$S/run" "$S/logs" /run/lvs-cdktf-lab
   rm -f "$S"/logs/*
+  echo "$NGUESTS" > "$S/run/guests"
+  for g in $(seq 0 $((NGUESTS - 1))); do
   # setsid: own session/process group so that down can kill the whole tree.
   ip netns exec "$NS" setsid linux.uml \
-    mem="$UML_MEM" umid=lvslab uml_dir=/run/lvs-cdktf-lab \
+    mem="$UML_MEM" umid="lvslab-$g" uml_dir=/run/lvs-cdktf-lab \
     root=/dev/root rootfstype=hostfs rootflags="$root" ro \
     init=/usr/local/sbin/lab-init labdir="$LAB" labpar="${LAB_BOOT_PARALLEL:-3}" \
-    vec0:transport=tap,ifname=$TAP,mac=02:4c:ab:00:00:02 \
+    labguest="$g" labctl="10.254.0.$((2 + g))" \
+    "vec0:transport=tap,ifname=lvstap$g,mac=02:4c:ab:00:00:0$((2 + g))" \
     con=null con0=null,fd:1 ssl=null quiet pty.legacy_count=0 zswap.enabled=0 \
-    < /dev/null > "$S/logs/uml.log" 2>&1 &
-  echo $! > "$S/run/uml.pid"
+    < /dev/null > "$S/logs/uml-$g.log" 2>&1 &
+  echo $! > "$S/run/uml-$g.pid"
+  done
 }
 
 start_forwarders() {
@@ -168,7 +243,7 @@ start_forwarders() {
       "SYSTEM:exec nsenter --net=/run/netns/$NS socat STDIO TCP\\:$2\\:22" < /dev/null > /dev/null 2>&1 &
     echo $! >> "$S/run/socat.pids"
   }
-  fwd "$CTL_PORT" "$GUEST_ADDR"
+  for g in $(seq 0 $((NGUESTS - 1))); do fwd "$((CTL_BASE_PORT + g))" "10.254.0.$((2 + g))"; done
   for h in "${HOSTS[@]}"; do fwd "${PORT[$h]}" "${MGMT[$h]}"; done
 }
 
@@ -179,7 +254,7 @@ wait_hosts() { # TIMEOUT_SECONDS
     left=()
     for h in "${HOSTS[@]}"; do host_ready "$h" || left+=("$h"); done
     [ ${#left[@]} -eq 0 ] && return 0
-    is_up || { tail -20 "$S/logs/uml.log" >&2; die "UML guest died (see $S/logs/)"; }
+    is_up || { tail -n 20 "$S"/logs/uml-*.log >&2; die "a UML guest died (see $S/logs/)"; }
     [ $(($(date +%s) - t0)) -lt "$1" ] || die "timeout; not ready: ${left[*]} (see $S/logs/)"
     sleep 1
   done
@@ -189,15 +264,16 @@ healthy() {
   is_up || return 1
   local h p
   for h in "${HOSTS[@]}"; do host_ready "$h" || return 1; done
-  while read -r p; do kill -0 "$p" 2>/dev/null || return 1; done < "$S/run/socat.pids"
+  while read -r p; do alive "$p" || return 1; done < "$S/run/socat.pids"
 }
 
 cmd_up() {
   need_root
-  load_topology
+  USE_STATE_PLACEMENT=0 load_topology
   mkdir -p "$S"
   if healthy 2>/dev/null; then say "already up and healthy"; cmd_status; return 0; fi
-  is_up && { say "lab is partly up; restarting"; cmd_down; }
+  # Anything left from a partial or crashed lab goes first (safe when down).
+  if [ -e "$S/run" ]; then say "lab is partly up or was not shut down; cleaning up"; cmd_down; fi
   local t0 t
   t0=$(now); t=$t0
   install_packages
@@ -221,24 +297,28 @@ cmd_down() {
   local p h
   # ssh connection masters first (they would hang on a vanished host).
   if [ -e "$S/ssh_config" ]; then
-    for h in lab-guest "${HOSTS[@]}"; do
+    for h in lab-guest0 lab-guest1 lab-guest2 lab-guest3 "${HOSTS[@]}"; do
       ssh -F "$S/ssh_config" -O exit "$h" > /dev/null 2>&1 || true
     done
   fi
   if [ -e "$S/run/socat.pids" ]; then
     while read -r p; do kill -- "-$p" 2>/dev/null || kill "$p" 2>/dev/null || true; done < "$S/run/socat.pids"
   fi
-  if p=$(uml_pid); then
-    # The guest keeps no data worth a clean shutdown: kill the whole UML group.
-    kill -9 -- "-$p" 2>/dev/null || kill -9 "$p" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-  fi
+  # The guests keep no data worth a clean shutdown: kill each UML process group.
+  for p in $(uml_pids); do kill -9 -- "-$p" 2>/dev/null || kill -9 "$p" 2>/dev/null || true; done
+  # Wait until every process of each UML session (one host process per guest
+  # process) is gone and reaped, zombies included (at most 10 s).
+  for p in $(uml_pids); do
+    for _ in $(seq 100); do [ -n "$(pgrep -s "$p" 2>/dev/null)" ] || break; sleep 0.1; done
+  done
   # UML helper processes re-parented elsewhere (same cmdline) and the uml_dir.
   for p in $(pgrep -x linux.uml 2>/dev/null || true); do
-    grep -qa "umid=lvslab" "/proc/$p/cmdline" 2>/dev/null && kill -9 "$p" 2>/dev/null || true
+    if grep -qa "umid=lvslab-" "/proc/$p/cmdline" 2>/dev/null; then kill -9 "$p" 2>/dev/null || true; fi
   done
   rm -rf /run/lvs-cdktf-lab /tmp/lvslab-ssh-* 2>/dev/null || true
   ip netns del "$NS" 2>/dev/null || true
+  # `ip netns add` bind-mounts /run/netns on itself; undo when no netns is left.
+  if [ -z "$(ip netns list 2>/dev/null)" ] && mountpoint -q /run/netns; then umount /run/netns 2>/dev/null || true; fi
   rm -rf "$S/run"
   say "down"
 }
@@ -246,12 +326,12 @@ cmd_down() {
 # ---------------------------------------------------------------- status etc.
 cmd_status() {
   load_topology
-  if is_up; then echo "lab: up (UML pid $(uml_pid))"; else echo "lab: down"; fi
+  if is_up; then echo "lab: up (UML pids $(uml_pids | xargs))"; else echo "lab: down"; fi
   local h st
-  printf '%-14s %-6s %-13s %s\n' HOST PORT MGMT STATE
+  printf '%-14s %-6s %-13s %-6s %s\n' HOST PORT MGMT GUEST STATE
   for h in "${HOSTS[@]}"; do
     if is_up && host_ready "$h"; then st=ready; elif is_up; then st=booting; else st=down; fi
-    printf '%-14s %-6s %-13s %s\n' "$h" "${PORT[$h]}" "${MGMT[$h]}" "$st"
+    printf '%-14s %-6s %-13s %-6s %s\n' "$h" "${PORT[$h]}" "${MGMT[$h]}" "${GUEST[$h]}" "$st"
   done
   is_up
 }
@@ -263,26 +343,37 @@ cmd_reboot() {
   local t
   t=$(now)
   ssh -F "$S/ssh_config" -O exit "$1" > /dev/null 2>&1 || true
-  ctl /lab/guest-host.sh reboot "$1"
+  ctl "${GUEST[$1]}" /lab/guest-host.sh reboot "$1"
   say "$1 rebooted in $(since "$t")s"
 }
 
 cmd_reset() {
   load_topology
   is_up || die "lab is down"
-  local hosts=("$@") h t
-  [ ${#hosts[@]} -gt 0 ] || hosts=("${HOSTS[@]}")
+  local t h g
   t=$(now)
-  for h in "${hosts[@]}"; do
+  if [ $# -eq 0 ]; then
+    # Everything fresh: a new boot is the fastest way (staggered, all CPUs).
+    cmd_down
+    cmd_up
+    say "reset all in $(since "$t")s"
+    return 0
+  fi
+  declare -A per=()
+  for h in "$@"; do
     known_host "$h"
     ssh -F "$S/ssh_config" -O exit "$h" > /dev/null 2>&1 || true
+    per[${GUEST[$h]}]+=" $h"
   done
-  # Stop all, then reset in parallel (each waits for its own sshd).
-  local pids=() rc=0
-  for h in "${hosts[@]}"; do ctl /lab/guest-host.sh reset "$h" & pids+=($!); done
+  # One host at a time per guest (a guest has one CPU), guests in parallel.
+  local pids=() rc=0 p
+  for g in "${!per[@]}"; do
+    # shellcheck disable=SC2086
+    ctl "$g" "for h in ${per[$g]}; do /lab/guest-host.sh reset \$h || exit 1; done" & pids+=($!)
+  done
   for p in "${pids[@]}"; do wait "$p" || rc=1; done
   [ $rc -eq 0 ] || die "reset failed"
-  say "reset ${hosts[*]} in $(since "$t")s"
+  say "reset $* in $(since "$t")s"
 }
 
 case ${1:-} in
@@ -300,7 +391,7 @@ case ${1:-} in
     exec ssh -F "$S/ssh_config" "$h" -- "$(printf '%q ' "$@")" ;;
   reboot) shift; cmd_reboot "$@" ;;
   reset) shift; cmd_reset "$@" ;;
-  guest) shift; ctl "$@" ;;
+  guest) shift; load_topology; ctl "$@" ;;
   logs)
     [ $# -eq 2 ] || die "usage: lab.sh logs HOST"
     cat "$S/logs/$2.log" "$S/logs/$2.console" 2>/dev/null ;;
