@@ -1,3 +1,5 @@
+import { readFileSync } from 'fs';
+import { join } from 'path';
 import { App, Testing, TerraformStack } from 'cdktf';
 import { ResourceKind, RESOURCE_KIND_CONTEXT } from '../lib';
 import { ClusterStack, LvsConfig, defineStacks } from '../stacks';
@@ -22,9 +24,10 @@ export function synthJson(stack: TerraformStack): any {
   return JSON.parse(Testing.synth(stack));
 }
 
-/** As written to cdk.tf.json, with the "//" metadata that Testing.synth drops. */
+/** cdk.tf.json as written by a real synth, with the "//" metadata that Testing.synth drops. */
 export function fullJson(stack: TerraformStack): any {
-  return JSON.parse(JSON.stringify(stack.toTerraform()));
+  const dir = Testing.fullSynth(stack);
+  return JSON.parse(readFileSync(join(dir, 'stacks', stack.node.id, 'cdk.tf.json'), 'utf8'));
 }
 
 export function resourcesOf(stack: TerraformStack): SynthResource[] {

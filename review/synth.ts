@@ -1,0 +1,126 @@
+/**
+ * Reads synthesized stacks (cdk.tf.json) into what a reviewer cares about:
+ * the recorded cluster topology and, per host step, the scripts that run
+ * over SSH. Works on synth output alone, so an older commit's output can be
+ * read the same way.
+ */
+import { existsSync, readdirSync, readFileSync } from 'fs';
+import { join } from 'path';
+import { Topology, topologyOf } from '../lib/topology';
+
+/** One Terraform resource that runs scripts on one host. */
+export interface HostStep {
+  /** Terraform address, e.g. `terraform_data.web1_Host`. */
+  readonly address: string;
+  /** Construct path of the owning director or real server (e.g. `dr-stack/web1`). */
+  readonly owner: string;
+  readonly host: string;
+  readonly port: number;
+  /** Create-time script as it reaches the host (Terraform escapes undone). */
+  readonly create: string;
+  /** Destroy-time script as it reaches the host. */
+  readonly destroy: string;
+  /** Files the create script writes through heredocs, by path on the host. */
+  readonly files: Record<string, string>;
+  readonly createBeforeDestroy: boolean;
+  /** Content hash whose change makes Terraform replace the step (and so run its scripts). */
+  readonly generation?: string;
+}
+
+export interface StackSynth {
+  readonly name: string;
+  /** Absent in output synthesized before the topology was recorded. */
+  readonly topology?: Topology;
+  readonly steps: HostStep[];
+  /** Addresses in the stack's Terraform `removed` blocks (retired servers). */
+  readonly removed: string[];
+}
+
+/** Terraform reads `${` and `%{` as templates, so the synth output doubles them; undo that for display. */
+function unescapeTemplate(s: string): string {
+  return s.replace(/\$\$\{/g, '${').replace(/%%\{/g, '%{');
+}
+
+const HEREDOC = /cat > '([^']+)\.new' <<'(LVS_CDKTF_EOF_*)'\n([\s\S]*?)\n\2\n/g;
+
+/** Files a create script writes as `cat > '<path>.new' <<'LVS_CDKTF_EOF'`. */
+function embeddedFiles(script: string): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (const m of script.matchAll(HEREDOC)) files[m[1]] = m[3] + '\n';
+  return files;
+}
+
+/**
+ * The create script with the bodies of the given files replaced by a
+ * one-line pointer, so that a report showing those files separately does
+ * not print them twice.
+ */
+export function elideFiles(script: string, paths: string[]): string {
+  return script.replace(HEREDOC, (whole, path: string, eof: string) =>
+    paths.includes(path) ? `cat > '${path}.new' <<'${eof}'\n# … ${path} (shown above) …\n${eof}\n` : whole,
+  );
+}
+
+interface RawResource {
+  readonly '//'?: { readonly metadata?: { readonly path?: string } };
+  readonly input?: Record<string, unknown>;
+  readonly triggers?: Record<string, unknown>;
+  readonly provisioner?: { readonly 'remote-exec'?: { readonly inline?: string[]; readonly when?: string } }[];
+  readonly lifecycle?: { readonly create_before_destroy?: boolean };
+  readonly triggers_replace?: Record<string, unknown>;
+}
+
+/** Owners by Terraform address, from the topology; the construct path otherwise. */
+function ownersOf(topology: Topology | undefined): Map<string, string> {
+  const owners = new Map<string, string>();
+  for (const d of topology?.directors ?? []) {
+    owners.set(d.resources.host, d.path);
+    if (d.resources.services) owners.set(d.resources.services, d.path);
+  }
+  for (const r of topology?.realServers ?? []) owners.set(r.resource, r.path);
+  return owners;
+}
+
+/** Parses one stack's cdk.tf.json. */
+export function parseStack(name: string, json: any): StackSynth {
+  const topology = topologyOf(json);
+  const owners = ownersOf(topology);
+  const steps: HostStep[] = [];
+  for (const [type, byName] of Object.entries<Record<string, RawResource>>(json.resource ?? {})) {
+    for (const [id, body] of Object.entries(byName)) {
+      const createRun = body.provisioner?.find((p) => p['remote-exec'] && p['remote-exec'].when !== 'destroy');
+      const state = body.input ?? body.triggers;
+      if (!createRun || !state) continue;
+      const address = `${type}.${id}`;
+      const create = unescapeTemplate(createRun['remote-exec']?.inline?.join('\n') ?? '');
+      steps.push({
+        address,
+        owner: owners.get(address) ?? (body['//']?.metadata?.path ?? address).replace(/\/Resource$/, ''),
+        host: String(state.host),
+        port: Number(state.port ?? 22),
+        create,
+        destroy: unescapeTemplate(String(state.destroy_script ?? '')),
+        files: embeddedFiles(create),
+        createBeforeDestroy: body.lifecycle?.create_before_destroy === true,
+        generation: (body.triggers_replace ?? body.triggers)?.generation as string | undefined,
+      });
+    }
+  }
+  const removed = ((json.removed ?? []) as { from?: string }[]).flatMap((r) => (r.from ? [r.from] : []));
+  return { name, topology, steps, removed };
+}
+
+/** Reads every `stacks/<stack>/cdk.tf.json` under a synth output directory. */
+export function readSynthDir(dir: string): StackSynth[] {
+  const root = join(dir, 'stacks');
+  if (!existsSync(root)) throw new Error(`${dir}: no stacks/ directory (expected cdktf synth output)`);
+  return readdirSync(root)
+    .filter((name) => existsSync(join(root, name, 'cdk.tf.json')))
+    .sort()
+    .map((name) => parseStack(name, JSON.parse(readFileSync(join(root, name, 'cdk.tf.json'), 'utf8'))));
+}
+
+/** `host:port` as the reviewer knows the machine. */
+export function hostLabel(step: { host: string; port: number }): string {
+  return `${step.host.includes(':') ? `[${step.host}]` : step.host}:${step.port}`;
+}
