@@ -1,0 +1,157 @@
+/**
+ * Helpers for end-to-end tests against the lab (bash lab/lab.sh up): real
+ * IPVS kernels reached over real SSH, configured by the real cdktf CLI and
+ * Terraform.
+ */
+import { execFileSync, spawnSync } from 'child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join, resolve } from 'path';
+import { Testing } from 'cdktf';
+import { ClusterStack, defineStacks, loadConfigFile } from '../../stacks';
+import { resourcesOf, SynthResource } from '../helpers';
+
+export const ROOT = resolve(__dirname, '../..');
+export const LAB = join(ROOT, 'lab');
+export const LAB_CONFIG = join(LAB, 'lab-config.yaml');
+const STATE = join(LAB, '.state');
+
+interface LabHost {
+  name: string;
+  sshPort: number;
+  interfaces: { name: string; address: string; mac: string }[];
+}
+
+export function labHosts(): LabHost[] {
+  return JSON.parse(readFileSync(join(STATE, 'hosts.json'), 'utf8')).hosts;
+}
+
+/** Fails with a clear message when the lab is not running. */
+export function requireLab(): void {
+  const res = spawnSync('bash', [join(LAB, 'lab.sh'), 'status'], { encoding: 'utf8' });
+  if (res.status !== 0 || !/lab: up/.test(res.stdout + res.stderr)) {
+    throw new Error(`the lab is not running: start it with "npm run lab:up"\n${res.stdout}${res.stderr}`);
+  }
+}
+
+/** Runs a shell command on a lab host over SSH and returns its stdout. */
+export function sh(host: string, command: string, input?: string): string {
+  return execFileSync('ssh', ['-F', join(STATE, 'ssh_config'), host, command], {
+    encoding: 'utf8',
+    input,
+    timeout: 180_000,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+}
+
+export function lab(...args: string[]): string {
+  return execFileSync('bash', [join(LAB, 'lab.sh'), ...args], { encoding: 'utf8', timeout: 600_000, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/**
+ * A cdktf project directory of its own (cdktf.json pointing at this repo's
+ * main.ts), so the tests' Terraform state never mixes with a user's.
+ */
+export class CdktfProject {
+  public readonly dir = mkdtempSync(join(tmpdir(), 'lvs-e2e-'));
+  /** The stack config the app reads (LVS_CDKTF_CONFIG). */
+  public configFile = LAB_CONFIG;
+
+  constructor() {
+    writeFileSync(
+      join(this.dir, 'cdktf.json'),
+      JSON.stringify({ language: 'typescript', app: `node ${ROOT}/bin/app.js`, sendCrashReports: 'false' }),
+    );
+  }
+
+  public run(...args: string[]): string {
+    const res = spawnSync(join(ROOT, 'node_modules/.bin/cdktf'), args, {
+      cwd: this.dir,
+      encoding: 'utf8',
+      timeout: 900_000,
+      env: {
+        ...process.env,
+        LVS_CDKTF_CONFIG: this.configFile,
+        CHECKPOINT_DISABLE: '1',
+        TF_CLI_CONFIG_FILE: '/dev/null',
+        FORCE_COLOR: '0',
+        CI: '1',
+      },
+    });
+    // eslint-disable-next-line no-control-regex
+    const out = `${res.stdout}${res.stderr}`.replace(/\u001b\[[0-9;]*[A-Za-z]/g, '');
+    if (res.status !== 0) throw new Error(`cdktf ${args.join(' ')} failed (${res.status}):\n${out.slice(-6000)}`);
+    return out;
+  }
+
+  public deploy(stack: string): string {
+    return this.run('deploy', stack, '--auto-approve');
+  }
+
+  public destroy(stack: string): string {
+    return this.run('destroy', stack, '--auto-approve');
+  }
+}
+
+/** The stack as the lab config builds it, in-process. */
+export function labStack(name: string, configFile = LAB_CONFIG): ClusterStack {
+  const stack = defineStacks(Testing.app(), loadConfigFile(configFile)).find((s) => s.node.id === name);
+  if (!stack) throw new Error(`no stack ${name}`);
+  return stack;
+}
+
+/** Lab host name for a synthesized resource, from its SSH port. */
+export function hostOf(r: SynthResource): string {
+  const port = Number(r.state.port);
+  const host = labHosts().find((h) => h.sshPort === port);
+  if (!host) throw new Error(`no lab host on port ${port}`);
+  return host.name;
+}
+
+export function resourcesByHost(stack: ClusterStack): [string, SynthResource][] {
+  return resourcesOf(stack).map((r) => [hostOf(r), r]);
+}
+
+/**
+ * What the constructs may touch on a host: addresses, links, routes, the
+ * IPVS table, the sysctls they set, the files they write, web services.
+ */
+const SNAPSHOT = String.raw`
+echo '## addresses'; ip -o addr show | awk '{ $1 = ""; sub(/valid_lft.*/, ""); print }' | sort
+echo '## links'; ip -o link show | awk '{ sub(/@if[0-9]+/, "", $2); print $2, $3 }' | sort
+echo '## routes'; ip route show table main | sort; ip -6 route show table main | sort
+echo '## ipvs'; ipvsadm -Sn | sort
+echo '## sysctls'; sysctl -a 2>/dev/null | grep -E '^net\.ipv4\.(ip_forward|conf\.[^.]+\.(arp_ignore|arp_announce|rp_filter|send_redirects)|vs\.expire_quiescent_template) ' | sort
+echo '## files'
+for d in /etc/sysctl.d /etc/modules-load.d /etc/systemd/system /etc/systemd/system/multi-user.target.wants /var/lib/lvs-cdktf /var/www/html; do
+  ls -A "$d" 2>/dev/null | sed "s|^|$d/|"
+done | sort
+md5sum /etc/ipvsadm.rules /var/www/html/index.html 2>/dev/null || true
+echo '## services'
+for s in nginx apache2; do echo "$s $(systemctl is-active "$s" 2>/dev/null) $(systemctl is-enabled "$s" 2>/dev/null)"; done
+`;
+
+export function snapshot(host: string): string {
+  return sh(host, SNAPSHOT);
+}
+
+/** Requests to the VIP from the client host; returns the page each answer showed. */
+export function curlVip(client: string, vip: string, count: number): string[] {
+  const out = sh(client, `for i in $(seq ${count}); do curl -s -m 5 http://${vip}/ || echo FAILED; done`);
+  return out.trim().split('\n');
+}
+
+/** Checks answers alternate between the real servers (round robin) and all answered. */
+export function expectRoundRobin(answers: string[], servers: string[]): void {
+  const names = answers.map((a) => a.split(' ')[0]);
+  expect(new Set(names)).toEqual(new Set(servers));
+  for (let i = 1; i < names.length; i++) expect(names[i]).not.toBe(names[i - 1]);
+}
+
+export function sortedLines(text: string): string[] {
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l)
+    .sort();
+}

@@ -1,0 +1,464 @@
+/**
+ * verify/: the pure comparison against probe outputs recorded from the lab's
+ * real hosts with each stack deployed (verify/fixtures/<stack>/<host>.txt),
+ * drift cases made by editing those outputs, and the SSH side against
+ * hosts that refuse, never speak SSH, or speak it (an in-process ssh2
+ * server, directly and through a bastion).
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { AddressInfo, Server as NetServer, Socket, connect as netConnect, createServer } from 'net';
+import { tmpdir } from 'os';
+import { join, resolve } from 'path';
+import { synthesize } from '../review/synthesize';
+import { directorExpectation } from '../verify/expect';
+import { StackPlan, loadStackPlan, planStack } from '../verify/plan';
+import { evaluate, parseAddresses, parseRoutes, probeCommand } from '../verify/probe';
+import { EXIT, Report, failures, formatText } from '../verify/report';
+import { verifyStacks } from '../verify/run';
+import { RunResult, SshTarget, runOnHost } from '../verify/ssh';
+import { distribution, parseAnswers, trafficChecks, trafficTargets } from '../verify/traffic';
+import { parseArgs } from '../verify/cli';
+
+const ROOT = resolve(__dirname, '..');
+const FIXTURES = join(ROOT, 'verify', 'fixtures');
+const STACKS = ['nat-stack', 'dr-stack', 'tun-stack'];
+
+let synthDir: string;
+const plans: Record<string, StackPlan> = {};
+
+beforeAll(() => {
+  synthDir = mkdtempSync(join(tmpdir(), 'lvs-verify-test-'));
+  const saved = process.env.LVS_CDKTF_CONFIG;
+  process.env.LVS_CDKTF_CONFIG = join(ROOT, 'lab', 'lab-config.yaml');
+  try {
+    synthesize(ROOT, synthDir);
+  } finally {
+    if (saved === undefined) delete process.env.LVS_CDKTF_CONFIG;
+    else process.env.LVS_CDKTF_CONFIG = saved;
+  }
+  for (const s of STACKS) plans[s] = loadStackPlan(synthDir, s);
+});
+
+afterAll(() => rmSync(synthDir, { recursive: true, force: true }));
+
+function fixture(stack: string, host: string): string {
+  return readFileSync(join(FIXTURES, stack, `${host}.txt`), 'utf8');
+}
+
+/** A `run` that answers each host's probe with its recorded output, edited by `edit`. */
+function recorded(stack: string, edit: (host: string, out: string) => string = (_h, o) => o) {
+  const byPort = new Map(plans[stack].hosts.map((h) => [h.target.port, h.expectation.name.split('/').pop()!]));
+  return async (target: SshTarget): Promise<RunResult> => {
+    const host = byPort.get(target.port)!;
+    return { ok: true, stdout: edit(host, fixture(stack, host)), stderr: '', code: 0, ms: 1 };
+  };
+}
+
+async function verifyRecorded(stack: string, edit?: (host: string, out: string) => string): Promise<Report> {
+  return verifyStacks([plans[stack]], { timeoutMs: 5000, run: recorded(stack, edit) });
+}
+
+/** Edits one host's recorded output. */
+function on(host: string, f: (out: string) => string) {
+  return (h: string, out: string) => (h === host ? f(out) : out);
+}
+
+describe('plan from synth output', () => {
+  it('reads every host with the deploy connection (key path, port) and the declared state', () => {
+    const nat = plans['nat-stack'];
+    expect(nat.hosts.map((h) => [h.expectation.name, h.target.host, h.target.port, h.resource])).toEqual([
+      ['nat-stack/director', '127.0.0.1', 2211, 'terraform_data.director_Host'],
+      ['nat-stack/web1', '127.0.0.1', 2212, 'terraform_data.web1_Host'],
+      ['nat-stack/web2', '127.0.0.1', 2213, 'terraform_data.web2_Host'],
+    ]);
+    expect(nat.hosts[0].target.privateKeyPath).toBe(join(ROOT, 'lab', '.state', 'id_ed25519'));
+    expect(nat.hosts[0].target.user).toBe('root');
+  });
+
+  it('derives what each role sets on its host', () => {
+    const [dir, web1] = plans['dr-stack'].hosts.map((h) => h.expectation);
+    expect(dir.sysctls.map((s) => `${s.key}=${s.value}`)).toEqual([
+      'net.ipv4.conf.all.send_redirects=0',
+      'net.ipv4.conf.default.send_redirects=0',
+      'net.ipv4.conf.ens33.send_redirects=0',
+    ]);
+    expect(dir.addresses).toContainEqual({ dev: 'ens33', cidr: '192.168.115.110/32', exclusive: true, role: 'VIP' });
+    expect(web1.routes).toEqual([{ destination: '192.168.115.110/32', dev: 'lo' }]);
+    const [tdir, tweb1] = plans['tun-stack'].hosts.map((h) => h.expectation);
+    expect(tdir.addresses).toContainEqual({ dev: 'tunl0', cidr: '192.168.100.101/32', exclusive: true, role: 'VIP' });
+    expect(tdir.modules).toEqual(['ip_vs', 'ipip']);
+    expect(tweb1.sysctls.filter((s) => s.key.endsWith('rp_filter')).map((s) => s.key)).toEqual([
+      'net.ipv4.conf.all.rp_filter',
+      'net.ipv4.conf.default.rp_filter',
+      'net.ipv4.conf.tunl0.rp_filter',
+      'net.ipv4.conf.eth0.rp_filter',
+    ]);
+    const [, nweb1] = plans['nat-stack'].hosts.map((h) => h.expectation);
+    expect(nweb1.routes).toEqual([{ destination: 'default', via: '192.168.116.111', dev: 'ens33' }]);
+  });
+
+  it('reads bastion and pinned host keys from null_resource triggers too', () => {
+    const topo = plans['nat-stack'].topology;
+    const json = {
+      '//': { 'lvs-cdktf': { ...topo, realServers: [] } },
+      resource: {
+        null_resource: {
+          director_Host: {
+            triggers: {
+              host: '10.0.0.10', port: '2222', user: 'ops', private_key_path: '~/.ssh/id', host_key: 'ssh-ed25519 AAAAxyz',
+              bastion_host: 'jump', bastion_port: '22', bastion_user: 'ops', bastion_private_key_path: '~/.ssh/jump', bastion_host_key: 'ssh-ed25519 AAAAjump',
+            },
+          },
+        },
+      },
+    };
+    json['//']['lvs-cdktf'].directors = topo.directors.map((d) => ({ ...d, resources: { host: 'null_resource.director_Host' } }));
+    expect(planStack('x', json).hosts[0].target).toEqual({
+      host: '10.0.0.10', port: 2222, user: 'ops', privateKeyPath: '~/.ssh/id', hostKey: 'ssh-ed25519 AAAAxyz',
+      bastion: { host: 'jump', port: 22, user: 'ops', privateKeyPath: '~/.ssh/jump', hostKey: 'ssh-ed25519 AAAAjump' },
+    });
+  });
+});
+
+describe('probe command', () => {
+  it('is one read-only command per host: only ipvsadm -Sn, ip and shell built-ins', () => {
+    for (const s of STACKS) {
+      for (const h of plans[s].hosts) {
+        const cmd = probeCommand(h.expectation);
+        const programs = cmd
+          .split('\n')
+          .map((l) => l.trim().split(/\s+/)[0])
+          .filter((w) => !['echo', 'for', 'do', 'done', 'if', 'then', 'else', 'fi'].includes(w));
+        expect(new Set(programs)).toEqual(new Set(h.expectation.ipvs ? ['ipvsadm', 'ip'] : ['ip']));
+        const calls = [...cmd.matchAll(/^(ipvsadm|ip) (.*?) 2>&1$/gm)].map((m) => `${m[1]} ${m[2]}`);
+        expect(calls.every((c) => ['ipvsadm -Sn', 'ip -o addr show', 'ip route show table main', 'ip -6 route show table main'].includes(c))).toBe(true);
+        // Nothing written: no output redirection other than stderr to stdout.
+        expect(cmd.replace(/2>&1/g, '')).not.toMatch(/>/);
+      }
+    }
+  });
+});
+
+describe.each(STACKS)('%s recorded from the lab', (stack) => {
+  it('passes every check when deployed', async () => {
+    const report = await verifyRecorded(stack);
+    expect(failures(report)).toEqual([]);
+    expect(report.exitCode).toBe(EXIT.OK);
+    expect(report.hosts.map((h) => h.status)).toEqual(['ok', 'ok', 'ok']);
+    const director = report.hosts[0];
+    expect(director.checks.filter((c) => c.kind.startsWith('ipvs')).map((c) => c.status)).toEqual(['pass', 'pass', 'pass']);
+    expect(report.summary.checks).toBeGreaterThanOrEqual(stack === 'nat-stack' ? 8 : 20);
+  });
+});
+
+describe('fresh lab hosts, recorded before any deploy', () => {
+  const bare = (stack: string) => async (target: SshTarget): Promise<RunResult> => {
+    const host = plans[stack].hosts.find((h) => h.target.port === target.port)!.expectation.name.split('/').pop()!;
+    return { ok: true, stdout: readFileSync(join(FIXTURES, 'bare', stack, `${host}.txt`), 'utf8'), stderr: '', code: 0, ms: 1 };
+  };
+
+  it('nat-stack: fails on exactly what the deploy sets', async () => {
+    const report = await verifyStacks([plans['nat-stack']], { timeoutMs: 5000, run: bare('nat-stack') });
+    expect(failures(report)).toEqual([
+      'nat-stack/director: ipvs-service -t 192.168.115.111:80',
+      'nat-stack/director: ipvs-real -t 192.168.115.111:80 -r 192.168.116.112:80',
+      'nat-stack/director: ipvs-real -t 192.168.115.111:80 -r 192.168.116.113:80',
+      'nat-stack/director: sysctl net.ipv4.ip_forward',
+      'nat-stack/web1: route default via 192.168.116.111',
+      'nat-stack/web2: route default via 192.168.116.111',
+    ]);
+  });
+
+  it.each(['dr-stack', 'tun-stack'])('%s: every VIP, ARP and IPVS check fails; DIPs, RIPs and modules pass', async (stack) => {
+    const report = await verifyStacks([plans[stack]], { timeoutMs: 5000, run: bare(stack) });
+    const checks = report.hosts.flatMap((h) => h.checks);
+    for (const c of checks) {
+      // rp_filter is 0 by default on the lab's hosts: already as TUN needs it.
+      const shouldPass = c.kind === 'module' || /^(DIP|RIP) /.test(c.item) || c.item.endsWith('.rp_filter');
+      expect([c.item, c.status]).toEqual([c.item, shouldPass ? 'pass' : 'fail']);
+    }
+    expect(report.exitCode).toBe(EXIT.DRIFT);
+  });
+});
+
+describe('drift recorded outputs: each fails naming exactly that item', () => {
+  it('an extra real server (ipvsadm -a)', async () => {
+    const report = await verifyRecorded(
+      'nat-stack',
+      on('director', (o) => o.replace('@@@ lvs-verify ipvs-rc', '-a -t 192.168.115.111:80 -r 192.168.116.114:80 -m -w 1\n@@@ lvs-verify ipvs-rc')),
+    );
+    expect(failures(report)).toEqual(['nat-stack/director: ipvs-real -t 192.168.115.111:80 -r 192.168.116.114:80']);
+    const c = report.hosts[0].checks.find((x) => x.status === 'fail')!;
+    expect([c.expected, c.actual, c.note]).toEqual(['absent', '-a -t 192.168.115.111:80 -r 192.168.116.114:80 -m -w 1', 'real server not declared']);
+    expect(report.exitCode).toBe(EXIT.DRIFT);
+  });
+
+  it('a changed weight (ipvsadm -e)', async () => {
+    const report = await verifyRecorded(
+      'dr-stack',
+      on('director', (o) => o.replace('-r 192.168.115.113:80 -g -w 1', '-r 192.168.115.113:80 -g -w 3')),
+    );
+    expect(failures(report)).toEqual(['dr-stack/director: ipvs-real -t 192.168.115.110:80 -r 192.168.115.113:80']);
+    const c = report.hosts[0].checks.find((x) => x.status === 'fail')!;
+    expect(c.note).toBe('weight 1 → 3');
+    expect(c.actual).toBe('-a -t 192.168.115.110:80 -r 192.168.115.113:80 -g -w 3');
+  });
+
+  it('a removed VIP on the director (ip addr del on ens33)', async () => {
+    const report = await verifyRecorded('dr-stack', on('director', (o) => o.replace(/^.*192\.168\.115\.110\/32.*\n/m, '')));
+    expect(failures(report)).toEqual(['dr-stack/director: address VIP 192.168.115.110/32 on ens33']);
+  });
+
+  it('a removed VIP on a TUN real server (ip addr del on tunl0)', async () => {
+    const report = await verifyRecorded('tun-stack', on('web2', (o) => o.replace(/^.*tunl0 +inet 192\.168\.100\.101\/32.*\n/m, '')));
+    expect(failures(report)).toEqual(['tun-stack/web2: address VIP 192.168.100.101/32 on tunl0']);
+    expect(report.hosts[2].checks.find((c) => c.status === 'fail')!.note).toBe('VIP missing');
+  });
+
+  it('arp_ignore reset to 0 (sysctl -w net.ipv4.conf.all.arp_ignore=0)', async () => {
+    const report = await verifyRecorded('dr-stack', on('web2', (o) => o.replace('net/ipv4/conf/all/arp_ignore=1', 'net/ipv4/conf/all/arp_ignore=0')));
+    expect(failures(report)).toEqual(['dr-stack/web2: sysctl net.ipv4.conf.all.arp_ignore']);
+    const c = report.hosts[2].checks.find((x) => x.status === 'fail')!;
+    expect([c.expected, c.actual]).toEqual(['1', '0']);
+  });
+
+  it('a VIP also on the data interface of a DR real server', async () => {
+    const report = await verifyRecorded(
+      'dr-stack',
+      on('web1', (o) => o.replace('@@@ lvs-verify route', '3: ens33    inet 192.168.115.110/24 scope global ens33\\ x\n@@@ lvs-verify route')),
+    );
+    expect(failures(report)).toEqual(['dr-stack/web1: address VIP 192.168.115.110/32 on lo']);
+  });
+
+  it('a missing host route, NAT default route elsewhere, tunl0 down, ip_forward off', async () => {
+    expect(failures(await verifyRecorded('dr-stack', on('web1', (o) => o.replace(/^192\.168\.115\.110 dev lo.*\n/m, ''))))).toEqual([
+      'dr-stack/web1: route 192.168.115.110/32 dev lo',
+    ]);
+    expect(
+      failures(await verifyRecorded('nat-stack', on('web2', (o) => o.replace(/^default via 192\.168\.116\.111 dev ens33/m, 'default via 192.168.116.1 dev ens33')))),
+    ).toEqual(['nat-stack/web2: route default via 192.168.116.111']);
+    expect(failures(await verifyRecorded('tun-stack', on('web1', (o) => o.replace('tunl0 0x81', 'tunl0 0x80'))))).toEqual([
+      'tun-stack/web1: link tunl0',
+    ]);
+    expect(failures(await verifyRecorded('tun-stack', on('director', (o) => o.replace('net/ipv4/ip_forward=1', 'net/ipv4/ip_forward=0'))))).toEqual([
+      'tun-stack/director: sysctl net.ipv4.ip_forward',
+    ]);
+  });
+
+  it('a missing real server and a changed scheduler', async () => {
+    const report = await verifyRecorded(
+      'tun-stack',
+      on('director', (o) => o.replace(/^-a .*192\.168\.100\.2:80.*\n/m, '').replace('-s rr', '-s wlc')),
+    );
+    expect(failures(report)).toEqual([
+      'tun-stack/director: ipvs-service -t 192.168.100.101:80',
+      'tun-stack/director: ipvs-real -t 192.168.100.101:80 -r 192.168.100.2:80',
+    ]);
+    expect(report.hosts[0].checks.filter((c) => c.status === 'fail').map((c) => c.note)).toEqual(['scheduler rr → wlc', 'real server missing']);
+  });
+
+  it('services of other owners are info unless the stack owns the whole table', async () => {
+    const other = (o: string) =>
+      o.replace('@@@ lvs-verify ipvs-rc', '-A -u 192.168.115.111:53 -s wrr\n-a -u 192.168.115.111:53 -r 192.168.116.120:53 -m -w 1\n@@@ lvs-verify ipvs-rc');
+    const report = await verifyRecorded('nat-stack', on('director', other));
+    expect(failures(report)).toEqual([]);
+    const info = report.hosts[0].checks.filter((c) => c.status === 'info');
+    expect(info.map((c) => [c.kind, c.item])).toEqual([['ipvs-service', '-u 192.168.115.111:53']]);
+
+    const e = plans['nat-stack'].hosts[0].expectation;
+    const owning = { ...e, ipvs: { ...e.ipvs!, ownsWholeTable: true } };
+    const checks = evaluate(owning, other(fixture('nat-stack', 'director')));
+    expect(checks.filter((c) => c.status === 'fail').map((c) => c.item)).toEqual(['-u 192.168.115.111:53']);
+  });
+
+  it('a failing ipvsadm and truncated output are reported, not crashed on', async () => {
+    const report = await verifyRecorded(
+      'nat-stack',
+      (h, o) => (h === 'director' ? o.replace(/@@@ lvs-verify ipvs\n[\s\S]*?@@@ lvs-verify ipvs-rc 0/, '@@@ lvs-verify ipvs\nsh: 1: ipvsadm: not found\n@@@ lvs-verify ipvs-rc 127') : o.slice(0, 40)),
+    );
+    expect(failures(report)).toEqual(['nat-stack/director: ipvs ipvsadm -Sn']);
+    expect(report.hosts.map((h) => h.status)).toEqual(['drift', 'error', 'error']);
+    expect(report.exitCode).toBe(EXIT.DRIFT);
+  });
+});
+
+describe('parsers', () => {
+  it('reads ip -o addr and ip route as the lab prints them', () => {
+    expect(parseAddresses(['1: lo    inet 192.168.115.110/32 scope global lo:0\\       valid_lft forever preferred_lft forever'])).toEqual([
+      { dev: 'lo', cidr: '192.168.115.110/32', address: '192.168.115.110' },
+    ]);
+    expect(parseRoutes(['default via 192.168.116.111 dev ens33 metric 5', '192.168.115.110 dev lo scope link ', 'blackhole 10.0.0.0/8'])).toEqual([
+      { destination: 'default', via: '192.168.116.111', dev: 'ens33', metric: 5, line: 'default via 192.168.116.111 dev ens33 metric 5' },
+      { destination: '192.168.115.110', dev: 'lo', via: undefined, metric: 0, line: '192.168.115.110 dev lo scope link' },
+    ]);
+  });
+
+  it('persistence adds expire_quiescent_template on the director', () => {
+    const d = plans['nat-stack'].topology.directors[0];
+    const e = directorExpectation({ ...d, services: d.services.map((s) => ({ ...s, persistence: { timeout: 300 } })) });
+    expect(e.sysctls).toContainEqual({ key: 'net.ipv4.vs.expire_quiescent_template', value: '1' });
+  });
+});
+
+describe('traffic', () => {
+  it('reports the distribution of answers recorded from the lab client', () => {
+    for (const stack of ['tun-stack']) {
+      const [target] = trafficTargets(plans[stack].topology);
+      const answers = parseAnswers(fixture(stack, 'traffic'));
+      expect(answers.length).toBe(6);
+      const d = distribution(target, answers);
+      expect(d.failed).toBe(0);
+      expect(d.byServer.reduce((n, s) => n + s.count, 0)).toBe(6);
+      expect(d.byServer.every((s) => s.count > 0)).toBe(true);
+      expect(trafficChecks(target, d, 6).filter((c) => c.status !== 'pass')).toEqual([]);
+    }
+  });
+
+  it('fails on failed requests and on a server that never answers under rr', () => {
+    const [target] = trafficTargets(plans['nat-stack'].topology);
+    const out = ['@@@ lvs-verify begin', ...Array(4).fill('@@@ lvs-verify req\nweb1 (192.168.116.112)'), '@@@ lvs-verify req', 'curl: (28) Connection timed out', '@@@ lvs-verify failed 28', '@@@ lvs-verify end'].join('\n');
+    const checks = trafficChecks(target, distribution(target, parseAnswers(out)), 5);
+    expect(checks.filter((c) => c.status === 'fail').map((c) => [c.item, c.actual])).toEqual([
+      ['-t 192.168.115.111:80 answers', '4/5'],
+      ['-t 192.168.115.111:80 -r 192.168.116.113:80', '0 (0%)'],
+    ]);
+  });
+});
+
+describe('cli arguments', () => {
+  it('parses stacks and options', () => {
+    expect(parseArgs(['dr-stack', '--json', '--timeout', '5', '--traffic', '127.0.0.1:2229', '--requests=10'])).toMatchObject({
+      stacks: ['dr-stack'], json: true, timeoutSeconds: 5, traffic: { host: '127.0.0.1', port: 2229 }, requests: 10,
+    });
+    expect(() => parseArgs(['--timeout', 'x'])).toThrow(/--timeout/);
+    expect(() => parseArgs(['--bogus'])).toThrow(/unknown option/);
+  });
+});
+
+// ------------------------------------------------------------------ SSH
+
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const ssh2 = require('ssh2') as any;
+
+describe('ssh: unreachable hosts are reported within the timeout', () => {
+  let dir: string;
+  let keyPath: string;
+  let silent: NetServer;
+  const sockets: Socket[] = [];
+  let silentPort: number;
+  let closedPort: number;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'lvs-verify-ssh-'));
+    keyPath = join(dir, 'id_ed25519');
+    writeFileSync(keyPath, ssh2.utils.generateKeyPairSync('ed25519').private, { mode: 0o600 });
+    // Accepts TCP, never says a word.
+    silent = createServer((s) => sockets.push(s));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    silentPort = (silent.address() as AddressInfo).port;
+    // A port that was free a moment ago: nothing listens there.
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    closedPort = (probe.address() as AddressInfo).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+  });
+
+  afterAll(async () => {
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((r) => silent.close(() => r()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a closed port and a port that never speaks SSH: unreachable, exit 2, bounded', async () => {
+    const plan = plans['dr-stack'];
+    const ports = [closedPort, silentPort, silentPort];
+    const redirected: StackPlan = {
+      ...plan,
+      hosts: plan.hosts.map((h, i) => ({ ...h, target: { ...h.target, host: '127.0.0.1', port: ports[i], privateKeyPath: keyPath } })),
+    };
+    const started = Date.now();
+    const report = await verifyStacks([redirected], { timeoutMs: 2000 });
+    const elapsed = Date.now() - started;
+    expect(elapsed).toBeLessThan(4000);
+    expect(report.hosts.map((h) => h.status)).toEqual(['unreachable', 'unreachable', 'unreachable']);
+    expect(report.hosts[0].error).toMatch(/ECONNREFUSED/);
+    expect(report.hosts[1].error).toMatch(/handshake|no answer within 2 s/);
+    expect(report.hosts[0].ms).toBeLessThan(1500);
+    expect(report.exitCode).toBe(EXIT.UNREACHABLE);
+    expect(formatText(report)).toMatch(/UNREACHABLE/);
+  });
+
+  describe('against an ssh2 server', () => {
+    const hostKey = ssh2.utils.generateKeyPairSync('ed25519');
+    let server: any;
+    let port: number;
+    const commands: string[] = [];
+
+    beforeAll(async () => {
+      server = new ssh2.Server({ hostKeys: [hostKey.private] }, (client: any) => {
+        client.on('error', () => undefined);
+        client.on('authentication', (ctx: any) => (ctx.method === 'publickey' ? ctx.accept() : ctx.reject(['publickey'])));
+        client.on('ready', () => {
+          client.on('session', (accept: any) => {
+            accept().on('exec', (acceptExec: any, _reject: any, info: any) => {
+              commands.push(info.command);
+              const stream = acceptExec();
+              stream.write(fixture('dr-stack', 'web1'));
+              stream.exit(0);
+              stream.end();
+            });
+          });
+          // Forwarded channels for the bastion case.
+          client.on('tcpip', (accept: any, _reject: any, info: any) => {
+            const ch = accept();
+            const sock = netConnect(info.destPort, info.destIP);
+            sock.on('error', () => ch.destroy());
+            ch.pipe(sock).pipe(ch);
+          });
+        });
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      port = server.address().port;
+    });
+
+    afterAll(async () => {
+      await new Promise<void>((r) => server.close(() => r()));
+    });
+
+    const target = (extra: Partial<SshTarget> = {}): SshTarget => ({
+      host: '127.0.0.1', port, user: 'root', privateKeyPath: keyPath, hostKey: hostKey.public, ...extra,
+    });
+
+    it('runs the probe with a pinned host key', async () => {
+      const res = await runOnHost(target(), 'probe', 5000);
+      expect(res.ok).toBe(true);
+      expect(res.ok && res.stdout).toBe(fixture('dr-stack', 'web1'));
+      expect(commands).toContain('probe');
+    });
+
+    it('refuses a host presenting another key', async () => {
+      const other = ssh2.utils.generateKeyPairSync('ed25519').public;
+      const res = await runOnHost(target({ hostKey: other }), 'probe', 5000);
+      expect(res.ok).toBe(false);
+      expect(!res.ok && res.error).toMatch(/does not match the pinned key/);
+    });
+
+    it('goes through a bastion with a forwarded channel', async () => {
+      const res = await runOnHost(target({ bastion: { host: '127.0.0.1', port, user: 'root', privateKeyPath: keyPath, hostKey: hostKey.public } }), 'via', 5000);
+      expect(res.ok).toBe(true);
+      expect(commands).toContain('via');
+    });
+
+    it('the whole run on a host that answers: its report, the others unreachable', async () => {
+      const plan = plans['dr-stack'];
+      const ports = [closedPort, port, silentPort];
+      const redirected: StackPlan = {
+        ...plan,
+        hosts: plan.hosts.map((h, i) => ({ ...h, target: { ...h.target, port: ports[i], privateKeyPath: keyPath, hostKey: hostKey.public } })),
+      };
+      const report = await verifyStacks([redirected], { timeoutMs: 2000 });
+      expect(report.hosts.map((h) => h.status)).toEqual(['unreachable', 'ok', 'unreachable']);
+      expect(report.exitCode).toBe(EXIT.UNREACHABLE);
+    });
+  });
+});

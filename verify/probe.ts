@@ -1,0 +1,335 @@
+/**
+ * The one read-only shell command run on each host, and the comparison of
+ * what it prints with what the host should look like. Pure: no SSH here.
+ *
+ * The command prints sections introduced by `@@@ lvs-verify <name> [arg]`
+ * lines. It starts as few programs as possible (each one costs tens of
+ * milliseconds on small hosts): `ipvsadm -Sn` on directors, `ip -o addr`,
+ * `ip route` where routes are checked; sysctls, modules and link flags are
+ * read from /proc and /sys with shell built-ins.
+ */
+import { sq } from '../lib/scripts/shell';
+import { ExpectedAddress, ExpectedRoute, HostExpectation } from './expect';
+
+export type CheckStatus = 'pass' | 'fail' | 'info';
+
+export type CheckKind = 'ipvs-service' | 'ipvs-real' | 'ipvs' | 'address' | 'route' | 'sysctl' | 'module' | 'link' | 'traffic';
+
+export interface Check {
+  readonly kind: CheckKind;
+  /** What is checked, precisely enough to act on (`net.ipv4.conf.all.arp_ignore`, `-t 1.2.3.4:80 -r 10.0.0.2:80`). */
+  readonly item: string;
+  readonly expected: string;
+  readonly actual: string;
+  readonly status: CheckStatus;
+  /** A short explanation for failures and infos. */
+  readonly note?: string;
+}
+
+const MARK = '@@@ lvs-verify';
+
+/** /proc/sys path of a sysctl key (dotted, or slash form for names with dots). */
+export function sysctlPath(key: string): string {
+  return key.includes('/') ? key : key.replace(/\./g, '/');
+}
+
+/** The command run on the host for this expectation. Read-only; POSIX sh. */
+export function probeCommand(e: HostExpectation): string {
+  const lines: string[] = [`echo '${MARK} begin'`];
+  if (e.ipvs) {
+    lines.push(`echo '${MARK} ipvs'`, 'ipvsadm -Sn 2>&1', `echo "${MARK} ipvs-rc $?"`);
+  }
+  lines.push(`echo '${MARK} addr'`, 'ip -o addr show 2>&1');
+  if (e.routes.some((r) => !(r.via ?? r.destination).includes(':'))) {
+    lines.push(`echo '${MARK} route'`, 'ip route show table main 2>&1');
+  }
+  if (e.routes.some((r) => (r.via ?? r.destination).includes(':'))) {
+    lines.push(`echo '${MARK} route6'`, 'ip -6 route show table main 2>&1');
+  }
+  if (e.sysctls.length) {
+    const paths = e.sysctls.map((s) => sq(sysctlPath(s.key))).join(' ');
+    lines.push(
+      `echo '${MARK} sysctl'`,
+      `for k in ${paths}; do if [ -r "/proc/sys/$k" ] && read -r v < "/proc/sys/$k"; then echo "$k=$v"; else echo "$k"; fi; done`,
+    );
+  }
+  if (e.modules.length) {
+    lines.push(
+      `echo '${MARK} modules'`,
+      `for m in ${e.modules.map(sq).join(' ')}; do if [ -d "/sys/module/$m" ]; then echo "$m"; fi; done`,
+    );
+  }
+  if (e.linksUp.length) {
+    lines.push(
+      `echo '${MARK} links'`,
+      `for l in ${e.linksUp.map(sq).join(' ')}; do if [ -r "/sys/class/net/$l/flags" ] && read -r f < "/sys/class/net/$l/flags"; then echo "$l $f"; fi; done`,
+    );
+  }
+  lines.push(`echo '${MARK} end'`);
+  return lines.join('\n');
+}
+
+/** Sections of the probe's output by name; `-rc` sections keep their argument as the only line. */
+export function parseSections(output: string): Map<string, string[]> {
+  const sections = new Map<string, string[]>();
+  let current: string[] | undefined;
+  for (const line of output.split('\n')) {
+    if (line.startsWith(`${MARK} `)) {
+      const [name, ...arg] = line.slice(MARK.length + 1).trim().split(' ');
+      current = arg.length ? [arg.join(' ')] : [];
+      sections.set(name, current);
+      if (arg.length) current = undefined;
+    } else if (current && line.trim() !== '') {
+      current.push(line.replace(/\r$/, ''));
+    }
+  }
+  return sections;
+}
+
+// ---------------------------------------------------------------- ipvsadm
+
+interface Rule {
+  readonly op: '-A' | '-a';
+  /** `-t 192.168.115.111:80`, `-f 1`. */
+  readonly selector: string;
+  /** `192.168.116.112:80` for `-a` lines. */
+  readonly real?: string;
+  readonly line: string;
+  /** Options after the selector (and `-r <rs>`), by flag. */
+  readonly options: Map<string, string>;
+}
+
+function parseRule(raw: string): Rule | undefined {
+  const t = raw.trim().split(/\s+/);
+  if ((t[0] !== '-A' && t[0] !== '-a') || t.length < 3) return undefined;
+  const selector = `${t[1]} ${t[2]}`;
+  const options = new Map<string, string>();
+  let real: string | undefined;
+  for (let i = 3; i < t.length; i++) {
+    const flag = t[i];
+    const next = t[i + 1];
+    if (next !== undefined && !next.startsWith('-')) {
+      if (flag === '-r') real = next;
+      else options.set(flag, next);
+      i++;
+    } else {
+      options.set(flag, '');
+    }
+  }
+  return { op: t[0], selector, real, line: t.join(' '), options };
+}
+
+const OPTION_NAMES: Record<string, string> = {
+  '-s': 'scheduler',
+  '-p': 'persistence',
+  '-M': 'netmask',
+  '-w': 'weight',
+  '-m': 'forwarding',
+  '-g': 'forwarding',
+  '-i': 'forwarding',
+  '--tun-type': 'tunnel type',
+};
+
+/** What differs between two rules of the same service or real server: `weight 1 → 3`. */
+function ruleDiff(expected: Rule, actual: Rule): string {
+  const fwd = (r: Rule) => ['-m', '-g', '-i'].find((f) => r.options.has(f));
+  const parts: string[] = [];
+  if (fwd(expected) !== fwd(actual)) parts.push(`forwarding ${fwd(expected) ?? '-'} → ${fwd(actual) ?? '-'}`);
+  const flags = new Set([...expected.options.keys(), ...actual.options.keys()].filter((f) => !['-m', '-g', '-i'].includes(f)));
+  for (const f of flags) {
+    const a = expected.options.get(f);
+    const b = actual.options.get(f);
+    if (a !== b) parts.push(`${OPTION_NAMES[f] ?? f} ${a ?? '-'} → ${b ?? '-'}`);
+  }
+  return parts.join(', ');
+}
+
+function ipvsChecks(declared: string[], ownsWholeTable: boolean, live: string[], rc: string | undefined): Check[] {
+  if (rc !== undefined && rc !== '0') {
+    return [{ kind: 'ipvs', item: 'ipvsadm -Sn', expected: 'exit 0', actual: `exit ${rc}: ${live.join(' ').slice(0, 200)}`, status: 'fail' }];
+  }
+  const want = declared.map(parseRule).filter((r): r is Rule => !!r);
+  const have = live.map(parseRule).filter((r): r is Rule => !!r);
+  const checks: Check[] = [];
+  const wantServices = new Set(want.filter((r) => r.op === '-A').map((r) => r.selector));
+  const liveService = new Map(have.filter((r) => r.op === '-A').map((r) => [r.selector, r]));
+  const liveReals = (sel: string) => have.filter((r) => r.op === '-a' && r.selector === sel);
+
+  for (const w of want) {
+    if (w.op === '-A') {
+      const l = liveService.get(w.selector);
+      checks.push({
+        kind: 'ipvs-service',
+        item: w.selector,
+        expected: w.line,
+        actual: l?.line ?? 'absent',
+        status: l && l.line === w.line ? 'pass' : 'fail',
+        note: !l ? 'service missing' : l.line !== w.line ? ruleDiff(w, l) : undefined,
+      });
+    } else {
+      const l = liveReals(w.selector).find((r) => r.real === w.real);
+      checks.push({
+        kind: 'ipvs-real',
+        item: `${w.selector} -r ${w.real}`,
+        expected: w.line,
+        actual: l?.line ?? 'absent',
+        status: l && l.line === w.line ? 'pass' : 'fail',
+        note: !l ? 'real server missing' : l.line !== w.line ? ruleDiff(w, l) : undefined,
+      });
+    }
+  }
+  // Real servers in this stack's services that it does not declare.
+  for (const sel of wantServices) {
+    for (const l of liveReals(sel)) {
+      if (want.some((w) => w.op === '-a' && w.selector === sel && w.real === l.real)) continue;
+      checks.push({ kind: 'ipvs-real', item: `${sel} -r ${l.real}`, expected: 'absent', actual: l.line, status: 'fail', note: 'real server not declared' });
+    }
+  }
+  // Services of other owners: drift only when this stack owns the whole table.
+  for (const [sel, l] of liveService) {
+    if (wantServices.has(sel)) continue;
+    const n = liveReals(sel).length;
+    checks.push({
+      kind: 'ipvs-service',
+      item: sel,
+      expected: ownsWholeTable ? 'absent' : 'not managed by this stack',
+      actual: `${l.line} (${n} real server${n === 1 ? '' : 's'})`,
+      status: ownsWholeTable ? 'fail' : 'info',
+      note: ownsWholeTable ? 'service not declared (this stack owns the whole table)' : 'another owner’s service',
+    });
+  }
+  return checks;
+}
+
+// ---------------------------------------------------------------- addresses and routes
+
+interface LiveAddress {
+  readonly dev: string;
+  readonly cidr: string;
+  readonly address: string;
+}
+
+/** `ip -o addr show` lines: `4: ens33    inet 192.168.115.111/24 brd ... scope global ens33\ ...`. */
+export function parseAddresses(lines: string[]): LiveAddress[] {
+  const out: LiveAddress[] = [];
+  for (const line of lines) {
+    const m = /^\d+:\s+(\S+)\s+(inet6?)\s+(\S+)/.exec(line);
+    if (!m) continue;
+    const dev = m[1].replace(/@.*$/, '');
+    const cidr = m[3].includes('/') ? m[3] : `${m[3]}/${m[2] === 'inet6' ? 128 : 32}`;
+    out.push({ dev, cidr, address: cidr.split('/')[0] });
+  }
+  return out;
+}
+
+function addressCheck(e: ExpectedAddress, live: LiveAddress[]): Check {
+  const address = e.cidr.split('/')[0];
+  const on = live.filter((a) => a.address === address);
+  const actual = on.length ? on.map((a) => `${a.cidr} on ${a.dev}`).join(', ') : 'absent';
+  const exact = on.some((a) => a.dev === e.dev && a.cidr === e.cidr);
+  const ok = e.exclusive ? exact && on.length === 1 : exact;
+  let note: string | undefined;
+  if (!ok) {
+    if (!on.length) note = `${e.role} missing`;
+    else if (!exact) note = `${e.role} not on ${e.dev} as ${e.cidr}`;
+    else note = `${e.role} also on another interface`;
+  }
+  const expected = `${e.cidr} on ${e.dev}${e.exclusive ? ' only' : ''}`;
+  return { kind: 'address', item: `${e.role} ${e.cidr} on ${e.dev}`, expected, actual: ok ? expected : actual, status: ok ? 'pass' : 'fail', note };
+}
+
+interface LiveRoute {
+  readonly destination: string;
+  readonly dev?: string;
+  readonly via?: string;
+  readonly metric: number;
+  readonly line: string;
+}
+
+/** `ip route show` lines: `default via 192.168.116.111 dev ens33`, `192.168.115.110 dev lo scope link`. */
+export function parseRoutes(lines: string[]): LiveRoute[] {
+  const out: LiveRoute[] = [];
+  for (const line of lines) {
+    const t = line.trim().split(/\s+/);
+    if (!t[0] || t[0].startsWith('Error')) continue;
+    // Route types other than unicast come first (`local`, `blackhole` ...): not what we check.
+    if (['unreachable', 'blackhole', 'prohibit', 'throw', 'local', 'broadcast', 'multicast', 'nat', 'anycast'].includes(t[0])) continue;
+    const destination = t[0];
+    const get = (k: string) => {
+      const n = t.indexOf(k, 1);
+      return n >= 0 ? t[n + 1] : undefined;
+    };
+    out.push({ destination, dev: get('dev'), via: get('via'), metric: Number(get('metric') ?? 0), line: t.join(' ') });
+  }
+  return out;
+}
+
+function sameDestination(a: string, b: string): boolean {
+  const norm = (d: string) => (d === 'default' || d.includes('/') ? d : `${d}/${d.includes(':') ? 128 : 32}`);
+  return norm(a) === norm(b) || (a === 'default' && b === '::/0') || (b === 'default' && a === '::/0');
+}
+
+function routeCheck(e: ExpectedRoute, live: LiveRoute[]): Check {
+  const matching = live.filter((r) => sameDestination(r.destination, e.destination)).sort((a, b) => a.metric - b.metric);
+  // The route in effect is the one with the lowest metric.
+  const best = matching[0];
+  const ok = !!best && best.dev === e.dev && (e.via === undefined || best.via === e.via);
+  const expected = `${e.destination}${e.via ? ` via ${e.via}` : ''} dev ${e.dev}`;
+  return {
+    kind: 'route',
+    item: e.destination === 'default' ? `default via ${e.via}` : `${e.destination} dev ${e.dev}`,
+    expected,
+    actual: matching.length ? matching.map((r) => r.line).join('; ') : 'absent',
+    status: ok ? 'pass' : 'fail',
+    note: ok ? undefined : matching.length ? 'route points elsewhere' : 'route missing',
+  };
+}
+
+// ---------------------------------------------------------------- evaluation
+
+/** The checks for one host, from its expectation and the probe's output. */
+export function evaluate(e: HostExpectation, output: string): Check[] {
+  const s = parseSections(output);
+  if (!s.has('begin') || !s.has('end')) {
+    throw new Error(`incomplete probe output (${output.length} bytes): ${output.slice(-300)}`);
+  }
+  const checks: Check[] = [];
+  if (e.ipvs) checks.push(...ipvsChecks(e.ipvs.rules, e.ipvs.ownsWholeTable, s.get('ipvs') ?? [], s.get('ipvs-rc')?.[0]));
+
+  const addrs = parseAddresses(s.get('addr') ?? []);
+  for (const a of e.addresses) checks.push(addressCheck(a, addrs));
+
+  const routes = [...parseRoutes(s.get('route') ?? []), ...parseRoutes(s.get('route6') ?? [])];
+  for (const r of e.routes) checks.push(routeCheck(r, routes));
+
+  const sysctls = new Map<string, string | undefined>();
+  for (const line of s.get('sysctl') ?? []) {
+    const n = line.indexOf('=');
+    if (n < 0) sysctls.set(line.trim(), undefined);
+    else sysctls.set(line.slice(0, n), line.slice(n + 1).trim());
+  }
+  for (const { key, value } of e.sysctls) {
+    const actual = sysctls.get(sysctlPath(key));
+    checks.push({
+      kind: 'sysctl',
+      item: key,
+      expected: value,
+      actual: actual ?? 'missing',
+      status: actual === value ? 'pass' : 'fail',
+      note: actual === undefined ? 'no such sysctl (module or interface missing?)' : undefined,
+    });
+  }
+
+  const loaded = new Set(s.get('modules') ?? []);
+  for (const m of e.modules) {
+    checks.push({ kind: 'module', item: m, expected: 'loaded', actual: loaded.has(m) ? 'loaded' : 'not loaded', status: loaded.has(m) ? 'pass' : 'fail' });
+  }
+
+  const flags = new Map((s.get('links') ?? []).map((l) => l.trim().split(/\s+/) as [string, string]));
+  for (const l of e.linksUp) {
+    const f = flags.get(l);
+    const up = f !== undefined && (parseInt(f, 16) & 1) === 1;
+    checks.push({ kind: 'link', item: l, expected: 'up', actual: f === undefined ? 'absent' : up ? 'up' : 'down', status: up ? 'pass' : 'fail' });
+  }
+  return checks;
+}
