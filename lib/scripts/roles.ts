@@ -136,7 +136,8 @@ export function tunRealServer(spec: RealServerSpec): Required<Fragment> {
   ]);
   return composeFragments([
     modulesFragment(spec.owner, ['ipip']),
-    sysctlFragment(spec.owner, [...arpSysctls(['all', 'default', 'lo', dev]), ...rpFilter]),
+    // tunl0 is listed too: created at boot after `default` is set, it would inherit values destroy cannot restore.
+    sysctlFragment(spec.owner, [...arpSysctls(['all', 'default', 'lo', 'tunl0', dev]), ...rpFilter]),
     linkUpFragment('tunl0'),
     ...spec.vips.map((vip) => addressFragment({ cidr: hostPrefix(vip), dev: 'tunl0' })),
     webFragment(spec),
