@@ -6,7 +6,11 @@ import { ResourceKind } from '../lib';
 import { renderBundle } from '../lib/scripts/bundle';
 import { composeFragments, sysctlFragment, sysctlKey } from '../lib/scripts/host';
 import { ipvsTableFragment, renderRules } from '../lib/scripts/ipvs';
-import { drRealServer, natRealServer, tunRealServer } from '../lib/scripts/roles';
+import { RealServerSpec, drRealServerSettings, natRealServerSettings, realServerRole, tunRealServerSettings } from '../lib/scripts/roles';
+
+const drRealServer = (spec: RealServerSpec) => realServerRole(spec, drRealServerSettings(spec));
+const tunRealServer = (spec: RealServerSpec) => realServerRole(spec, tunRealServerSettings(spec));
+const natRealServer = (spec: RealServerSpec & { gateway: string }) => realServerRole(spec, natRealServerSettings(spec));
 import { OS_FUNCTIONS, sq } from '../lib/scripts/shell';
 import { embeddedFiles, resourcesOf, stacks } from './helpers';
 

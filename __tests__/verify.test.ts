@@ -9,7 +9,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { AddressInfo, Server as NetServer, Socket, connect as netConnect, createServer } from 'net';
 import { tmpdir } from 'os';
 import { join, resolve } from 'path';
+import { Testing } from 'cdktf';
+import { topologyOf } from '../lib';
 import { synthesize } from '../review/synthesize';
+import { defineStacks } from '../stacks';
+import { fullJson } from './helpers';
 import { directorExpectation } from '../verify/expect';
 import { StackPlan, loadStackPlan, planStack } from '../verify/plan';
 import { evaluate, parseAddresses, parseRoutes, probeCommand } from '../verify/probe';
@@ -294,15 +298,15 @@ describe('parsers', () => {
   });
 
   it('persistence adds expire_quiescent_template on the director', () => {
-    const d = plans['nat-stack'].topology.directors[0];
-    const e = directorExpectation({ ...d, services: d.services.map((s) => ({ ...s, persistence: { timeout: 300 } })) });
+    const [nat] = defineStacks(Testing.app(), { stacks: { 'nat-stack': { service: { persistence: { timeout: 300 } } } } });
+    const e = directorExpectation(topologyOf(fullJson(nat))!.directors[0]);
     expect(e.sysctls).toContainEqual({ key: 'net.ipv4.vs.expire_quiescent_template', value: '1' });
   });
 });
 
 describe('traffic', () => {
   it('reports the distribution of answers recorded from the lab client', () => {
-    for (const stack of ['tun-stack']) {
+    for (const stack of ['nat-stack', 'tun-stack']) {
       const [target] = trafficTargets(plans[stack].topology);
       const answers = parseAnswers(fixture(stack, 'traffic'));
       expect(answers.length).toBe(6);

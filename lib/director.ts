@@ -5,9 +5,9 @@ import { InterfaceProps, RealServer } from './real-server';
 import { AddressSpec } from './scripts/host';
 import { renderBundle } from './scripts/bundle';
 import { Forwarding, ipvsTableFragment, renderRules } from './scripts/ipvs';
-import { directorBase } from './scripts/roles';
+import { DirectorBaseSpec, directorBase, directorSettings } from './scripts/roles';
 import { Cidr, checkCidr, checkInt, checkInterface, fail, inSubnet } from './validation';
-import { addTopology } from './topology';
+import { addTopology, topologySettings } from './topology';
 import { VirtualService, VirtualServiceOptions } from './virtual-service';
 
 export interface LvsDirectorProps {
@@ -84,14 +84,7 @@ export class LvsDirector extends Construct {
           owner: ownerKeyFor(this),
           description: `LVS director ${this.node.path}`,
           onChange: 'teardown',
-          ...directorBase({
-            owner: ownerKeyFor(this),
-            forwarding: this.forwardingMethods(),
-            interfaces: this.interfaces.map((i) => ({ dev: i.name, cidr: i.cidr.cidr })),
-            vips: this.vipAddresses(),
-            persistence: this.services.some((s) => s.persistence !== undefined),
-            ipv6: this.services.some((s) => (s.vip ?? '').includes(':')),
-          }),
+          ...directorBase(this.baseSpec()),
         }),
     });
     addTopology(this, { directors: () => this.describe() });
@@ -107,6 +100,18 @@ export class LvsDirector extends Construct {
       resources: { host: this.host.address, services: this.servicesStep?.address },
       services: this.services.map((s) => s._describe()),
       rules: this.desiredRules,
+      settings: topologySettings(directorSettings(this.baseSpec())),
+    };
+  }
+
+  private baseSpec(): DirectorBaseSpec {
+    return {
+      owner: ownerKeyFor(this),
+      forwarding: this.forwardingMethods(),
+      interfaces: this.interfaces.map((i) => ({ dev: i.name, cidr: i.cidr.cidr })),
+      vips: this.vipAddresses(),
+      persistence: this.services.some((s) => s.persistence !== undefined),
+      ipv6: this.services.some((s) => (s.vip ?? '').includes(':')),
     };
   }
 

@@ -1,11 +1,18 @@
 import { Construct } from 'constructs';
 import { SshConnectionProps, connectionRecord, connectionSummary } from './connection';
 import { HostScript, ownerKeyFor } from './host-script';
-import { addTopology } from './topology';
+import { addTopology, topologySettings } from './topology';
 import { renderBundle } from './scripts/bundle';
 import { Forwarding } from './scripts/ipvs';
 import { WebServerKind } from './scripts/host';
-import { drRealServer, natRealServer, tunRealServer, RealServerSpec } from './scripts/roles';
+import {
+  HostSettings,
+  RealServerSpec,
+  drRealServerSettings,
+  natRealServerSettings,
+  realServerRole,
+  tunRealServerSettings,
+} from './scripts/roles';
 import { Cidr, checkCidr, checkInterface, checkIp, checkLabel, checkOneOf, fail, inSubnet } from './validation';
 
 /** A data-plane interface and the address it already carries. */
@@ -78,12 +85,7 @@ export abstract class RealServer extends Construct {
           owner: ownerKeyFor(this),
           description: `${this.forwarding.toUpperCase()} real server ${this.node.path}`,
           onChange: 'teardown',
-          ...this.renderRole({
-            owner: ownerKeyFor(this),
-            dataInterface: { dev: this.dataInterface.name, cidr: this.dataInterface.cidr.cidr },
-            vips: [...this.vipSet],
-            webServer: this.webServer,
-          }),
+          ...realServerRole(this.roleSpec(), this.roleSettings(this.roleSpec())),
         }),
     });
     addTopology(this, {
@@ -96,8 +98,18 @@ export abstract class RealServer extends Construct {
         gateway: this.gateway,
         webServer: this.webServer?.kind,
         resource: this.host.address,
+        settings: topologySettings(this.roleSettings(this.roleSpec())),
       }),
     });
+  }
+
+  private roleSpec(): RealServerSpec {
+    return {
+      owner: ownerKeyFor(this),
+      dataInterface: { dev: this.dataInterface.name, cidr: this.dataInterface.cidr.cidr },
+      vips: [...this.vipSet],
+      webServer: this.webServer,
+    };
   }
 
   /** The default gateway this server is given (NAT only). */
@@ -122,7 +134,8 @@ export abstract class RealServer extends Construct {
 
   protected abstract checkReachable(directorAddresses: Cidr[], field: string): void;
 
-  protected abstract renderRole(spec: RealServerSpec): { prepare: string; up: string; down: string };
+  /** What this server's forwarding method sets on the host. */
+  protected abstract roleSettings(spec: RealServerSpec): HostSettings;
 }
 
 /** NAT: the director rewrites addresses both ways; this host routes replies through it. */
@@ -152,9 +165,9 @@ export class NatRealServer extends RealServer {
     }
   }
 
-  protected renderRole(spec: RealServerSpec) {
+  protected roleSettings(spec: RealServerSpec) {
     if (this.gatewayAddress === undefined) fail(this, 'gateway', 'unknown: add this server to a service of a director');
-    return natRealServer({ ...spec, gateway: this.gatewayAddress });
+    return natRealServerSettings({ ...spec, gateway: this.gatewayAddress });
   }
 }
 
@@ -172,8 +185,8 @@ export class DrRealServer extends RealServer {
     }
   }
 
-  protected renderRole(spec: RealServerSpec) {
-    return drRealServer(spec);
+  protected roleSettings(spec: RealServerSpec) {
+    return drRealServerSettings(spec);
   }
 }
 
@@ -188,8 +201,8 @@ export class TunRealServer extends RealServer {
   /** IPIP is routed: any address the director can reach will do. */
   protected checkReachable(): void {}
 
-  protected renderRole(spec: RealServerSpec) {
-    return tunRealServer(spec);
+  protected roleSettings(spec: RealServerSpec) {
+    return tunRealServerSettings(spec);
   }
 }
 

@@ -6,6 +6,7 @@
  */
 import { IConstruct } from 'constructs';
 import { Lazy, TerraformStack } from 'cdktf';
+import type { HostSettings } from './scripts/roles';
 
 export const TOPOLOGY_KEY = 'lvs-cdktf';
 export const TOPOLOGY_VERSION = 1;
@@ -14,6 +15,27 @@ export interface TopologyConnection {
   readonly host: string;
   readonly port: number;
   readonly user: string;
+}
+
+/** What the host's scripts set on it (lib/scripts/roles.ts HostSettings), for verification. */
+export interface TopologySettings {
+  readonly modules: string[];
+  readonly sysctls: { readonly key: string; readonly value: string }[];
+  readonly linksUp: string[];
+  readonly addresses: { readonly dev: string; readonly cidr: string }[];
+  readonly routes: { readonly destination: string; readonly dev: string }[];
+  readonly defaultRoute?: { readonly via: string; readonly dev: string };
+}
+
+export function topologySettings(s: HostSettings): TopologySettings {
+  return {
+    modules: s.modules,
+    sysctls: s.sysctls.map(([key, value]) => ({ key, value: String(value) })),
+    linksUp: s.linksUp,
+    addresses: s.addresses.map(({ dev, cidr }) => ({ dev, cidr })),
+    routes: s.routes,
+    defaultRoute: s.defaultRoute,
+  };
 }
 
 export interface TopologyRealServerEntry {
@@ -50,6 +72,7 @@ export interface TopologyDirector {
   readonly services: TopologyService[];
   /** The table as `ipvsadm -Sn` prints it. */
   readonly rules: string[];
+  readonly settings: TopologySettings;
 }
 
 export interface TopologyRealServer {
@@ -61,6 +84,7 @@ export interface TopologyRealServer {
   readonly gateway?: string;
   readonly webServer?: string;
   readonly resource: string;
+  readonly settings: TopologySettings;
 }
 
 export interface Topology {

@@ -53,7 +53,35 @@ function expectAddresses(interfaces: InterfaceAddress[]): Fragment {
   };
 }
 
-export function directorBase(spec: DirectorBaseSpec): Required<Fragment> {
+/**
+ * The declarative part of a host's setup: what the scripts bring about and
+ * what verification checks. `hostFragments` turns it into shell.
+ */
+export interface HostSettings {
+  readonly modules: string[];
+  readonly sysctls: SysctlSetting[];
+  readonly linksUp: string[];
+  /** Addresses the host brings up itself (VIPs). */
+  readonly addresses: AddressSpec[];
+  /** Host routes (DR: each VIP/32 on lo). */
+  readonly routes: { readonly destination: string; readonly dev: string }[];
+  /** NAT real servers: the default route through the director. */
+  readonly defaultRoute?: { readonly via: string; readonly dev: string };
+}
+
+/** Modules first (they create tunl0 and net.ipv4.vs.*), then sysctls (ARP before any VIP), links, addresses, routes. */
+function hostFragments(owner: string, s: HostSettings): Fragment[] {
+  return [
+    modulesFragment(owner, s.modules),
+    sysctlFragment(owner, s.sysctls),
+    ...s.linksUp.map(linkUpFragment),
+    ...s.addresses.map(addressFragment),
+    ...s.routes.map((r) => routeFragment(r.destination, r.dev)),
+    s.defaultRoute ? defaultRouteFragment(s.defaultRoute.via, s.defaultRoute.dev) : {},
+  ];
+}
+
+export function directorSettings(spec: DirectorBaseSpec): HostSettings {
   const modes = new Set(spec.forwarding);
   const sysctls: SysctlSetting[] = [];
   if (modes.has('nat') || modes.has('tun')) {
@@ -68,14 +96,20 @@ export function directorBase(spec: DirectorBaseSpec): Required<Fragment> {
   }
   // A drained (weight 0) server would keep persistent clients until their templates expire.
   if (spec.persistence) sysctls.push(['net.ipv4.vs.expire_quiescent_template', 1]);
+  return {
+    modules: modes.has('tun') ? ['ip_vs', 'ipip'] : ['ip_vs'],
+    sysctls,
+    linksUp: modes.has('tun') ? ['tunl0'] : [],
+    addresses: spec.vips,
+    routes: [],
+  };
+}
 
+export function directorBase(spec: DirectorBaseSpec): Required<Fragment> {
   return composeFragments([
     expectAddresses(spec.interfaces),
     { prepare: 'command -v ipvsadm >/dev/null 2>&1 || lvs_install ipvsadm' },
-    modulesFragment(spec.owner, modes.has('tun') ? ['ip_vs', 'ipip'] : ['ip_vs']),
-    modes.has('tun') ? linkUpFragment('tunl0') : {},
-    sysctlFragment(spec.owner, sysctls),
-    ...spec.vips.map(addressFragment),
+    ...hostFragments(spec.owner, directorSettings(spec)),
   ]);
 }
 
@@ -86,10 +120,6 @@ export interface RealServerSpec {
   /** VIPs this real server accepts traffic for (DR and TUN). */
   readonly vips: string[];
   readonly webServer?: { readonly kind: WebServerKind; readonly page: string };
-}
-
-function webFragment(spec: RealServerSpec): Fragment {
-  return spec.webServer ? webServerFragment(spec.webServer.kind, spec.webServer.page) : {};
 }
 
 function hostPrefix(ip: string): string {
@@ -104,22 +134,21 @@ function arpSysctls(devs: string[]): SysctlSetting[] {
   ]);
 }
 
+const NONE: HostSettings = { modules: [], sysctls: [], linksUp: [], addresses: [], routes: [] };
+
 /** NAT: replies must go back through the director, so it becomes the default gateway. */
-export function natRealServer(spec: RealServerSpec & { readonly gateway: string }): Required<Fragment> {
-  return composeFragments([defaultRouteFragment(spec.gateway, spec.dataInterface.dev), webFragment(spec)]);
+export function natRealServerSettings(spec: RealServerSpec & { readonly gateway: string }): HostSettings {
+  return { ...NONE, defaultRoute: { via: spec.gateway, dev: spec.dataInterface.dev } };
 }
 
-/** DR: ARP settings first, then each VIP as a /32 on lo with its host route. */
-export function drRealServer(spec: RealServerSpec): Required<Fragment> {
-  const dev = spec.dataInterface.dev;
-  return composeFragments([
-    sysctlFragment(spec.owner, arpSysctls(['all', 'default', 'lo', dev])),
-    ...spec.vips.map((vip, i) =>
-      addressFragment({ cidr: hostPrefix(vip), dev: 'lo', label: vip.includes(':') ? undefined : `lo:${i}` }),
-    ),
-    ...spec.vips.map((vip) => routeFragment(hostPrefix(vip), 'lo')),
-    webFragment(spec),
-  ]);
+/** DR: ARP settings, then each VIP as a /32 on lo with its host route. */
+export function drRealServerSettings(spec: RealServerSpec): HostSettings {
+  return {
+    ...NONE,
+    sysctls: arpSysctls(['all', 'default', 'lo', spec.dataInterface.dev]),
+    addresses: spec.vips.map((vip, i) => ({ cidr: hostPrefix(vip), dev: 'lo', label: vip.includes(':') ? undefined : `lo:${i}` })),
+    routes: spec.vips.map((vip) => ({ destination: hostPrefix(vip), dev: 'lo' })),
+  };
 }
 
 /**
@@ -128,18 +157,23 @@ export function drRealServer(spec: RealServerSpec): Required<Fragment> {
  * The tutorial adds the VIP as /24 and deletes the subnet route it creates;
  * a /32 gives the same result in one step.
  */
-export function tunRealServer(spec: RealServerSpec): Required<Fragment> {
+export function tunRealServerSettings(spec: RealServerSpec): HostSettings {
   const dev = spec.dataInterface.dev;
-  const rpFilter: SysctlSetting[] = ['all', 'default', 'tunl0', dev].map((d) => [
-    sysctlKey('net', 'ipv4', 'conf', d, 'rp_filter'),
-    0,
-  ]);
-  return composeFragments([
-    modulesFragment(spec.owner, ['ipip']),
+  const rpFilter = ['all', 'default', 'tunl0', dev].map((d): SysctlSetting => [sysctlKey('net', 'ipv4', 'conf', d, 'rp_filter'), 0]);
+  return {
+    modules: ['ipip'],
     // tunl0 is listed too: created at boot after `default` is set, it would inherit values destroy cannot restore.
-    sysctlFragment(spec.owner, [...arpSysctls(['all', 'default', 'lo', 'tunl0', dev]), ...rpFilter]),
-    linkUpFragment('tunl0'),
-    ...spec.vips.map((vip) => addressFragment({ cidr: hostPrefix(vip), dev: 'tunl0' })),
-    webFragment(spec),
+    sysctls: [...arpSysctls(['all', 'default', 'lo', 'tunl0', dev]), ...rpFilter],
+    linksUp: ['tunl0'],
+    addresses: spec.vips.map((vip) => ({ cidr: hostPrefix(vip), dev: 'tunl0' })),
+    routes: [],
+  };
+}
+
+/** A real server's scripts: its settings, then the optional web server. */
+export function realServerRole(spec: RealServerSpec, settings: HostSettings): Required<Fragment> {
+  return composeFragments([
+    ...hostFragments(spec.owner, settings),
+    spec.webServer ? webServerFragment(spec.webServer.kind, spec.webServer.page) : {},
   ]);
 }
