@@ -2,7 +2,10 @@ import { readFileSync } from 'fs';
 import { join } from 'path';
 import { App, Testing, TerraformStack } from 'cdktf';
 import { ResourceKind, RESOURCE_KIND_CONTEXT } from '../lib';
+import { embeddedFiles, unescapeTemplate as unescape } from '../review/synth';
 import { ClusterStack, LvsConfig, defineStacks } from '../stacks';
+
+export { embeddedFiles };
 
 /** What a stack synthesizes, parsed. */
 export interface SynthResource {
@@ -14,10 +17,6 @@ export interface SynthResource {
   /** The create-time script as it reaches the host (Terraform template escapes undone). */
   readonly apply: string;
   readonly destroy: string;
-}
-
-export function unescape(s: string): string {
-  return s.replace(/\$\$\{/g, '${').replace(/%%\{/g, '%{');
 }
 
 export function synthJson(stack: TerraformStack): any {
@@ -55,12 +54,4 @@ export function appWith(kind?: ResourceKind): App {
 
 export function stacks(config: LvsConfig = {}, kind?: ResourceKind): ClusterStack[] {
   return defineStacks(appWith(kind), config);
-}
-
-/** Files the apply script writes through heredocs (up.sh, down.sh, units, drop-ins). */
-export function embeddedFiles(apply: string): Record<string, string> {
-  const files: Record<string, string> = {};
-  const re = /cat > '([^']+)\.new' <<'(LVS_CDKTF_EOF_*)'\n([\s\S]*?)\n\2\n/g;
-  for (let m = re.exec(apply); m; m = re.exec(apply)) files[m[1]] = m[3] + '\n';
-  return files;
 }

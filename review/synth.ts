@@ -37,14 +37,14 @@ export interface StackSynth {
 }
 
 /** Terraform reads `${` and `%{` as templates, so the synth output doubles them; undo that for display. */
-function unescapeTemplate(s: string): string {
+export function unescapeTemplate(s: string): string {
   return s.replace(/\$\$\{/g, '${').replace(/%%\{/g, '%{');
 }
 
 const HEREDOC = /cat > '([^']+)\.new' <<'(LVS_CDKTF_EOF_*)'\n([\s\S]*?)\n\2\n/g;
 
 /** Files a create script writes as `cat > '<path>.new' <<'LVS_CDKTF_EOF'`. */
-function embeddedFiles(script: string): Record<string, string> {
+export function embeddedFiles(script: string): Record<string, string> {
   const files: Record<string, string> = {};
   for (const m of script.matchAll(HEREDOC)) files[m[1]] = m[3] + '\n';
   return files;
