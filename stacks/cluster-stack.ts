@@ -12,6 +12,7 @@ import {
   TunRealServer,
   VirtualService,
 } from '../lib';
+import { addBackend, BackendConfig } from './backend';
 import { ClusterConfig } from './config';
 import { ClusterMode } from './topologies';
 
@@ -20,6 +21,11 @@ export interface ClusterStackProps {
   readonly cluster: ClusterConfig;
   /** @default - the "lvs-cdktf:resourceKind" context, else terraform_data */
   readonly resourceKind?: ResourceKind;
+  /**
+   * Where the stack's Terraform state lives; `{stack}` in its options is the stack's name.
+   * @default - cdktf's local backend: terraform.<stack>.tfstate in the directory cdktf runs in
+   */
+  readonly backend?: BackendConfig;
 }
 
 type RealServerConfig = ClusterConfig['realServers'][number];
@@ -42,6 +48,7 @@ export class ClusterStack extends TerraformStack {
   constructor(scope: Construct, name: string, props: ClusterStackProps) {
     super(scope, name);
     if (props.resourceKind !== undefined) this.node.setContext(RESOURCE_KIND_CONTEXT, props.resourceKind);
+    if (props.backend) addBackend(this, props.backend);
     const { director, service, realServers } = props.cluster;
     this.director = new LvsDirector(this, 'director', director);
     this.service = this.director.addService('web', service);

@@ -11,6 +11,7 @@ import { parse as parseYaml } from 'yaml';
 import type { SshConnectionProps } from '../lib';
 import type { PersistenceOptions, Scheduler } from '../lib/virtual-service';
 import type { Protocol, WebServerKind } from '../lib';
+import { BACKENDS, BackendConfig, backendKind } from './backend';
 
 export interface ClusterConfig {
   readonly director: {
@@ -58,6 +59,13 @@ export interface LvsConfig {
   /** Connection settings every host starts from (host-level settings win). */
   readonly defaults?: Partial<SshConnectionProps>;
   readonly stacks?: Record<string, StackConfig>;
+  /**
+   * Where every stack keeps its Terraform state, for example
+   * `{ type: pg, schemaName: "lb_{stack}" }` with the connection string in
+   * PG_CONN_STR. Each stack gets a state of its own (see BACKENDS).
+   * @default - cdktf's local backend: terraform.<stack>.tfstate in the directory cdktf runs in
+   */
+  readonly backend?: BackendConfig;
 }
 
 export const CONFIG_ENV = 'LVS_CDKTF_CONFIG';
@@ -70,7 +78,14 @@ export class ConfigError extends Error {
   }
 }
 
-type Shape = 'string' | 'number' | 'boolean' | { [key: string]: Shape } | [Shape];
+/** What a config value must look like; a function checks what a shape cannot say. */
+export type Shape =
+  | 'string'
+  | 'number'
+  | 'boolean'
+  | { [key: string]: Shape }
+  | [Shape]
+  | ((file: string, path: string, value: unknown) => void);
 
 const CONNECTION: Shape = {
   host: 'string',
@@ -84,6 +99,7 @@ const CONNECTION: Shape = {
 const INTERFACE: Shape = { name: 'string', address: 'string' };
 const SCHEMA: Shape = {
   resourceKind: 'string',
+  backend: checkBackend,
   defaults: CONNECTION,
   stacks: {
     '*': {
@@ -115,6 +131,7 @@ const SCHEMA: Shape = {
 
 function checkShape(file: string, path: string, value: unknown, shape: Shape): void {
   const where = path || '(top level)';
+  if (typeof shape === 'function') return shape(file, path, value);
   if (typeof shape === 'string') {
     if (typeof value !== shape) throw new ConfigError(file, where, `expected a ${shape}, got ${JSON.stringify(value)}`);
     return;
@@ -134,7 +151,37 @@ function checkShape(file: string, path: string, value: unknown, shape: Shape): v
   }
 }
 
-/** Reads and checks a config file; relative key paths become relative to the file. */
+/**
+ * Checks a backend setting: a known type, its arguments and their types,
+ * and a state of its own for every stack.
+ */
+export function checkBackend(file: string, path: string, value: unknown): void {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new ConfigError(file, path, 'expected a mapping');
+  const { type, ...options } = value as Record<string, unknown>;
+  const kind = backendKind(type);
+  if (!kind) {
+    throw new ConfigError(file, `${path}.type`, `expected one of ${Object.keys(BACKENDS).join(', ')}, got ${JSON.stringify(type)}`);
+  }
+  // Terraform's documentation spells arguments in snake_case; say which name is meant.
+  for (const key of Object.keys(options)) {
+    const camel = key.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+    if (camel !== key && Object.prototype.hasOwnProperty.call(kind.options, camel)) {
+      throw new ConfigError(file, `${path}.${key}`, `write it as ${camel} (cdktf's name for Terraform's ${key})`);
+    }
+  }
+  checkShape(file, path, options, kind.options);
+  for (const name of kind.required ?? []) {
+    if (options[name] === undefined) throw new ConfigError(file, `${path}.${name}`, `required by the ${type} backend`);
+  }
+  for (const name of kind.stateOptions) {
+    const v = options[name];
+    if (typeof v === 'string' && !v.includes('{stack}')) {
+      throw new ConfigError(file, `${path}.${name}`, `must contain {stack}: every stack needs a state of its own, got ${JSON.stringify(v)}`);
+    }
+  }
+}
+
+/** Reads and checks a config file; relative key (and backend file) paths become relative to the file. */
 export function loadConfigFile(file: string): LvsConfig {
   let raw: unknown;
   try {
@@ -146,9 +193,15 @@ export function loadConfigFile(file: string): LvsConfig {
   checkShape(file, '', raw ?? {}, SCHEMA);
   const base = dirname(resolve(file));
   const absolute = (p: unknown) => (typeof p === 'string' && !isAbsolute(p) && !p.startsWith('~') ? resolve(base, p) : p);
-  return JSON.parse(JSON.stringify(raw ?? {}), (key, value) =>
+  const config = JSON.parse(JSON.stringify(raw ?? {}), (key, value) =>
     key === 'privateKeyPath' ? absolute(value) : value,
   ) as LvsConfig;
+  if (!config.backend) return config;
+  const files = backendKind(config.backend.type)?.files ?? [];
+  const backend = Object.fromEntries(
+    Object.entries(config.backend).map(([k, v]) => [k, files.includes(k) ? (Array.isArray(v) ? v.map(absolute) : absolute(v)) : v]),
+  ) as BackendConfig;
+  return { ...config, backend };
 }
 
 /** The config file named by the environment (first) or by app context, if any. */

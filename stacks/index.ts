@@ -1,10 +1,11 @@
 import { App } from 'cdktf';
 import { ResourceKind } from '../lib';
 import { ClusterStack } from './cluster-stack';
-import { CONFIG_CONTEXT, ConfigError, LvsConfig, configPath, loadConfigFile, mergeCluster } from './config';
+import { CONFIG_CONTEXT, ConfigError, LvsConfig, checkBackend, configPath, loadConfigFile, mergeCluster } from './config';
 import { DEFAULT_TOPOLOGIES, STACK_MODES } from './topologies';
 
 export { ClusterStack } from './cluster-stack';
+export * from './backend';
 export * from './config';
 export * from './topologies';
 
@@ -17,12 +18,15 @@ export function defineStacks(app: App, config?: LvsConfig): ClusterStack[] {
       throw new ConfigError(file ?? 'config', `stacks.${name}`, `unknown stack (expected ${Object.keys(STACK_MODES).join(', ')})`);
     }
   }
+  // Also for a config given in code: a wrong backend must fail before anything is deployed with it.
+  if (cfg.backend !== undefined) checkBackend(file ?? 'config', 'backend', cfg.backend);
   return Object.entries(STACK_MODES).map(
     ([name, mode]) =>
       new ClusterStack(app, name, {
         mode,
         cluster: mergeCluster(DEFAULT_TOPOLOGIES[mode], cfg, name),
         resourceKind: cfg.resourceKind as ResourceKind | undefined,
+        backend: cfg.backend,
       }),
   );
 }
