@@ -65,12 +65,12 @@ describe('backend', () => {
   });
 
   it('s3: one key per stack, defaulted or from a template; other options as Terraform names them', () => {
-    const byDefault = terraformBlocks({ backend: { type: 's3', bucket: 'tf-state', region: 'eu-west-1', dynamodbTable: 'tf-locks' } });
+    const byDefault = terraformBlocks({ backend: { type: 's3', bucket: 'tf-state', region: 'eu-west-1', useLockfile: true } });
     expect(byDefault['nat-stack'].backend.s3).toEqual({
       bucket: 'tf-state',
       key: 'lvs-cdktf/nat-stack.tfstate',
       region: 'eu-west-1',
-      dynamodb_table: 'tf-locks',
+      use_lockfile: true,
     });
     const templated = terraformBlocks({ backend: { type: 's3', bucket: 'tf-state', key: 'network/{stack}/terraform.tfstate' } });
     expect(Object.values(templated).map((b) => b.backend.s3.key)).toEqual([
@@ -136,11 +136,14 @@ describe('backend', () => {
   });
 
   // The table of options is written by hand: it must name exactly what
-  // cdktf's backend classes take, so a cdktf upgrade that adds or renames
-  // an option fails here instead of in a user's config.
+  // cdktf's backend classes take (plus what Terraform 1.11 added since), so
+  // a cdktf upgrade that adds or renames an option fails here instead of in
+  // a user's config.
+  const BEYOND_CDKTF: Record<string, string[]> = { s3: ['useLockfile'] };
   it.each(Object.keys(BACKENDS))('%s options are those of cdktf\'s backend class', (type) => {
     const dts = readFileSync(require.resolve(`cdktf/lib/backends/${type}-backend.d.ts`), 'utf8');
-    expect(Object.keys(BACKENDS[type].options).sort()).toEqual(interfaceFields(dts, /export interface \w+BackendConfig \{/).sort());
+    const cdktf = interfaceFields(dts, /export interface \w+BackendConfig \{/);
+    expect(Object.keys(BACKENDS[type].options).sort()).toEqual([...cdktf, ...(BEYOND_CDKTF[type] ?? [])].sort());
   });
 });
 

@@ -87,7 +87,8 @@ function backend<C>(
 
 /**
  * The backend types, by Terraform's name. Option names and shapes follow
- * cdktf's backend config interfaces (a unit test compares them).
+ * cdktf's backend config interfaces (a unit test compares them), plus
+ * what Terraform 1.11 has and cdktf 0.21 does not name yet.
  */
 export const BACKENDS: Record<string, BackendKind> = {
   local: backend(LocalBackend, {
@@ -111,7 +112,10 @@ export const BACKENDS: Record<string, BackendKind> = {
           'customCaBundle ec2MetadataServiceEndpoint ec2MetadataServiceEndpointMode httpProxy httpsProxy noProxy retryMode sseCustomerKey',
         boolean:
           'encrypt forcePathStyle usePathStyle skipCredentialsValidation skipRegionValidation skipRequestingAccountId ' +
-          'skipMetadataApiCheck skipS3Checksum useLegacyWorkflow insecure',
+          'skipMetadataApiCheck skipS3Checksum useLegacyWorkflow insecure ' +
+          // Terraform 1.11's lock file next to the state (DynamoDB locking is deprecated): newer than cdktf's
+          // S3BackendConfig, which passes it through like any option.
+          'useLockfile',
         number: 'maxRetries',
         list: 'allowedAccountIds forbiddenAccountIds sharedConfigFiles sharedCredentialsFiles assumeRolePolicyArns assumeRoleTransitiveTagKeys',
       },
