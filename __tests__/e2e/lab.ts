@@ -56,6 +56,11 @@ export class CdktfProject {
   public readonly dir = mkdtempSync(join(tmpdir(), 'lvs-e2e-'));
   /** The stack config the app reads (LVS_CDKTF_CONFIG). */
   public configFile = LAB_CONFIG;
+  /**
+   * More environment for cdktf and Terraform, such as a state backend's credentials.
+   * @default - none
+   */
+  public env: NodeJS.ProcessEnv = {};
 
   constructor() {
     writeFileSync(
@@ -71,6 +76,7 @@ export class CdktfProject {
       timeout: 900_000,
       env: {
         ...process.env,
+        ...this.env,
         LVS_CDKTF_CONFIG: this.configFile,
         CHECKPOINT_DISABLE: '1',
         TF_CLI_CONFIG_FILE: '/dev/null',
