@@ -98,6 +98,21 @@ describe('backend', () => {
     expect(loadConfigFile(s3File).backend!.sharedCredentialsFiles).toEqual([join(s3File, '..', 'aws/credentials'), '/etc/aws/credentials']);
   });
 
+  it('the documented example: pg, a schema per stack; its commented alternatives are valid too', () => {
+    const example = join(ROOT, 'docs/config.example.yaml');
+    const schemas = Object.values(terraformBlocks(loadConfigFile(example))).map((b) => b.backend.pg.schema_name);
+    expect(schemas).toEqual(['lb_nat_stack', 'lb_dr_stack', 'lb_tun_stack']);
+    const alternatives = readFileSync(example, 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('# backend: {'))
+      .map((l) => l.slice(2).replace(/\s+#.*$/, ''));
+    expect(alternatives).toHaveLength(3);
+    for (const text of alternatives) {
+      const config = loadConfigFile(write('alternative.yaml', text));
+      expect(Object.keys(terraformBlocks(config)['nat-stack'].backend)).toEqual([config.backend!.type]);
+    }
+  });
+
   it.each([
     ['an unknown type', '{"backend": {"type": "postgres"}}', 'backend.type: expected one of local, pg, s3, http, gcs, azurerm, consul, cos, oss, swift, got "postgres"'],
     ['no type', '{"backend": {"connStr": "postgres://db/state"}}', 'backend.type: expected one of'],
