@@ -2,7 +2,8 @@
 # LVS test lab: user-mode-linux guests running a real Linux 6.1 kernel with
 # IPVS, hosting one systemd-nspawn container per lab host. See lab/README.md.
 #   lab.sh up | down | status | shell HOST | exec HOST CMD... |
-#          reboot HOST | reset [HOST...] | logs HOST | guest N CMD
+#          reboot HOST | reset [HOST...] | unplug HOST | plug HOST |
+#          logs HOST | guest N CMD
 set -eu
 
 LAB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -21,13 +22,20 @@ now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN{printf "%.1f", b-a}'; }
 
 # ---------------------------------------------------------------- topology
-# Fills HOSTS (names) and per-host associative arrays from topology.conf.
+# The topology file: LAB_TOPOLOGY at `up` (default topology.conf); later
+# commands use the one the running lab was started with.
+topology_file() {
+  if [ "${USE_STATE_PLACEMENT:-1}" = 1 ] && [ -s "$S/topology" ]; then cat "$S/topology"; else echo "${LAB_TOPOLOGY:-$LAB/topology.conf}"; fi
+}
+# Fills HOSTS (names) and per-host associative arrays from the topology file.
 declare -a HOSTS=()
 declare -A PORT=() MGMT=() IFACES=() IDX=() GUEST=()
 NGUESTS=1
 load_topology() {
   [ ${#HOSTS[@]} -eq 0 ] || return 0
-  local name port mgmt rest n=0
+  local name port mgmt rest n=0 file
+  file=$(topology_file)
+  [ -r "$file" ] || die "cannot read topology $file"
   while read -r name port mgmt rest; do
     case $name in '' | '#'*) continue ;; esac
     n=$((n + 1))
@@ -36,8 +44,8 @@ load_topology() {
     MGMT[$name]=$mgmt
     IFACES[$name]=$rest
     IDX[$name]=$n
-  done < "$LAB/topology.conf"
-  [ ${#HOSTS[@]} -gt 0 ] || die "no hosts in $LAB/topology.conf"
+  done < "$file"
+  [ ${#HOSTS[@]} -gt 0 ] || die "no hosts in $file"
   assign_guests
   # Except for `up`, the placement of the running lab wins (LAB_GUESTS may differ).
   if [ "${USE_STATE_PLACEMENT:-1}" = 1 ] && [ -e "$S/guest.conf" ]; then
@@ -89,7 +97,7 @@ assign_guests() {
   for g in $(seq 0 $((want - 1))); do [ "${load[$g]}" -gt 0 ] && NGUESTS=$((g + 1)); done
   for h in "${HOSTS[@]}"; do GUEST[$h]=${cg[${comp[$h]}]}; done
 }
-known_host() { [ -n "${PORT[$1]:-}" ] || die "unknown host '$1' (see lab/topology.conf)"; }
+known_host() { [ -n "${PORT[$1]:-}" ] || die "unknown host '$1' (see $(topology_file))"; }
 mac() { printf '02:4c:ab:00:%02x:%02x' "$1" "$2"; }
 
 # ---------------------------------------------------------------- processes
@@ -236,15 +244,23 @@ start_uml() {
   done
 }
 
+# One socat per SSH port on 127.0.0.1, each in its own session; its pid file
+# is named after what it reaches (lab-guestN or a host name).
+fwd_start() { # NAME PORT ADDR
+  setsid socat "TCP-LISTEN:$2,bind=127.0.0.1,reuseaddr,fork" \
+    "SYSTEM:exec nsenter --net=/run/netns/$NS socat STDIO TCP\\:$3\\:22" < /dev/null > /dev/null 2>&1 &
+  echo $! > "$S/run/fwd-$1.pid"
+}
+fwd_stop() { # NAME
+  local p
+  read -r p 2>/dev/null < "$S/run/fwd-$1.pid" || return 0
+  kill -- "-$p" 2>/dev/null || kill "$p" 2>/dev/null || true
+  rm -f "$S/run/fwd-$1.pid"
+}
 start_forwarders() {
-  local h
-  fwd() { # PORT ADDR
-    setsid socat "TCP-LISTEN:$1,bind=127.0.0.1,reuseaddr,fork" \
-      "SYSTEM:exec nsenter --net=/run/netns/$NS socat STDIO TCP\\:$2\\:22" < /dev/null > /dev/null 2>&1 &
-    echo $! >> "$S/run/socat.pids"
-  }
-  for g in $(seq 0 $((NGUESTS - 1))); do fwd "$((CTL_BASE_PORT + g))" "10.254.0.$((2 + g))"; done
-  for h in "${HOSTS[@]}"; do fwd "${PORT[$h]}" "${MGMT[$h]}"; done
+  local g h
+  for g in $(seq 0 $((NGUESTS - 1))); do fwd_start "lab-guest$g" "$((CTL_BASE_PORT + g))" "10.254.0.$((2 + g))"; done
+  for h in "${HOSTS[@]}"; do fwd_start "$h" "${PORT[$h]}" "${MGMT[$h]}"; done
 }
 
 wait_hosts() { # TIMEOUT_SECONDS
@@ -264,7 +280,7 @@ healthy() {
   is_up || return 1
   local h p
   for h in "${HOSTS[@]}"; do host_ready "$h" || return 1; done
-  while read -r p; do alive "$p" || return 1; done < "$S/run/socat.pids"
+  for h in "${HOSTS[@]}"; do read -r p 2>/dev/null < "$S/run/fwd-$h.pid" && alive "$p" || return 1; done
 }
 
 cmd_up() {
@@ -281,6 +297,7 @@ cmd_up() {
   ensure_root
   say "phase root ($ROOT): $(since "$t")s"; t=$(now)
   gen_state
+  realpath "$(USE_STATE_PLACEMENT=0 topology_file)" > "$S/topology"
   say "phase state: $(since "$t")s"; t=$(now)
   start_machine_net
   start_uml "$ROOT"
@@ -301,9 +318,7 @@ cmd_down() {
       ssh -F "$S/ssh_config" -O exit "$h" > /dev/null 2>&1 || true
     done
   fi
-  if [ -e "$S/run/socat.pids" ]; then
-    while read -r p; do kill -- "-$p" 2>/dev/null || kill "$p" 2>/dev/null || true; done < "$S/run/socat.pids"
-  fi
+  for p in "$S"/run/fwd-*.pid; do [ -e "$p" ] && fwd_stop "$(basename "$p" .pid | cut -c5-)"; done
   # The guests keep no data worth a clean shutdown: kill each UML process group.
   for p in $(uml_pids); do kill -9 -- "-$p" 2>/dev/null || kill -9 "$p" 2>/dev/null || true; done
   # Wait until every process of each UML session (one host process per guest
@@ -390,6 +405,14 @@ case ${1:-} in
     h=$2; shift 2
     exec ssh -F "$S/ssh_config" "$h" -- "$(printf '%q ' "$@")" ;;
   reboot) shift; cmd_reboot "$@" ;;
+  unplug | plug)
+    [ $# -eq 2 ] || die "usage: lab.sh $1 HOST"
+    load_topology; known_host "$2"; is_up || die "lab is down"
+    # A host's SSH path goes away (connection refused) or comes back; the host runs on.
+    ssh -F "$S/ssh_config" -O exit "$2" > /dev/null 2>&1 || true
+    fwd_stop "$2"
+    if [ "$1" = plug ]; then fwd_start "$2" "${PORT[$2]}" "${MGMT[$2]}"; fi
+    say "$2: ssh ${1}ged" ;;
   reset) shift; cmd_reset "$@" ;;
   guest) shift; load_topology; ctl "$@" ;;
   logs)

@@ -1,0 +1,52 @@
+#!/usr/bin/perl
+# Bounded HTTP load loop, run on a lab client host against a VIP: one new TCP
+# connection per request (so each goes through IPVS scheduling), until STOP
+# exists, MAX requests were sent or MAX_SECONDS passed. Writes to OUT:
+#   sent N / server NAME COUNT (first word of the page) / failed T REASON
+# usage: load.pl HOST PORT OUT STOP MAX MAX_SECONDS
+use strict;
+use warnings;
+use IO::Socket::INET;
+use Time::HiRes qw(sleep time);
+
+my ($host, $port, $out, $stop, $max, $max_seconds) = @ARGV;
+my $t0 = time;
+my $sent = 0;
+my (%by_server, @failed);
+while (!-e $stop && $sent < $max && time - $t0 < $max_seconds) {
+  $sent++;
+  my $t = sprintf '%.2f', time - $t0;
+  my $res = '';
+  my $sock = IO::Socket::INET->new(PeerAddr => $host, PeerPort => $port, Proto => 'tcp', Timeout => 5);
+  if (!$sock) {
+    push @failed, "$t connect: $!";
+    next;
+  }
+  my $ok = eval {
+    local $SIG{ALRM} = sub { die "timeout\n" };
+    alarm 5;
+    print $sock "GET / HTTP/1.0\r\nHost: $host\r\n\r\n";
+    local $/;
+    $res = <$sock> // '';
+    alarm 0;
+    1;
+  };
+  close $sock;
+  if (!$ok) {
+    push @failed, "$t read: $@";
+  } elsif ($res =~ m{\AHTTP/1\.\d 200 .*?\r\n\r\n(\S+)}s) {
+    $by_server{$1}++;
+  } else {
+    (my $head = substr($res, 0, 60)) =~ s/\s+/ /g;
+    push @failed, "$t bad response: $head";
+  }
+  # Paced so the loop does not starve the single-CPU guest it shares with the director.
+  sleep 0.02;
+}
+open my $fh, '>', "$out.tmp" or die "$out.tmp: $!";
+print $fh "sent $sent\n";
+print $fh "server $_ $by_server{$_}\n" for sort keys %by_server;
+chomp @failed;
+print $fh "failed $_\n" for @failed;
+close $fh;
+rename "$out.tmp", $out or die "$out: $!";
