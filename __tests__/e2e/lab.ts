@@ -154,6 +154,99 @@ export function expectRoundRobin(answers: string[], servers: string[]): void {
   for (let i = 1; i < names.length; i++) expect(names[i]).not.toBe(names[i - 1]);
 }
 
+export interface LoadResult {
+  sent: number;
+  failed: string[];
+  /** Answers per real server (the first word of its page). */
+  servers: Record<string, number>;
+}
+
+/**
+ * A bounded HTTP load loop from a lab client against a VIP (lab/load.pl):
+ * started before a step, stopped after it, every failed request recorded.
+ * It runs on the client host, so it goes on while a deploy blocks this process.
+ */
+export class LoadLoop {
+  private static readonly MAX_REQUESTS = 50_000;
+  private static readonly MAX_SECONDS = 900;
+  private readonly files = '/tmp/lvs-load';
+
+  constructor(
+    private readonly client: string,
+    private readonly vip: string,
+    private readonly port = 80,
+  ) {}
+
+  public start(): void {
+    const f = this.files;
+    sh(this.client, `rm -f ${f}.*; cat > ${f}.pl`, readFileSync(join(LAB, 'load.pl'), 'utf8'));
+    sh(
+      this.client,
+      `setsid perl ${f}.pl ${this.vip} ${this.port} ${f}.out ${f}.stop ${LoadLoop.MAX_REQUESTS} ${LoadLoop.MAX_SECONDS} </dev/null >${f}.log 2>&1 &`,
+    );
+  }
+
+  public stop(): LoadResult {
+    const f = this.files;
+    const out = sh(this.client, `touch ${f}.stop; for i in $(seq 100); do [ -e ${f}.out ] && break; sleep 0.1; done; cat ${f}.out ${f}.log`);
+    const sent = /^sent (\d+)$/m.exec(out);
+    if (!sent) throw new Error(`load loop on ${this.client} left no result:\n${out}`);
+    return {
+      sent: Number(sent[1]),
+      failed: [...out.matchAll(/^failed (.*)$/gm)].map((m) => m[1]),
+      servers: Object.fromEntries([...out.matchAll(/^server (\S+) (\d+)$/gm)].map((m) => [m[1], Number(m[2])])),
+    };
+  }
+
+  /** Runs `step` under load; returns its value and what the load saw. */
+  public during<T>(step: () => T): { value: T; load: LoadResult } {
+    this.start();
+    let value: T;
+    try {
+      value = step();
+    } catch (e) {
+      // Stopped on failure too, so no loop outlives its test.
+      this.stop();
+      throw e;
+    }
+    return { value, load: this.stop() };
+  }
+}
+
+/**
+ * Slow downloads through a VIP (lab/slow-get.pl): each keeps its connection
+ * established for size/rate seconds, a request in flight during a change.
+ */
+export class SlowDownloads {
+  private readonly files = '/tmp/lvs-slow';
+  private started = 0;
+
+  constructor(
+    private readonly client: string,
+    private readonly vip: string,
+    private readonly path: string,
+    private readonly bytesPerSecond = 100_000,
+    private readonly maxSeconds = 150,
+  ) {}
+
+  public startOne(): void {
+    const f = this.files;
+    if (this.started === 0) sh(this.client, `rm -f ${f}.*; cat > ${f}.pl`, readFileSync(join(LAB, 'slow-get.pl'), 'utf8'));
+    this.started++;
+    sh(
+      this.client,
+      `setsid perl ${f}.pl ${this.vip} 80 ${this.path} ${this.bytesPerSecond} ${this.maxSeconds} ${f}.${this.started} </dev/null >/dev/null 2>&1 &`,
+    );
+  }
+
+  /** "STATUS BODY_BYTES" of each download, once all ended ("timeout BYTES" for a stalled one). */
+  public results(): string[] {
+    const f = this.files;
+    const out = sh(this.client, `for i in $(seq ${this.started}); do while [ ! -e ${f}.$i ]; do sleep 1; done; cat ${f}.$i; done`);
+    return out.trim().split('\n');
+  }
+}
+
 export function sortedLines(text: string): string[] {
   return text
     .split('\n')
