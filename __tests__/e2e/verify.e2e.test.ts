@@ -5,14 +5,15 @@
  * item, and passes again once the change is undone. Destroys at the end.
  */
 import { spawnSync } from 'child_process';
+import { createServer, Server, Socket } from 'net';
 import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { synthesize } from '../../../review/synthesize';
-import { StackPlan, loadStackPlan } from '../../../verify/plan';
-import { EXIT, Report, failures } from '../../../verify/report';
-import { verifyStacks } from '../../../verify/run';
-import { CdktfProject, ROOT, labHosts, requireLab, sh } from '../lab';
+import { synthesize } from '../../review/synthesize';
+import { StackPlan, loadStackPlan } from '../../verify/plan';
+import { EXIT, Report, failures } from '../../verify/report';
+import { verifyStacks } from '../../verify/run';
+import { CdktfProject, ROOT, lab, labHosts, requireLab, sh } from './lab';
 
 jest.setTimeout(900_000);
 
@@ -201,6 +202,40 @@ describe.each(CASES)('verify $stack on the lab', ({ stack, prefix, changes }) =>
       }
       expect(failures(await verify())).toEqual([]);
     });
+  });
+
+  it('an unreachable host is reported as such within its timeout; the other hosts are still checked', async () => {
+    const timeoutMs = 5_000;
+    // One real server's SSH path cut (connection refused), another's answering TCP but never SSH (a hang).
+    const silent: Socket[] = [];
+    const blackhole: Server = createServer((s) => silent.push(s));
+    await new Promise<void>((res) => blackhole.listen(0, '127.0.0.1', res));
+    const hangPort = (blackhole.address() as { port: number }).port;
+    const [web1, web2] = plan.hosts.filter((h) => h.expectation.role === 'real-server');
+    const withHang: StackPlan = {
+      ...plan,
+      hosts: plan.hosts.map((h) => (h === web1 ? { ...h, target: { ...h.target, port: hangPort } } : h)),
+    };
+    lab('unplug', `${prefix}-web2`);
+    try {
+      const t0 = Date.now();
+      const report = await verifyStacks([withHang], { timeoutMs });
+      const elapsed = Date.now() - t0;
+      expect(report.exitCode).toBe(EXIT.UNREACHABLE);
+      const status = Object.fromEntries(report.hosts.map((h) => [h.name, h.status]));
+      expect(status).toEqual({
+        [`${stack}/director`]: 'ok',
+        [web1.expectation.name]: 'unreachable',
+        [web2.expectation.name]: 'unreachable',
+      });
+      expect(report.hosts.find((h) => h.name === web1.expectation.name)!.error).toMatch(/within 5 s|timed out|timeout/i);
+      // Hosts are checked in parallel, each bounded by its own timeout.
+      expect(elapsed).toBeLessThan(timeoutMs + 3_000);
+    } finally {
+      lab('plug', `${prefix}-web2`);
+      silent.forEach((s) => s.destroy());
+      blackhole.close();
+    }
   });
 
   it('the CLI exits 1 on drift and prints the failing item', () => {
