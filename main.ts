@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, rmSync } from 'fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { App } from 'cdktf';
@@ -11,10 +11,13 @@ import { defineStacks } from './stacks';
 // touched. skipValidation: cdktf's only check for terraform_data spawns
 // `terraform version` once per resource; Terraform validates at plan.
 // stackTraces: a trace per construct costs more than the rest of synth.
+// Run without the cdktf CLI (npm run synth), the app reads cdktf.json's
+// context itself; the CLI's (CDKTF_CONTEXT_JSON) takes precedence in App.
 const outdir = process.env.CDKTF_OUTDIR ?? 'cdktf.out';
+const context = existsSync('cdktf.json') ? JSON.parse(readFileSync('cdktf.json', 'utf8')).context : undefined;
 const scratch = mkdtempSync(join(tmpdir(), 'lvs-cdktf-synth-'));
 try {
-  const app = new App({ outdir: scratch, skipValidation: true, stackTraces: false });
+  const app = new App({ outdir: scratch, skipValidation: true, stackTraces: false, context });
   defineStacks(app);
   app.synth();
   cpSync(scratch, outdir, { recursive: true });

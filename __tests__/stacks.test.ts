@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join, resolve } from 'path';
 import { Testing } from 'cdktf';
@@ -139,6 +139,16 @@ describe('config file', () => {
       expect(res.stderr).toBe('');
       expect(res.status).toBe(0);
       for (const s of ['nat-stack', 'dr-stack', 'tun-stack']) expect(existsSync(join(res.outdir, 'stacks', s, 'cdk.tf.json'))).toBe(true);
+    });
+
+    it('run without the cdktf CLI (npm run synth), it reads the context of cdktf.json in its directory', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'lvs-project-'));
+      writeFileSync(join(dir, 'cdktf.json'), JSON.stringify({ app: 'node bin/app.js', context: { 'lvs-cdktf:resourceKind': 'null_resource' } }));
+      const { CDKTF_CONTEXT_JSON: _cli, LVS_CDKTF_CONFIG: _config, ...env } = process.env;
+      const res = spawnSync('node', [join(ROOT, 'bin/app.js')], { cwd: dir, env, encoding: 'utf8' });
+      expect(res.stderr).toBe('');
+      const json = JSON.parse(readFileSync(join(dir, 'cdktf.out/stacks/nat-stack/cdk.tf.json'), 'utf8'));
+      expect(Object.keys(json.resource)).toEqual(['null_resource']);
     });
   });
 });

@@ -58,7 +58,7 @@ rmSync(scratch, { recursive: true, force: true });
 
 const med = (s: Sample[]) => s.map((x) => x.seconds).sort((a, b) => a - b)[Math.floor(s.length / 2)];
 const rows = [
-  ['`node bin/app.js` (this project: esbuild + node)', results.appAlone],
+  ['`npm run synth` = `node bin/app.js` (this project: esbuild + node)', results.appAlone],
   ['`ts-node main.ts`', results.tsNodeAlone],
   ['`cdktf synth`, app `node bin/app.js`', results.cliApp],
   ['`cdktf synth`, app `ts-node main.ts`', results.cliTsNode],
