@@ -6,9 +6,9 @@
  * backend's lock, and the state comes out of it whole.
  */
 import { ChildProcess, spawn, spawnSync } from 'child_process';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'fs';
+import { readdirSync, readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
-import { CdktfProject, LAB_CONFIG, labStack, requireLab, sh, snapshot, sortedLines } from './lab';
+import { CdktfProject, LAB_CONFIG, filesUnder, labStack, requireLab, sh, snapshot, sortedLines } from './lab';
 import { PostgresServer } from './postgres';
 import { loadConfigFile } from '../../stacks';
 
@@ -80,14 +80,6 @@ async function waitFor(what: string, ready: () => boolean, timeoutMs: number): P
 
 /** Advisory locks held in the state database: the pg backend's state lock is one. */
 const heldLocks = () => Number(pg.query("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"));
-
-/** Every file under a directory, recursively. */
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    return statSync(path).isDirectory() ? filesUnder(path) : [path];
-  });
-}
 
 /** The lab config with state in PostgreSQL; key paths absolute, so the file can live anywhere. */
 function writeConfig(p: CdktfProject, change: (config: any) => void = () => undefined): void {

@@ -6,13 +6,13 @@
  * and destroy after a partially failed deploy.
  */
 import { execFileSync } from 'child_process';
-import { readFileSync, readdirSync, statSync, writeFileSync } from 'fs';
+import { readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { LvsConfig, RealServerConfig, loadConfigFile } from '../../stacks';
 import { loadStackPlan } from '../../verify/plan';
 import { failures } from '../../verify/report';
 import { verifyStacks } from '../../verify/run';
-import { CdktfProject, LAB, LAB_CONFIG, LoadLoop, LoadResult, SlowDownloads, curlVip, lab, labStack, requireLab, sh, snapshot, sortedLines } from './lab';
+import { CdktfProject, LAB, LAB_CONFIG, LoadLoop, LoadResult, SlowDownloads, curlVip, filesUnder, lab, labStack, requireLab, sh, snapshot, sortedLines } from './lab';
 
 jest.setTimeout(900_000);
 
@@ -102,7 +102,7 @@ describe('changing nat-stack on the lab under load', () => {
     const key = readFileSync(join(LAB, '.state/id_ed25519'), 'utf8');
     const body = key.split('\n').filter((l) => l && !l.startsWith('-----'));
     expect(body.length).toBeGreaterThan(0);
-    const files = walk(project.dir).filter((f) => /(^|\/)(cdktf\.out\/|terraform\.[^/]*\.tfstate)/.test(f.slice(project.dir.length + 1)));
+    const files = filesUnder(project.dir).filter((f) => /(^|\/)(cdktf\.out\/|terraform\.[^/]*\.tfstate)/.test(f.slice(project.dir.length + 1)));
     expect(files.some((f) => f.endsWith(`terraform.${STACK}.tfstate`))).toBe(true);
     expect(files.some((f) => f.endsWith('cdk.tf.json'))).toBe(true);
     for (const f of files) {
@@ -265,10 +265,3 @@ describe('changing nat-stack on the lab under load', () => {
     for (const h of HOSTS) expect(snapshot(h)).toEqual(before[h]);
   });
 });
-
-function walk(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const p = join(dir, name);
-    return statSync(p).isDirectory() ? walk(p) : [p];
-  });
-}

@@ -4,7 +4,7 @@
  * Terraform.
  */
 import { execFileSync, spawnSync } from 'child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join, resolve } from 'path';
 import { Testing } from 'cdktf';
@@ -253,4 +253,12 @@ export function sortedLines(text: string): string[] {
     .map((l) => l.trim())
     .filter((l) => l)
     .sort();
+}
+
+/** Every file under a directory, recursively. */
+export function filesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? filesUnder(path) : [path];
+  });
 }
