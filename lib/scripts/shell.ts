@@ -29,17 +29,19 @@ export function script(purpose: string, ...sections: string[]): string {
 
 /**
  * Writes `content` to `path` through a quoted heredoc (no expansion), only
- * replacing the file when it changes so re-runs leave mtimes alone.
+ * replacing the file when it changes so re-runs leave mtimes alone;
+ * `onChange` runs only then.
  */
-export function writeFile(path: string, content: string, mode = '0644'): string {
+export function writeFile(path: string, content: string, mode = '0644', onChange?: string): string {
   const body = content.endsWith('\n') ? content : content + '\n';
   let marker = 'LVS_CDKTF_EOF';
   while (body.includes(marker)) marker += '_';
+  const replace = `mv -f ${sq(path + '.new')} ${sq(path)}${onChange ? `; ${onChange}` : ''}`;
   return [
     `cat > ${sq(path + '.new')} <<'${marker}'`,
     body + marker,
     `chmod ${mode} ${sq(path + '.new')}`,
-    `if cmp -s ${sq(path + '.new')} ${sq(path)}; then rm -f ${sq(path + '.new')}; else mv -f ${sq(path + '.new')} ${sq(path)}; fi`,
+    `if cmp -s ${sq(path + '.new')} ${sq(path)}; then rm -f ${sq(path + '.new')}; else ${replace}; fi`,
   ].join('\n');
 }
 
