@@ -223,4 +223,12 @@ describe('topology metadata', () => {
     ]);
     expect(topo.retired).toEqual([{ path: 'lib-test/web9', resource: 'terraform_data.web9_Host' }]);
   });
+
+  it('is one JSON string, and synth output holding it as an object (older commits) still reads', () => {
+    const { stack } = drCluster();
+    const json = fullJson(stack);
+    const recorded = json['//']['lvs-cdktf'];
+    expect(typeof recorded).toBe('string');
+    expect(topologyOf({ '//': { 'lvs-cdktf': JSON.parse(recorded) } })).toEqual(topologyOf(json));
+  });
 });

@@ -103,8 +103,9 @@ describe('plan from synth output', () => {
 
   it('reads bastion and pinned host keys from null_resource triggers too', () => {
     const topo = plans['nat-stack'].topology;
+    const directors = topo.directors.map((d) => ({ ...d, resources: { host: 'null_resource.director_Host' } }));
     const json = {
-      '//': { 'lvs-cdktf': { ...topo, realServers: [] } },
+      '//': { 'lvs-cdktf': JSON.stringify({ ...topo, directors, realServers: [] }) },
       resource: {
         null_resource: {
           director_Host: {
@@ -116,7 +117,6 @@ describe('plan from synth output', () => {
         },
       },
     };
-    json['//']['lvs-cdktf'].directors = topo.directors.map((d) => ({ ...d, resources: { host: 'null_resource.director_Host' } }));
     expect(planStack('x', json).hosts[0].target).toEqual({
       host: '10.0.0.10', port: 2222, user: 'ops', privateKeyPath: '~/.ssh/id', hostKey: 'ssh-ed25519 AAAAxyz',
       bastion: { host: 'jump', port: 22, user: 'ops', privateKeyPath: '~/.ssh/jump', hostKey: 'ssh-ed25519 AAAAjump' },
