@@ -7,51 +7,43 @@
  * (`terraform plan -json`). Needs the bench lab:
  *   LAB_TOPOLOGY=lab/topology-bench.conf bash lab/lab.sh up
  */
-import { execFileSync, spawnSync } from 'child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { spawnSync } from 'child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { readSynthDir } from '../review/synth';
 import { LvsConfig } from '../stacks';
 import { ROOT, machine, median, stat, writeSection } from './common';
+import { ENV, STATE, hostOfPort, labHosts, labSh, onHost } from './lab';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const SIZES = [2, 8, 16];
 /** Cluster sizes to which one real server is added (change cost). */
 const ADD_TO = [2, 16];
 const STACK = 'nat-stack';
-const STATE = join(ROOT, 'lab/.state');
-const ENV = { ...process.env, CHECKPOINT_DISABLE: '1', TF_CLI_CONFIG_FILE: '/dev/null', FORCE_COLOR: '0', CI: '1' };
+const TOPOLOGY = 'lab/topology-bench.conf';
 
-interface LabHost {
-  name: string;
-  sshPort: number;
-}
-const labSh = (...args: string[]) =>
-  spawnSync('bash', [join(ROOT, 'lab/lab.sh'), ...args], { env: { ...ENV, LAB_TOPOLOGY: join(ROOT, 'lab/topology-bench.conf') }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-const labHosts = (): LabHost[] => (existsSync(join(STATE, 'hosts.json')) ? JSON.parse(readFileSync(join(STATE, 'hosts.json'), 'utf8')).hosts : []);
 const needed = Array.from({ length: Math.max(...SIZES) + 1 }, (_, i) => `nat-web${i + 1}`);
-const benchLabUp = () => labSh('status').status === 0 && needed.every((n) => labHosts().some((h) => h.name === n));
+const benchLabUp = () => labSh(['status']).status === 0 && needed.every((n) => labHosts().some((h) => h.name === n));
 // The bench lab is started (and stopped at the end) here unless it is already up.
 let startedLab = false;
 if (!benchLabUp()) {
-  if (labSh('status').status === 0) {
+  if (labSh(['status']).status === 0) {
     console.error('a lab with another topology is up: take it down first (npm run lab:down)');
     process.exit(2);
   }
-  if (labSh('up').status !== 0) throw new Error('could not start the bench lab (lab/topology-bench.conf)');
+  if (labSh(['up'], TOPOLOGY).status !== 0) throw new Error(`could not start the bench lab (${TOPOLOGY})`);
   startedLab = true;
 }
 const hosts = labHosts();
 const port = (name: string) => hosts.find((h) => h.name === name)!.sshPort;
-const nameOfPort = (p: number) => hosts.find((h) => h.sshPort === p)!.name;
 
 const dir = mkdtempSync(join(tmpdir(), 'lvs-bench-deploy-'));
 const configFile = join(dir, 'lvs.json');
 const tfDir = join(dir, 'cdktf.out/stacks', STACK);
 process.on('exit', () => {
   rmSync(dir, { recursive: true, force: true });
-  if (startedLab) labSh('down');
+  if (startedLab) labSh(['down']);
 });
 writeFileSync(join(dir, 'cdktf.json'), JSON.stringify({ language: 'typescript', app: `node ${join(ROOT, 'bin/app.js')}`, sendCrashReports: 'false' }));
 
@@ -87,13 +79,6 @@ const terraform = (...args: string[]) => timed('terraform', [`-chdir=${tfDir}`, 
 const cdktfSynth = () => timed(join(ROOT, 'node_modules/.bin/cdktf'), ['synth']);
 const provisioners = (out: string) => (out.match(/Provisioning with 'remote-exec'/g) ?? []).length;
 
-/** Runs a script on a lab host over SSH; returns wall seconds. */
-function onHost(hostPort: number, script: string): number {
-  const t0 = process.hrtime.bigint();
-  execFileSync('ssh', ['-F', join(STATE, 'ssh_config'), nameOfPort(hostPort), 'sh -s'], { input: script, stdio: ['pipe', 'ignore', 'pipe'] });
-  return Number(process.hrtime.bigint() - t0) / 1e9;
-}
-
 /**
  * Each host step of the current synth run alone (create timed, then its
  * destroy): the critical path is the slowest host step before the table
@@ -104,14 +89,15 @@ function criticalPath(): { critical: number; sum: number } {
   const table = steps.find((s) => s.address.endsWith('director_Services'))!;
   const hostSteps = steps.filter((s) => s !== table);
   const times = hostSteps.map((s) => {
-    const t = onHost(s.port, s.create);
+    const run = (step: typeof s, script: string) => onHost(hostOfPort(step.port), script).seconds;
+    const t = run(s, s.create);
     if (s.address.endsWith('director_Host')) {
-      const tt = onHost(table.port, table.create);
-      onHost(table.port, table.destroy);
-      onHost(s.port, s.destroy);
+      const tt = run(table, table.create);
+      run(table, table.destroy);
+      run(s, s.destroy);
       return { t, table: tt };
     }
-    onHost(s.port, s.destroy);
+    run(s, s.destroy);
     return { t, table: 0 };
   });
   const tableTime = Math.max(...times.map((x) => x.table));
@@ -214,7 +200,7 @@ Adding one real server to a deployed cluster (\`terraform plan -json\` actions, 
 |---|---|---|
 ${addRows.join('\n')}
 
-Where the time goes: in this lab every nat-stack host shares the guest's one virtual CPU, so the host steps Terraform runs side by side take turns on it and a deploy takes about the sum of its steps (deploy / sum: ${rows.map((r) => `${r.n}: ${(m(r.deploy) / r.sum).toFixed(2)}`).join(', ')}), not the critical path; each step is mostly process start-up, which user-mode-linux makes slow. On hosts with CPUs of their own the steps overlap, and the bound is the critical path plus Terraform's default parallelism of 10 host steps at a time (\`cdktf deploy --terraform-parallelism 32\` lifts it for larger clusters).
+Where the time goes: in this lab every nat-stack host shares the guest's one virtual CPU, so the host steps Terraform runs side by side take turns on it and a deploy takes about the sum of its steps (deploy / sum: ${rows.map((r) => `${r.n}: ${(m(r.deploy) / r.sum).toFixed(2)}`).join(', ')}), not the critical path; what a step spends its time on is in the next section. On hosts with CPUs of their own the steps overlap, and the bound is the critical path plus Terraform's default parallelism of 10 host steps at a time (\`cdktf deploy --terraform-parallelism 32\` lifts it for larger clusters).
 
 Targets: deploy within 1.5x of the critical path (${last.n} servers: ${(m(last.deploy) / last.critical).toFixed(2)}x); ${last.n} real servers in <= 1.5x the time of ${first.n} (${(m(last.deploy) / m(first.deploy)).toFixed(2)}x); adding one server touches O(1) resources (${adds.map((a) => `${a.n} -> ${a.n + 1}: ${Object.values(a.actions).reduce((x, y) => x + y, 0)} planned actions`).join('; ')}).`,
   );
