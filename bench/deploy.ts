@@ -4,8 +4,8 @@
  * start-up), Terraform with SSH, and the remote scripts; compared with the
  * critical path (the longest chain of host scripts, each run alone over SSH).
  * Then a deploy with no change, and what adding one real server touches
- * (`terraform plan -json`). Needs the bench lab:
- *   LAB_TOPOLOGY=lab/topology-bench.conf bash lab/lab.sh up
+ * (`terraform plan -json`). Runs on the bench lab (lab/topology-bench.conf),
+ * starting it if no lab is up.
  */
 import { spawnSync } from 'child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'fs';
@@ -14,7 +14,7 @@ import { join } from 'path';
 import { readSynthDir } from '../review/synth';
 import { LvsConfig } from '../stacks';
 import { ROOT, machine, median, stat, writeSection } from './common';
-import { ENV, STATE, hostOfPort, labHosts, labSh, onHost } from './lab';
+import { ENV, STATE, hostOfPort, labHosts, onHost, useLab } from './lab';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const SIZES = [2, 8, 16];
@@ -23,28 +23,14 @@ const ADD_TO = [2, 16];
 const STACK = 'nat-stack';
 const TOPOLOGY = 'lab/topology-bench.conf';
 
-const needed = Array.from({ length: Math.max(...SIZES) + 1 }, (_, i) => `nat-web${i + 1}`);
-const benchLabUp = () => labSh(['status']).status === 0 && needed.every((n) => labHosts().some((h) => h.name === n));
-// The bench lab is started (and stopped at the end) here unless it is already up.
-let startedLab = false;
-if (!benchLabUp()) {
-  if (labSh(['status']).status === 0) {
-    console.error('a lab with another topology is up: take it down first (npm run lab:down)');
-    process.exit(2);
-  }
-  if (labSh(['up'], TOPOLOGY).status !== 0) throw new Error(`could not start the bench lab (${TOPOLOGY})`);
-  startedLab = true;
-}
+useLab(TOPOLOGY, Array.from({ length: Math.max(...SIZES) + 1 }, (_, i) => `nat-web${i + 1}`));
 const hosts = labHosts();
 const port = (name: string) => hosts.find((h) => h.name === name)!.sshPort;
 
 const dir = mkdtempSync(join(tmpdir(), 'lvs-bench-deploy-'));
 const configFile = join(dir, 'lvs.json');
 const tfDir = join(dir, 'cdktf.out/stacks', STACK);
-process.on('exit', () => {
-  rmSync(dir, { recursive: true, force: true });
-  if (startedLab) labSh(['down']);
-});
+process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 writeFileSync(join(dir, 'cdktf.json'), JSON.stringify({ language: 'typescript', app: `node ${join(ROOT, 'bin/app.js')}`, sendCrashReports: 'false' }));
 
 function useServers(n: number): void {

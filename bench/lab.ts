@@ -22,6 +22,22 @@ export function labHosts(): LabHost[] {
   return existsSync(join(STATE, 'hosts.json')) ? JSON.parse(readFileSync(join(STATE, 'hosts.json'), 'utf8')).hosts : [];
 }
 
+/**
+ * Uses the running lab if it has every host in `needed`; starts `topology`
+ * (and takes it down when this process exits) if no lab is up; exits 2 if a
+ * lab of another topology is up, since two labs cannot run at once.
+ */
+export function useLab(topology: string, needed: string[]): void {
+  const up = labSh(['status']).status === 0;
+  if (up && needed.every((n) => labHosts().some((h) => h.name === n))) return;
+  if (up) {
+    console.error(`a lab without ${needed.join(', ')} is up: take it down first (npm run lab:down)`);
+    process.exit(2);
+  }
+  if (labSh(['up'], topology).status !== 0) throw new Error(`could not start the lab (${topology})`);
+  process.on('exit', () => labSh(['down']));
+}
+
 export function hostOfPort(port: number): string {
   const host = labHosts().find((h) => h.sshPort === port);
   if (!host) throw new Error(`no lab host listens on port ${port}`);

@@ -11,7 +11,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { HostStep, readSynthDir } from '../review/synth';
 import { ROOT, machine, median, writeSection } from './common';
-import { ENV, hostOfPort, labSh, onHost } from './lab';
+import { ENV, hostOfPort, onHost, useLab } from './lab';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const STACK = 'nat-stack';
@@ -19,17 +19,9 @@ const STACK = 'nat-stack';
 const ORDER = ['director_Host', 'director_Services', 'web1_Host'];
 const TOP = 6;
 
-// The default lab is started (and stopped at the end) here unless a lab is up.
-let startedLab = false;
-if (labSh(['status']).status !== 0) {
-  if (labSh(['up']).status !== 0) throw new Error('could not start the lab');
-  startedLab = true;
-}
+useLab('lab/topology.conf', ['nat-director', 'nat-web1']);
 const out = mkdtempSync(join(tmpdir(), 'lvs-bench-steps-'));
-process.on('exit', () => {
-  rmSync(out, { recursive: true, force: true });
-  if (startedLab) labSh(['down']);
-});
+process.on('exit', () => rmSync(out, { recursive: true, force: true }));
 const synth = spawnSync('node', [join(ROOT, 'bin/app.js')], {
   env: { ...ENV, CDKTF_OUTDIR: out, LVS_CDKTF_CONFIG: join(ROOT, 'lab/lab-config.yaml') },
   encoding: 'utf8',
