@@ -246,16 +246,30 @@ start_uml() {
 
 # One socat per SSH port on 127.0.0.1, each in its own session; its pid file
 # is named after what it reaches (lab-guestN or a host name).
+listening() { # PORT: something listens on 127.0.0.1:PORT
+  [ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]
+}
 fwd_start() { # NAME PORT ADDR
+  local p _
   setsid socat "TCP-LISTEN:$2,bind=127.0.0.1,reuseaddr,fork" \
     "SYSTEM:exec nsenter --net=/run/netns/$NS socat STDIO TCP\\:$3\\:22" < /dev/null > /dev/null 2>&1 &
-  echo $! > "$S/run/fwd-$1.pid"
+  p=$!
+  echo "$p $2" > "$S/run/fwd-$1.pid"
+  # socat reports nothing here: a port still held makes it exit, and the host would refuse SSH from then on.
+  for _ in $(seq 50); do
+    alive "$p" || die "$1: the SSH forwarder could not listen on 127.0.0.1:$2 (port in use?)"
+    listening "$2" && return 0
+    sleep 0.1
+  done
+  die "$1: the SSH forwarder is not listening on 127.0.0.1:$2 after 5 s"
 }
 fwd_stop() { # NAME
-  local p
-  read -r p 2>/dev/null < "$S/run/fwd-$1.pid" || return 0
+  local p port _
+  read -r p port 2>/dev/null < "$S/run/fwd-$1.pid" || return 0
   kill -- "-$p" 2>/dev/null || kill "$p" 2>/dev/null || true
   rm -f "$S/run/fwd-$1.pid"
+  # A signalled socat lets go of its port a moment later; a forwarder started before that cannot bind it.
+  for _ in $(seq 50); do listening "$port" || return 0; sleep 0.1; done
 }
 start_forwarders() {
   local g h
@@ -280,7 +294,7 @@ healthy() {
   is_up || return 1
   local h p
   for h in "${HOSTS[@]}"; do host_ready "$h" || return 1; done
-  for h in "${HOSTS[@]}"; do read -r p 2>/dev/null < "$S/run/fwd-$h.pid" && alive "$p" || return 1; done
+  for h in "${HOSTS[@]}"; do read -r p _ 2>/dev/null < "$S/run/fwd-$h.pid" && alive "$p" || return 1; done
 }
 
 cmd_up() {

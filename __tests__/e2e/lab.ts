@@ -86,7 +86,11 @@ export class CdktfProject {
     });
     // eslint-disable-next-line no-control-regex
     const out = `${res.stdout}${res.stderr}`.replace(/\u001b\[[0-9;]*[A-Za-z]/g, '');
-    if (res.status !== 0) throw new Error(`cdktf ${args.join(' ')} failed (${res.status}):\n${out.slice(-6000)}`);
+    if (res.status !== 0) {
+      // Terraform's error blocks first: a long deploy log is cut in the middle when a CI summary shows it.
+      const errors = out.split('\n').flatMap((line, i, lines) => (/\bError: /.test(line) ? [lines.slice(i, i + 8).join('\n')] : []));
+      throw new Error(`cdktf ${args.join(' ')} failed (${res.status}):\n${errors.join('\n')}\n--- the end of its output:\n${out.slice(-6000)}`);
+    }
     return out;
   }
 
