@@ -11,10 +11,11 @@ import { spawnSync } from 'child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { readSynthDir } from '../review/synth';
+import { LAB_STATE, hostOfPort, labHosts } from '../__tests__/e2e/lab';
+import { HostStep, readSynthDir } from '../review/synth';
 import { LvsConfig } from '../stacks';
 import { ROOT, machine, median, stat, writeSection } from './common';
-import { ENV, STATE, hostOfPort, labHosts, onHost, useLab } from './lab';
+import { ENV, onHost, useLab } from './lab';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const SIZES = [2, 8, 16];
@@ -35,7 +36,7 @@ writeFileSync(join(dir, 'cdktf.json'), JSON.stringify({ language: 'typescript', 
 
 function useServers(n: number): void {
   const cfg: LvsConfig = {
-    defaults: { user: 'root', privateKeyPath: join(STATE, 'id_ed25519'), timeout: '1m' },
+    defaults: { user: 'root', privateKeyPath: join(LAB_STATE, 'id_ed25519'), timeout: '1m' },
     stacks: {
       [STACK]: {
         director: { connection: { host: '127.0.0.1', port: port('nat-director') } },
@@ -74,8 +75,8 @@ function criticalPath(): { critical: number; sum: number } {
   const steps = readSynthDir(join(dir, 'cdktf.out')).find((s) => s.name === STACK)!.steps;
   const table = steps.find((s) => s.address.endsWith('director_Services'))!;
   const hostSteps = steps.filter((s) => s !== table);
+  const run = (step: HostStep, script: string) => onHost(hostOfPort(step.port), script).seconds;
   const times = hostSteps.map((s) => {
-    const run = (step: typeof s, script: string) => onHost(hostOfPort(step.port), script).seconds;
     const t = run(s, s.create);
     if (s.address.endsWith('director_Host')) {
       const tt = run(table, table.create);

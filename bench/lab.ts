@@ -1,25 +1,15 @@
-/** The lab as the deploy benchmarks use it: its hosts and SSH to them. */
+/** The lab as the deploy benchmarks use it: started on demand, and SSH to its hosts timed. */
 import { spawnSync } from 'child_process';
-import { existsSync, readFileSync } from 'fs';
 import { join } from 'path';
+import { CLI_ENV, LAB_STATE, labHosts } from '../__tests__/e2e/lab';
 import { ROOT } from './common';
 
-export const STATE = join(ROOT, 'lab/.state');
-export const ENV = { ...process.env, CHECKPOINT_DISABLE: '1', TF_CLI_CONFIG_FILE: '/dev/null', FORCE_COLOR: '0', CI: '1' };
-
-export interface LabHost {
-  readonly name: string;
-  readonly sshPort: number;
-}
+export const ENV = { ...process.env, ...CLI_ENV };
 
 /** Runs lab/lab.sh; `topology` is used by `up`. */
 export function labSh(args: string[], topology?: string) {
   const env = topology ? { ...ENV, LAB_TOPOLOGY: join(ROOT, topology) } : ENV;
   return spawnSync('bash', [join(ROOT, 'lab/lab.sh'), ...args], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-}
-
-export function labHosts(): LabHost[] {
-  return existsSync(join(STATE, 'hosts.json')) ? JSON.parse(readFileSync(join(STATE, 'hosts.json'), 'utf8')).hosts : [];
 }
 
 /**
@@ -38,12 +28,6 @@ export function useLab(topology: string, needed: string[]): void {
   process.on('exit', () => labSh(['down']));
 }
 
-export function hostOfPort(port: number): string {
-  const host = labHosts().find((h) => h.sshPort === port);
-  if (!host) throw new Error(`no lab host listens on port ${port}`);
-  return host.name;
-}
-
 /**
  * Runs `sh -s` (or `command`) with `script` on stdin on a lab host through the
  * lab's shared SSH connection; `fresh` opens a connection of its own, as
@@ -52,7 +36,7 @@ export function hostOfPort(port: number): string {
 export function onHost(name: string, script: string, opts: { command?: string; fresh?: boolean } = {}): { seconds: number; stderr: string } {
   const fresh = opts.fresh ? ['-o', 'ControlMaster=no', '-o', 'ControlPath=none'] : [];
   const t0 = process.hrtime.bigint();
-  const res = spawnSync('ssh', ['-F', join(STATE, 'ssh_config'), ...fresh, name, opts.command ?? 'sh -s'], {
+  const res = spawnSync('ssh', ['-F', join(LAB_STATE, 'ssh_config'), ...fresh, name, opts.command ?? 'sh -s'], {
     input: script,
     stdio: ['pipe', 'ignore', 'pipe'],
     encoding: 'utf8',

@@ -9,9 +9,10 @@ import { spawnSync } from 'child_process';
 import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
+import { hostOfPort } from '../__tests__/e2e/lab';
 import { HostStep, readSynthDir } from '../review/synth';
 import { ROOT, machine, median, writeSection } from './common';
-import { ENV, hostOfPort, onHost, useLab } from './lab';
+import { ENV, onHost, useLab } from './lab';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const STACK = 'nat-stack';

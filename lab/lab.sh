@@ -244,11 +244,11 @@ start_uml() {
   done
 }
 
-# One socat per SSH port on 127.0.0.1, each in its own session; its pid file
-# is named after what it reaches (lab-guestN or a host name).
 listening() { # PORT: something listens on 127.0.0.1:PORT
   [ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]
 }
+# One socat per SSH port on 127.0.0.1, each in its own session; its pid file
+# (pid and port) is named after what it reaches (lab-guestN or a host name).
 fwd_start() { # NAME PORT ADDR
   local p _
   setsid socat "TCP-LISTEN:$2,bind=127.0.0.1,reuseaddr,fork" \

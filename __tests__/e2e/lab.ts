@@ -14,7 +14,9 @@ import { resourcesOf, SynthResource } from '../helpers';
 export const ROOT = resolve(__dirname, '../..');
 export const LAB = join(ROOT, 'lab');
 export const LAB_CONFIG = join(LAB, 'lab-config.yaml');
-const STATE = join(LAB, '.state');
+export const LAB_STATE = join(LAB, '.state');
+/** How tests and benchmarks run cdktf and Terraform: no update check, no user CLI config, plain output. */
+export const CLI_ENV = { CHECKPOINT_DISABLE: '1', TF_CLI_CONFIG_FILE: '/dev/null', FORCE_COLOR: '0', CI: '1' };
 
 interface LabHost {
   name: string;
@@ -23,7 +25,7 @@ interface LabHost {
 }
 
 export function labHosts(): LabHost[] {
-  return JSON.parse(readFileSync(join(STATE, 'hosts.json'), 'utf8')).hosts;
+  return JSON.parse(readFileSync(join(LAB_STATE, 'hosts.json'), 'utf8')).hosts;
 }
 
 /** Fails with a clear message when the lab is not running. */
@@ -36,7 +38,7 @@ export function requireLab(): void {
 
 /** Runs a shell command on a lab host over SSH and returns its stdout. */
 export function sh(host: string, command: string, input?: string): string {
-  return execFileSync('ssh', ['-F', join(STATE, 'ssh_config'), host, command], {
+  return execFileSync('ssh', ['-F', join(LAB_STATE, 'ssh_config'), host, command], {
     encoding: 'utf8',
     input,
     timeout: 180_000,
@@ -78,10 +80,7 @@ export class CdktfProject {
         ...process.env,
         ...this.env,
         LVS_CDKTF_CONFIG: this.configFile,
-        CHECKPOINT_DISABLE: '1',
-        TF_CLI_CONFIG_FILE: '/dev/null',
-        FORCE_COLOR: '0',
-        CI: '1',
+        ...CLI_ENV,
       },
     });
     // eslint-disable-next-line no-control-regex
@@ -110,12 +109,16 @@ export function labStack(name: string, configFile = LAB_CONFIG): ClusterStack {
   return stack;
 }
 
-/** Lab host name for a synthesized resource, from its SSH port. */
-export function hostOf(r: SynthResource): string {
-  const port = Number(r.state.port);
+/** Lab host name for an SSH port on 127.0.0.1. */
+export function hostOfPort(port: number): string {
   const host = labHosts().find((h) => h.sshPort === port);
   if (!host) throw new Error(`no lab host on port ${port}`);
   return host.name;
+}
+
+/** Lab host name for a synthesized resource, from its SSH port. */
+export function hostOf(r: SynthResource): string {
+  return hostOfPort(Number(r.state.port));
 }
 
 export function resourcesByHost(stack: ClusterStack): [string, SynthResource][] {
