@@ -14,7 +14,7 @@ BR=lvsbr0
 MACHINE_ADDR=10.254.0.1/24
 CTL_BASE_PORT=2200   # guest N's control sshd: 127.0.0.1:2200+N -> 10.254.0.(2+N)
 UML_MEM=${LAB_UML_MEM:-1024M}
-APT_PACKAGES=(user-mode-linux mmdebstrap socat openssh-client iproute2 util-linux procps)
+APT_PACKAGES=(user-mode-linux mmdebstrap socat openssh-client iproute2 util-linux procps gcc libc6-dev)
 
 die() { echo "lab: error: $*" >&2; exit 1; }
 say() { echo "lab: $*" >&2; }
@@ -164,6 +164,18 @@ ensure_root() {
   ROOT=$root
 }
 
+# The ptrace shim every guest runs with (see uml-xstate.c), built once per source.
+ensure_shim() {
+  local hash
+  hash=$( { cat "$LAB/uml-xstate.c"; gcc --version | head -1; } | sha256sum | cut -c1-16)
+  SHIM=$CACHE/uml-xstate-$hash.so
+  [ -e "$SHIM" ] && return 0
+  gcc -shared -fPIC -O2 -Wall -Werror -o "$SHIM.tmp.$$" "$LAB/uml-xstate.c" -ldl ||
+    die "could not build the UML ptrace shim from $LAB/uml-xstate.c"
+  mv "$SHIM.tmp.$$" "$SHIM"
+  find "$CACHE" -maxdepth 1 -name 'uml-xstate-*.so' ! -path "$SHIM" -delete
+}
+
 gen_state() {
   mkdir -p "$S/hosts" "$S/run" "$S/logs"
   [ -e "$S/id_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C lvs-cdktf-lab -f "$S/id_ed25519"
@@ -232,7 +244,7 @@ start_uml() {
   echo "$NGUESTS" > "$S/run/guests"
   for g in $(seq 0 $((NGUESTS - 1))); do
   # setsid: own session/process group so that down can kill the whole tree.
-  ip netns exec "$NS" setsid linux.uml \
+  ip netns exec "$NS" env LD_PRELOAD="$SHIM" setsid linux.uml \
     mem="$UML_MEM" umid="lvslab-$g" uml_dir=/run/lvs-cdktf-lab \
     root=/dev/root rootfstype=hostfs rootflags="$root" ro \
     init=/usr/local/sbin/lab-init labdir="$LAB" labpar="${LAB_BOOT_PARALLEL:-3}" \
@@ -309,6 +321,7 @@ cmd_up() {
   install_packages
   say "phase packages: $(since "$t")s"; t=$(now)
   ensure_root
+  ensure_shim
   say "phase root ($ROOT): $(since "$t")s"; t=$(now)
   gen_state
   realpath "$(USE_STATE_PLACEMENT=0 topology_file)" > "$S/topology"
