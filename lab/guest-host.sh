@@ -18,6 +18,7 @@ CG=/sys/fs/cgroup/lab-$name
 conf=$(awk -v n="$name" '$1==n' $S/guest.conf)
 [ -n "$conf" ] || { echo "unknown host $name" >&2; exit 2; }
 read -r _ idx _ ifaces <<<"$conf"
+mgmt_ip=${ifaces%%/*}; mgmt_ip=${mgmt_ip##*,}
 
 [ -p /run/lab/sleep ] || mkfifo /run/lab/sleep 2>/dev/null
 exec 9<>/run/lab/sleep
@@ -52,9 +53,27 @@ mount_disk() {
   mount -t overlay overlay -o "lowerdir=/,upperdir=$H/upper,workdir=$H/work" "$H/root"
 }
 
-make_netns() {
+# The guest-side ends of this host's veths (v<idx>i<n>).
+own_links() { local l; for l in /sys/class/net/v"${idx}"i*; do [ -e "$l" ] && echo "${l##*/}"; done; }
+
+# Deletes the host's network namespace and its veths. The kernel frees a dead
+# namespace's devices later, in a worker, after every other subsystem's
+# cleanup (IPVS connections and conntrack of a busy director first): until
+# then the next boot cannot reuse the veth names. Deleting our ends frees them
+# now; the wait covers a worker already under way.
+del_netns() {
+  local l n=0
+  for l in $(own_links); do ip link del "$l" 2>/dev/null; done
   ip netns del "$name" 2>/dev/null
-  ip netns add "$name"
+  while [ -n "$(own_links)" ] && [ $n -lt 300 ]; do nap 0.1; n=$((n + 1)); done
+  [ -z "$(own_links)" ] || { log "veths of the last boot still present after 30 s: $(own_links | xargs)"; return 1; }
+}
+
+# Fails (logged) unless every interface of the host exists with its address.
+make_netns() {
+  local err
+  del_netns || return 1
+  ip netns add "$name" || { log "ip netns add failed"; return 1; }
   local spec i=0 ifn lan addr mac batch="" inner="link set lo up"$'\n'
   for spec in $ifaces; do
     IFS=, read -r ifn lan addr mac <<<"$spec"
@@ -63,8 +82,7 @@ make_netns() {
     inner+="addr add $addr dev $ifn"$'\n'"link set $ifn up"$'\n'
     i=$((i + 1))
   done
-  ip -b - <<<"$batch"
-  ip -n "$name" -b - <<<"$inner"
+  err=$( { ip -b - <<<"$batch" && ip -n "$name" -b - <<<"$inner"; } 2>&1) || { log "network setup failed: $err"; return 1; }
 }
 
 # True when the host's sshd listens on port 22 (read via the anchor process,
@@ -76,6 +94,17 @@ listening() {
     case $line in *:0016\ 00000000:0000\ 0A*) return 0 ;; esac
   done 2>/dev/null < "/proc/$pid/net/tcp"
   return 1
+}
+
+# True when sshd greets on the management address from the guest's side of
+# the bridge, the path every SSH session takes: a listening socket alone
+# says nothing of the host's interfaces. One connection per call (each costs
+# sshd a fork), so callers poll it only once the socket listens.
+greets() {
+  local banner
+  # shellcheck disable=SC2016 # $1 is expanded by the inner bash
+  banner=$(timeout 5 bash -c 'exec 3<>"/dev/tcp/$1/22" && head -c 8 <&3' _ "$mgmt_ip" 2>/dev/null)
+  [ "$banner" = SSH-2.0- ]
 }
 
 kill_host() {
@@ -91,7 +120,7 @@ supervise() {
   echo $BASHPID > "$R.super"
   while [ ! -e "$R.stop" ]; do
     mount_disk
-    make_netns
+    if ! make_netns; then nap 1; continue; fi
     ip netns exec "$name" sleep infinity 9>&- &
     echo $! > "$R.anchor"
     mkdir -p "$CG"
@@ -107,14 +136,17 @@ supervise() {
         < /dev/null >> "$S/logs/$name.console" 2>&1
     ) &
     local nspawn=$!
-    while kill -0 $nspawn 2>/dev/null && ! listening; do nap 0.5; done
-    if listening; then touch "$S/run/ready-$name"; log "ready"; fi
+    # Ready = sshd greets over the management path (polled once it listens).
+    while kill -0 $nspawn 2>/dev/null; do
+      if listening && greets; then touch "$S/run/ready-$name"; log "ready"; break; fi
+      nap 0.5
+    done
     wait $nspawn
     log "nspawn exited: $?"
     kill_host
     [ -e "$R.stop" ] || nap 0.5
   done
-  ip netns del "$name" 2>/dev/null
+  del_netns
   rm -f "$R.super" "$R.stop"
 }
 
@@ -135,7 +167,7 @@ stop_host() {
     alive "$pid" && kill -9 "$pid" 2>/dev/null
   fi
   rm -f "$R.stop" "$R.super"
-  ip netns del "$name" 2>/dev/null
+  del_netns
   return 0
 }
 
@@ -153,8 +185,10 @@ main() {
     stop) stop_host ;;
     reboot)
       if read -r pid 2>/dev/null < "$R.super" && alive "$pid"; then
-        kill_host # the supervisor boots it again with a fresh netns
-        nap 0.3
+        # A power cut: the supervisor sees nspawn die, cleans up and boots
+        # again. Only it cleans up, so nothing removes the new boot's files.
+        rm -f "$S/run/ready-$name"
+        echo 1 > "$CG/cgroup.kill"
       else
         "$0" start "$name"
       fi

@@ -302,6 +302,24 @@ wait_hosts() { # TIMEOUT_SECONDS
   done
 }
 
+# Ready means a session opens: the guest saw sshd greet on the management
+# path, and this opens one through the forwarder, as every client will.
+sessions_open() { # HOST...
+  local h out pids=() names=() rc=0 i
+  for h in "$@"; do
+    ssh -F "$S/ssh_config" "$h" true < /dev/null > "$S/run/session-$h" 2>&1 & pids+=($!); names+=("$h")
+  done
+  for i in "${!pids[@]}"; do
+    if ! wait "${pids[$i]}"; then
+      out=$(tr '\n' ' ' < "$S/run/session-${names[$i]}")
+      say "${names[$i]}: ready, but no SSH session opens: $out"
+      rc=1
+    fi
+    rm -f "$S/run/session-${names[$i]}"
+  done
+  return $rc
+}
+
 healthy() {
   is_up || return 1
   local h p
@@ -331,6 +349,7 @@ cmd_up() {
   start_forwarders
   say "phase boot-start: $(since "$t")s"; t=$(now)
   wait_hosts "${LAB_UP_TIMEOUT:-300}"
+  sessions_open "${HOSTS[@]}" || die "hosts not reachable over SSH (see $S/logs/)"
   say "phase hosts-ready (${#HOSTS[@]} hosts): $(since "$t")s"
   say "up in $(since "$t0")s; ssh -F $S/ssh_config HOST"
 }
@@ -386,6 +405,7 @@ cmd_reboot() {
   t=$(now)
   ssh -F "$S/ssh_config" -O exit "$1" > /dev/null 2>&1 || true
   ctl "${GUEST[$1]}" /lab/guest-host.sh reboot "$1"
+  sessions_open "$1" || die "$1 rebooted but is not reachable over SSH (see $S/logs/$1.log)"
   say "$1 rebooted in $(since "$t")s"
 }
 
@@ -415,6 +435,7 @@ cmd_reset() {
   done
   for p in "${pids[@]}"; do wait "$p" || rc=1; done
   [ $rc -eq 0 ] || die "reset failed"
+  sessions_open "$@" || die "reset hosts not reachable over SSH (see $S/logs/)"
   say "reset $* in $(since "$t")s"
 }
 
@@ -438,7 +459,10 @@ case ${1:-} in
     # A host's SSH path goes away (connection refused) or comes back; the host runs on.
     ssh -F "$S/ssh_config" -O exit "$2" > /dev/null 2>&1 || true
     fwd_stop "$2"
-    if [ "$1" = plug ]; then fwd_start "$2" "${PORT[$2]}" "${MGMT[$2]}"; fi
+    if [ "$1" = plug ]; then
+      fwd_start "$2" "${PORT[$2]}" "${MGMT[$2]}"
+      sessions_open "$2" || die "$2: plugged, but no SSH session opens"
+    fi
     say "$2: ssh ${1}ged" ;;
   reset) shift; cmd_reset "$@" ;;
   guest) shift; load_topology; ctl "$@" ;;

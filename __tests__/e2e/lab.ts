@@ -20,6 +20,8 @@ export const CLI_ENV = { CHECKPOINT_DISABLE: '1', TF_CLI_CONFIG_FILE: '/dev/null
 
 interface LabHost {
   name: string;
+  /** The UML guest it runs in (`lab.sh guest N`). */
+  guest: number;
   sshPort: number;
   interfaces: { name: string; address: string; mac: string }[];
 }
