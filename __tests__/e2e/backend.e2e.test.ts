@@ -8,7 +8,7 @@
 import { ChildProcess, spawn, spawnSync } from 'child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
-import { CdktfProject, LAB_CONFIG, filesUnder, labStack, requireLab, sh, snapshot, sortedLines } from './lab';
+import { CdktfProject, LAB_CONFIG, filesUnder, labStack, leaveHostsAsFound, requireLab, sh, snapshot, sortedLines } from './lab';
 import { PostgresServer } from './postgres';
 import { loadConfigFile } from '../../stacks';
 
@@ -111,7 +111,7 @@ afterAll(async () => {
   await Promise.all(running.map((r) => r.done));
   try {
     // Never leave the stack deployed, whatever failed above.
-    if (deployed) main.destroy(STACK);
+    leaveHostsAsFound(before, () => deployed && main.destroy(STACK));
   } finally {
     pg?.stop();
     console.log(`backend e2e timings (ms): ${JSON.stringify(timings)}`);

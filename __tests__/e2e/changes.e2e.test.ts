@@ -12,7 +12,7 @@ import { LvsConfig, RealServerConfig, loadConfigFile } from '../../stacks';
 import { loadStackPlan } from '../../verify/plan';
 import { failures } from '../../verify/report';
 import { verifyStacks } from '../../verify/run';
-import { CdktfProject, LAB, LAB_CONFIG, LoadLoop, LoadResult, SlowDownloads, curlVip, filesUnder, lab, labStack, requireLab, sh, snapshot, sortedLines } from './lab';
+import { CdktfProject, LAB, LAB_CONFIG, LoadLoop, LoadResult, SlowDownloads, curlVip, filesUnder, lab, labStack, leaveHostsAsFound, requireLab, sh, snapshot, sortedLines } from './lab';
 
 jest.setTimeout(900_000);
 
@@ -80,10 +80,12 @@ describe('changing nat-stack on the lab under load', () => {
   });
 
   afterAll(() => {
-    for (const h of HOSTS) lab('plug', h);
     const rows = report.map(([step, r]) => `| ${step} | ${r.sent} | ${r.failed.length} | ${Object.entries(r.servers).map(([s, n]) => `${s} ${n}`).join(', ')} |`);
     console.log(['requests through the VIP per step:', '| step | sent | failed | answered by |', '|---|---|---|---|', ...rows].join('\n'));
-    if (deployed) project.destroy(STACK);
+    leaveHostsAsFound(before, () => {
+      for (const h of HOSTS) lab('plug', h);
+      if (deployed) project.destroy(STACK);
+    });
   });
 
   it('a host presenting another key than the pinned one refuses the deploy and is not touched', () => {

@@ -10,6 +10,7 @@ import {
   lab,
   labHosts,
   labStack,
+  leaveHostsAsFound,
   requireLab,
   resourcesByHost,
   sh,
@@ -38,6 +39,8 @@ describe.each(CASES)('$stack on the lab', ({ stack, prefix, vip }) => {
   const project = new CdktfProject();
   const before: Record<string, string> = {};
   let deployed: Record<string, string> = {};
+  /** The stack may have resources on the hosts (set before the deploy, cleared by a destroy that passed). */
+  let live = false;
   const desired = () => sortedLines(labStack(stack).director.desiredRules.join('\n'));
 
   beforeAll(() => {
@@ -48,7 +51,10 @@ describe.each(CASES)('$stack on the lab', ({ stack, prefix, vip }) => {
     for (const h of hosts) before[h] = snapshot(h);
   });
 
+  afterAll(() => leaveHostsAsFound(before, () => live && project.destroy(stack)));
+
   it('deploys; the VIP answers from both web nodes in round-robin order; ipvsadm -Sn is the desired table', () => {
+    live = true;
     const out = project.deploy(stack);
     expect(out).toMatch(/Apply complete! Resources: 4 added, 0 changed, 0 destroyed/);
     deployed = Object.fromEntries(hosts.map((h) => [h, snapshot(h)]));
@@ -112,6 +118,7 @@ describe.each(CASES)('$stack on the lab', ({ stack, prefix, vip }) => {
 
   it('destroy returns every host to its state before the deploy', () => {
     project.destroy(stack);
+    live = false;
     for (const h of hosts) expect(snapshot(h)).toEqual(before[h]);
   });
 });

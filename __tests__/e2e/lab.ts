@@ -150,6 +150,33 @@ export function snapshot(host: string): string {
   return sh(host, SNAPSHOT);
 }
 
+/**
+ * For a suite's afterAll: runs its teardown (a destroy), then resets to fresh
+ * (`lab.sh reset`) every host that differs from its snapshot `before` or
+ * cannot be read, so a suite that failed midway hands no configured or
+ * unreachable host to the next suite. A failed teardown is still reported.
+ */
+export function leaveHostsAsFound(before: Record<string, string>, teardown: () => void): void {
+  let failure: unknown;
+  try {
+    teardown();
+  } catch (e) {
+    failure = e;
+  }
+  const differ = Object.keys(before).filter((h) => {
+    try {
+      return snapshot(h) !== before[h];
+    } catch {
+      return true;
+    }
+  });
+  if (differ.length > 0) {
+    console.warn(`hosts not as this suite found them, reset to fresh: ${differ.join(', ')}`);
+    lab('reset', ...differ);
+  }
+  if (failure) throw failure;
+}
+
 /** Requests to the VIP from the client host; returns the page each answer showed. */
 export function curlVip(client: string, vip: string, count: number): string[] {
   const out = sh(client, `for i in $(seq ${count}); do curl -s -m 5 http://${vip}/ || echo FAILED; done`);
