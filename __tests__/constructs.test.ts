@@ -6,8 +6,8 @@ import {
   ResourceKind,
   RetiredRealServer,
   TunRealServer,
-  topologyOf,
 } from '../lib';
+import { topologyOf } from '../lib/topology';
 import { appWith, embeddedFiles, fullJson, resourcesOf, stacks, synthJson } from './helpers';
 
 function drCluster(kind?: ResourceKind) {

@@ -10,7 +10,7 @@ import { AddressInfo, Server as NetServer, Socket, connect as netConnect, create
 import { tmpdir } from 'os';
 import { join, resolve } from 'path';
 import { Testing } from 'cdktf';
-import { topologyOf } from '../lib';
+import { topologyOf } from '../lib/topology';
 import { synthesize } from '../review/synthesize';
 import { defineStacks } from '../stacks';
 import { fullJson } from './helpers';

@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
 import { SshConnectionProps, connectionRecord, connectionSummary } from './connection';
+import { frameworkOf } from './framework';
 import { HostScript, ownerKeyFor } from './host-script';
 import { InterfaceProps, RealServer } from './real-server';
 import { AddressSpec } from './scripts/host';
@@ -61,6 +62,7 @@ export class LvsDirector extends Construct {
 
   constructor(scope: Construct, id: string, props: LvsDirectorProps) {
     super(scope, id);
+    frameworkOf(this);
     if (!props || typeof props !== 'object') fail(this, 'props', 'are required');
     this.connection = connectionRecord(this, props.connection);
     if (!Array.isArray(props.interfaces) || props.interfaces.length === 0) {

@@ -3,19 +3,20 @@
  * provisioner applies the bundle and whose destroy-time provisioner removes
  * it, both over SSH with a connection read only from the resource itself.
  */
-import { Resource as NullResource } from '@cdktf/provider-null/lib/resource';
-import { NullProvider } from '@cdktf/provider-null/lib/provider';
+import type { Resource as NullResource } from '@cdktf/provider-null/lib/resource';
+import type { NullProvider } from '@cdktf/provider-null/lib/provider';
 import { Construct, IConstruct } from 'constructs';
-import { Aspects, DataResource, RemoteExecProvisioner, SSHProvisionerConnection, TerraformResource, TerraformStack } from 'cdktf';
+import type { DataResource, RemoteExecProvisioner, SSHProvisionerConnection, TerraformResource } from 'cdktf';
 import { ConnectionRecord } from './connection';
+import { frameworkOf } from './framework';
 import { RenderedBundle } from './scripts/bundle';
-import { checkOneOf } from './validation';
+import { checkOneOf, fail } from './validation';
 
 /** Which Terraform resource type carries the provisioners. */
 export enum ResourceKind {
   /** Built-in `terraform_data`: no provider download, works where the registry is unreachable. */
   TERRAFORM_DATA = 'terraform_data',
-  /** `null_resource` from hashicorp/null (@cdktf/provider-null). */
+  /** `null_resource` from hashicorp/null (needs @cdktf/provider-null, which exists for cdktf only). */
   NULL_RESOURCE = 'null_resource',
 }
 
@@ -46,7 +47,7 @@ export function escapeTemplate(s: string): string {
  * therefore public contract: renaming one replaces the resource.
  */
 export function logicalIdFor(scope: IConstruct, id: string): string {
-  const stack = TerraformStack.of(scope);
+  const stack = frameworkOf(scope).TerraformStack.of(scope);
   const parts = [...scope.node.scopes.slice(stack.node.scopes.length).map((c) => c.node.id), id];
   const name = parts.join('_').replace(/[^A-Za-z0-9_-]/g, '_');
   return /^[A-Za-z_]/.test(name) ? name : `_${name}`;
@@ -62,6 +63,7 @@ function selfRoot(kind: ResourceKind): string {
  * require. Plain `${self...}` strings rather than cdktf tokens: cdktf passes
  * them through verbatim, and each token would capture a stack trace (most of
  * synth time for large clusters).
+ * @internal
  */
 export function selfConnection(kind: ResourceKind, rec: ConnectionRecord): SSHProvisionerConnection {
   const ref = (key: string) => `\${self.${selfRoot(kind)}.${key}}`;
@@ -83,7 +85,7 @@ export function selfConnection(kind: ResourceKind, rec: ConnectionRecord): SSHPr
   };
 }
 
-/** A destroy-time remote-exec provisioner; cdktf's type lacks `when`, Terraform accepts it. */
+/** A destroy-time remote-exec provisioner; cdktf's type lacks `when`, Terraform accepts it. @internal */
 export function destroyProvisioner(kind: ResourceKind): RemoteExecProvisioner {
   return { type: 'remote-exec', when: 'destroy', inline: [`\${self.${selfRoot(kind)}.destroy_script}`] } as RemoteExecProvisioner;
 }
@@ -106,27 +108,31 @@ export interface HostScriptProps {
 
 /** One bundle on one host, as one Terraform resource. */
 export class HostScript extends Construct {
+  /** @internal the Terraform resource; its type is the framework's */
   public readonly resource: TerraformResource;
   public readonly kind: ResourceKind;
   private readonly after = new Set<HostScript>();
 
   constructor(scope: Construct, id: string, props: HostScriptProps) {
     super(scope, id);
+    const fw = frameworkOf(this);
     this.kind = resourceKindOf(this);
     const meta = {
       connection: selfConnection(this.kind, props.connection),
       lifecycle: props.createBeforeDestroy ? { createBeforeDestroy: true } : undefined,
     };
     if (this.kind === ResourceKind.TERRAFORM_DATA) {
-      this.resource = new DataResource(this, 'Resource', meta);
+      this.resource = new fw.DataResource(this, 'Resource', meta);
     } else {
-      ensureNullProvider(TerraformStack.of(this));
-      this.resource = new NullResource(this, 'Resource', meta);
+      const provider = nullProvider(this);
+      const stack = fw.TerraformStack.of(this);
+      if (!stack.node.tryFindChild(NULL_PROVIDER_ID)) new provider.NullProvider(stack, NULL_PROVIDER_ID);
+      this.resource = new provider.Resource(this, 'Resource', meta);
     }
     this.resource.overrideLogicalId(logicalIdFor(scope, id));
     // The bundle depends on services and servers added after construction, so
     // it is rendered at synth time, when aspects run.
-    Aspects.of(this).add({
+    fw.Aspects.of(this).add({
       visit: (node) => {
         if (node === this) this.place(props.bundle(), props.connection);
       },
@@ -152,10 +158,11 @@ export class HostScript extends Construct {
     ];
     const state = { ...connection, destroy_script: escapeTemplate(bundle.destroy) };
     const identity = { owner: bundle.owner, generation: bundle.generation };
-    if (this.resource instanceof DataResource) {
-      this.resource.input = state;
+    if (this.kind === ResourceKind.TERRAFORM_DATA) {
+      const data = this.resource as DataResource;
+      data.input = state;
       // A new generation replaces the resource (provisioners run); a new address or port only updates it.
-      this.resource.triggersReplace = identity;
+      data.triggersReplace = identity;
     } else {
       const all = { ...state, ...identity };
       (this.resource as NullResource).triggers = Object.fromEntries(Object.entries(all).map(([k, v]) => [k, String(v)]));
@@ -165,8 +172,22 @@ export class HostScript extends Construct {
 
 const NULL_PROVIDER_ID = 'lvs-cdktf-null-provider';
 
-function ensureNullProvider(stack: TerraformStack): void {
-  if (!stack.node.tryFindChild(NULL_PROVIDER_ID)) new NullProvider(stack, NULL_PROVIDER_ID);
+/**
+ * @cdktf/provider-null, loaded only for the null_resource kind: an optional
+ * peer, published for cdktf alone, and it must share the app's copy of it.
+ */
+function nullProvider(scope: IConstruct): { Resource: typeof NullResource; NullProvider: typeof NullProvider } {
+  const field = `context "${RESOURCE_KIND_CONTEXT}"`;
+  let provider: { Resource: typeof NullResource; NullProvider: typeof NullProvider };
+  try {
+    provider = { Resource: require('@cdktf/provider-null/lib/resource').Resource, NullProvider: require('@cdktf/provider-null/lib/provider').NullProvider };
+  } catch {
+    fail(scope, field, 'null_resource needs the package @cdktf/provider-null installed next to cdktf (there is none for cdktn: use terraform_data)');
+  }
+  if (!(provider.Resource.prototype instanceof frameworkOf(scope).TerraformResource)) {
+    fail(scope, field, "null_resource: @cdktf/provider-null loads another copy of cdktf than the app's; run `npm dedupe` so there is one (`npm ls cdktf`)");
+  }
+  return provider;
 }
 
 /**
@@ -175,7 +196,7 @@ function ensureNullProvider(stack: TerraformStack): void {
  * construct path, so two stacks or two constructs never share state.
  */
 export function ownerKeyFor(scope: IConstruct, suffix?: string): string {
-  const stack = TerraformStack.of(scope);
+  const stack = frameworkOf(scope).TerraformStack.of(scope);
   const parts = [stack.node.id, ...scope.node.scopes.slice(stack.node.scopes.length).map((c) => c.node.id)];
   if (suffix) parts.push(suffix);
   return parts

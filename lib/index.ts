@@ -1,11 +1,17 @@
-export * from './connection';
-export * from './director';
-export * from './host-script';
-export * from './real-server';
-export * from './retired-real-server';
-export * from './topology';
-export * from './validation';
-export * from './virtual-service';
-export { renderRules } from './scripts/ipvs';
+// The public API of lvs-cdktf, listed by hand: everything else in lib/ is
+// internal and may change without notice.
+export { LvsDirector } from './director';
+export type { LvsDirectorProps } from './director';
+export { VirtualService, SCHEDULERS, PROTOCOLS } from './virtual-service';
+export type { Scheduler, VirtualServiceOptions, RealServerOptions, PersistenceOptions } from './virtual-service';
+export { RealServer, NatRealServer, DrRealServer, TunRealServer } from './real-server';
+export type { RealServerProps, NatRealServerProps, InterfaceProps, WebServerProps } from './real-server';
+export { RetiredRealServer } from './retired-real-server';
+export type { RetiredRealServerProps } from './retired-real-server';
+export type { SshConnectionProps, BastionProps } from './connection';
+export { ResourceKind, RESOURCE_KIND_CONTEXT } from './host-script';
+export type { HostScript } from './host-script';
+export { LvsValidationError } from './validation';
+export { FRAMEWORKS } from './framework';
 export type { Forwarding, Protocol } from './scripts/ipvs';
 export type { WebServerKind } from './scripts/host';

@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
 import { SshConnectionProps, connectionRecord, connectionSummary } from './connection';
+import { frameworkOf } from './framework';
 import { HostScript, ownerKeyFor } from './host-script';
 import { addTopology, topologySettings } from './topology';
 import { renderBundle } from './scripts/bundle';
@@ -66,6 +67,7 @@ export abstract class RealServer extends Construct {
 
   protected constructor(scope: Construct, id: string, props: RealServerProps) {
     super(scope, id);
+    frameworkOf(this);
     if (!props || typeof props !== 'object') fail(this, 'props', 'are required');
     const record = connectionRecord(this, props.connection);
     if (!props.dataInterface || typeof props.dataInterface !== 'object') fail(this, 'dataInterface', 'is required');

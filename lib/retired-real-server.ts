@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
-import { Lazy, TerraformStack } from 'cdktf';
+import type { TerraformStack } from 'cdktf';
 import { SshConnectionProps, connectionRecord } from './connection';
+import { frameworkOf } from './framework';
 import { destroyProvisioner, logicalIdFor, resourceKindOf, selfConnection } from './host-script';
 import { addTopology } from './topology';
 
@@ -28,10 +29,11 @@ export class RetiredRealServer extends Construct {
 
   constructor(scope: Construct, id: string, props: RetiredRealServerProps) {
     super(scope, id);
+    frameworkOf(this);
     const record = connectionRecord(this, props?.connection);
     const kind = resourceKindOf(this);
     this.address = `${kind}.${logicalIdFor(this, 'Host')}`;
-    removedBlocks(TerraformStack.of(this)).push({
+    removedBlocks(this).push({
       from: this.address,
       lifecycle: { destroy: true },
       connection: snakeKeys(selfConnection(kind, record)),
@@ -44,7 +46,9 @@ export class RetiredRealServer extends Construct {
 const blocks = new WeakMap<TerraformStack, object[]>();
 
 /** The stack's `removed` blocks; cdktf has no construct for them, so they go in as an override. */
-function removedBlocks(stack: TerraformStack): object[] {
+function removedBlocks(scope: Construct): object[] {
+  const { Lazy, TerraformStack } = frameworkOf(scope);
+  const stack = TerraformStack.of(scope);
   let list = blocks.get(stack);
   if (!list) {
     const created: object[] = [];

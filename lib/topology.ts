@@ -5,7 +5,8 @@
  * synth output from another commit.
  */
 import { IConstruct } from 'constructs';
-import { Lazy, TerraformStack } from 'cdktf';
+import type { TerraformStack } from 'cdktf';
+import { frameworkOf } from './framework';
 import type { HostSettings } from './scripts/roles';
 
 export const TOPOLOGY_KEY = 'lvs-cdktf';
@@ -101,6 +102,7 @@ const registries = new WeakMap<TerraformStack, Part[]>();
 
 /** Adds a construct's part of the topology; produced at synth time. */
 export function addTopology(scope: IConstruct, part: Part): void {
+  const { Lazy, TerraformStack } = frameworkOf(scope);
   const stack = TerraformStack.of(scope);
   let parts = registries.get(stack);
   if (!parts) {
