@@ -29,11 +29,14 @@ export function fullJson(stack: TerraformStack): any {
   return JSON.parse(readFileSync(join(dir, 'stacks', stack.node.id, 'cdk.tf.json'), 'utf8'));
 }
 
+/** The host steps of a stack (resources with provisioners). */
 export function resourcesOf(stack: TerraformStack): SynthResource[] {
   const json = synthJson(stack);
   const out: SynthResource[] = [];
   for (const [type, byName] of Object.entries<any>(json.resource ?? {})) {
     for (const [name, body] of Object.entries<any>(byName)) {
+      // Host steps only: other resources of the stack run no script.
+      if (!body.provisioner) continue;
       const state = body.input ?? body.triggers;
       out.push({
         type,

@@ -1,4 +1,5 @@
 import { IConstruct } from 'constructs';
+import { frameworkOf } from './framework';
 import {
   checkDuration,
   checkHost,
@@ -26,13 +27,23 @@ export interface BastionProps {
 /**
  * How Terraform reaches a host over SSH. This is the management address;
  * data-plane addresses (VIP, DIP, RIP) are declared separately.
+ *
+ * `host`, `port` and `hostKey` may be Terraform references (tokens) to
+ * resources of the same stack, such as the address of an instance the app
+ * creates: Terraform then configures the host after it exists, and the checks
+ * made here at synth run as preconditions once the value is known.
  */
 export interface SshConnectionProps {
-  /** Management address or DNS name to SSH to. */
+  /** Management address or DNS name to SSH to; a token is checked when Terraform knows it. */
   readonly host: string;
   /** @default 22 */
   readonly port?: number;
-  /** @default 'root' */
+  /**
+   * The login user. A user other than root runs every create and destroy
+   * script through `sudo -n` (non-interactive: it needs a NOPASSWD rule for
+   * `sh`), because configuring IPVS, sysctls and addresses needs root.
+   * @default 'root'
+   */
   readonly user?: string;
   /**
    * Path of the private key. Terraform reads the file at apply time; its
@@ -55,31 +66,48 @@ export interface SshConnectionProps {
  */
 export type ConnectionRecord = Record<string, string | number | boolean>;
 
+/** Which fields of a connection record may be Terraform references, and how to check their value when it is known. */
+export const REFERENCE_FIELDS: Record<string, { readonly field: string; readonly pattern?: string; readonly port?: boolean }> = {
+  host: { field: 'connection.host', pattern: '^[A-Za-z0-9]([A-Za-z0-9.:-]*[A-Za-z0-9])?$' },
+  port: { field: 'connection.port', port: true },
+  host_key: { field: 'connection.hostKey', pattern: '^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh[.]com) [A-Za-z0-9+/]+={0,2}$' },
+  bastion_host: { field: 'connection.bastion.host', pattern: '^[A-Za-z0-9]([A-Za-z0-9.:-]*[A-Za-z0-9])?$' },
+  bastion_port: { field: 'connection.bastion.port', port: true },
+  bastion_host_key: { field: 'connection.bastion.hostKey', pattern: '^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh[.]com) [A-Za-z0-9+/]+={0,2}$' },
+};
+
 export function connectionRecord(scope: IConstruct, props: SshConnectionProps | undefined): ConnectionRecord {
   if (props === undefined || props === null || typeof props !== 'object') fail(scope, 'connection', 'is required');
+  const { Token } = frameworkOf(scope);
+  // A reference is passed through as is; HostScript checks its value with a precondition.
+  const known = <T>(value: unknown, check: (v: unknown) => T): T => (Token.isUnresolved(value) ? (value as T) : check(value));
   const rec: ConnectionRecord = {
-    host: checkHost(scope, 'connection.host', props.host),
-    port: checkPort(scope, 'connection.port', props.port ?? 22),
+    host: known(props.host, (v) => checkHost(scope, 'connection.host', v)),
+    port: known(props.port ?? 22, (v) => checkPort(scope, 'connection.port', v)),
     user: checkUser(scope, 'connection.user', props.user ?? 'root'),
     timeout: checkDuration(scope, 'connection.timeout', props.timeout ?? '2m'),
   };
   if (props.privateKeyPath !== undefined) {
     rec.private_key_path = checkPath(scope, 'connection.privateKeyPath', props.privateKeyPath);
   }
-  if (props.hostKey !== undefined) rec.host_key = checkHostKey(scope, 'connection.hostKey', props.hostKey);
+  if (props.hostKey !== undefined) rec.host_key = known(props.hostKey, (v) => checkHostKey(scope, 'connection.hostKey', v));
   const b = props.bastion;
   if (b !== undefined) {
-    rec.bastion_host = checkHost(scope, 'connection.bastion.host', b.host);
-    rec.bastion_port = checkPort(scope, 'connection.bastion.port', b.port ?? 22);
+    rec.bastion_host = known(b.host, (v) => checkHost(scope, 'connection.bastion.host', v));
+    rec.bastion_port = known(b.port ?? 22, (v) => checkPort(scope, 'connection.bastion.port', v));
     rec.bastion_user = checkUser(scope, 'connection.bastion.user', b.user ?? rec.user);
     const key = b.privateKeyPath ?? props.privateKeyPath;
     if (key !== undefined) rec.bastion_private_key_path = checkPath(scope, 'connection.bastion.privateKeyPath', key);
-    if (b.hostKey !== undefined) rec.bastion_host_key = checkHostKey(scope, 'connection.bastion.hostKey', b.hostKey);
+    if (b.hostKey !== undefined) rec.bastion_host_key = known(b.hostKey, (v) => checkHostKey(scope, 'connection.bastion.hostKey', v));
   }
   return rec;
 }
 
-/** Host, port and user of a connection record, for reports and verification. */
-export function connectionSummary(rec: ConnectionRecord): { host: string; port: number; user: string } {
-  return { host: String(rec.host), port: Number(rec.port), user: String(rec.user) };
+/**
+ * Host, port and user of a connection record, for reports and verification.
+ * A reference stays a token: it is recorded as the Terraform expression.
+ */
+export function connectionSummary(scope: IConstruct, rec: ConnectionRecord): { host: string; port: number | string; user: string } {
+  const { Token } = frameworkOf(scope);
+  return { host: String(rec.host), port: Token.isUnresolved(rec.port) ? Token.asString(rec.port) : Number(rec.port), user: String(rec.user) };
 }

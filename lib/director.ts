@@ -96,7 +96,7 @@ export class LvsDirector extends Construct {
   private describe() {
     return {
       path: this.node.path,
-      connection: connectionSummary(this.connection),
+      connection: connectionSummary(this, this.connection),
       interfaces: this.interfaces.map((i) => ({ name: i.name, address: i.cidr.cidr })),
       ownsWholeTable: this.ownsWholeTable,
       resources: { host: this.host.address, services: this.servicesStep?.address },

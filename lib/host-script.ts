@@ -7,9 +7,10 @@ import type { Resource as NullResource } from '@cdktf/provider-null/lib/resource
 import type { NullProvider } from '@cdktf/provider-null/lib/provider';
 import { Construct, IConstruct } from 'constructs';
 import type { DataResource, RemoteExecProvisioner, SSHProvisionerConnection, TerraformResource } from 'cdktf';
-import { ConnectionRecord } from './connection';
-import { frameworkOf } from './framework';
+import { ConnectionRecord, REFERENCE_FIELDS } from './connection';
+import { Framework, frameworkOf } from './framework';
 import { RenderedBundle } from './scripts/bundle';
+import { asRoot } from './scripts/shell';
 import { checkOneOf, fail } from './validation';
 
 /** Which Terraform resource type carries the provisioners. */
@@ -117,9 +118,13 @@ export class HostScript extends Construct {
     super(scope, id);
     const fw = frameworkOf(this);
     this.kind = resourceKindOf(this);
+    const precondition = referencePreconditions(fw, scope.node.path, props.connection);
     const meta = {
       connection: selfConnection(this.kind, props.connection),
-      lifecycle: props.createBeforeDestroy ? { createBeforeDestroy: true } : undefined,
+      lifecycle:
+        props.createBeforeDestroy || precondition.length > 0
+          ? { createBeforeDestroy: props.createBeforeDestroy || undefined, precondition: precondition.length > 0 ? precondition : undefined }
+          : undefined,
     };
     if (this.kind === ResourceKind.TERRAFORM_DATA) {
       this.resource = new fw.DataResource(this, 'Resource', meta);
@@ -152,11 +157,13 @@ export class HostScript extends Construct {
   }
 
   private place(bundle: RenderedBundle, connection: ConnectionRecord): void {
+    // Another login user gets root through sudo, for the destroy script too.
+    const root = (s: string) => (connection.user === 'root' ? s : asRoot(s));
     this.resource.provisioners = [
-      { type: 'remote-exec', inline: [escapeTemplate(bundle.apply)] },
+      { type: 'remote-exec', inline: [escapeTemplate(root(bundle.apply))] },
       destroyProvisioner(this.kind),
     ];
-    const state = { ...connection, destroy_script: escapeTemplate(bundle.destroy) };
+    const state = { ...connection, destroy_script: escapeTemplate(root(bundle.destroy)) };
     const identity = { owner: bundle.owner, generation: bundle.generation };
     if (this.kind === ResourceKind.TERRAFORM_DATA) {
       const data = this.resource as DataResource;
@@ -168,6 +175,22 @@ export class HostScript extends Construct {
       (this.resource as NullResource).triggers = Object.fromEntries(Object.entries(all).map(([k, v]) => [k, String(v)]));
     }
   }
+}
+
+/**
+ * The synth-time checks of connection fields given as Terraform references,
+ * as preconditions that Terraform evaluates once it knows the value.
+ */
+function referencePreconditions(fw: Framework, path: string, rec: ConnectionRecord): { condition: unknown; errorMessage: string }[] {
+  return Object.entries(REFERENCE_FIELDS).flatMap(([key, check]) => {
+    const value = rec[key];
+    if (value === undefined || !fw.Token.isUnresolved(value)) return [];
+    return [
+      check.port
+        ? { condition: fw.Op.and(fw.Op.gte(value, 1), fw.Op.lte(value, 65535)), errorMessage: `${path}: ${check.field}: expected a port from 1 to 65535` }
+        : { condition: fw.Fn.can(fw.Fn.regex(check.pattern!, value as string)), errorMessage: `${path}: ${check.field}: does not match ${check.pattern}` },
+    ];
+  });
 }
 
 const NULL_PROVIDER_ID = 'lvs-cdktf-null-provider';

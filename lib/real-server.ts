@@ -93,7 +93,7 @@ export abstract class RealServer extends Construct {
     addTopology(this, {
       realServers: () => ({
         path: this.node.path,
-        connection: connectionSummary(record),
+        connection: connectionSummary(this, record),
         forwarding: this.forwarding,
         interface: { name: this.dataInterface.name, address: this.dataInterface.cidr.cidr },
         vips: this.vips,

@@ -13,8 +13,10 @@ export const TOPOLOGY_KEY = 'lvs-cdktf';
 export const TOPOLOGY_VERSION = 1;
 
 export interface TopologyConnection {
+  /** A Terraform expression where the app gave a reference. */
   readonly host: string;
-  readonly port: number;
+  /** A Terraform expression (a string) where the app gave a reference. */
+  readonly port: number | string;
   readonly user: string;
 }
 

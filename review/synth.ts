@@ -121,6 +121,6 @@ export function readSynthDir(dir: string): StackSynth[] {
 }
 
 /** `host:port` as the reviewer knows the machine. */
-export function hostLabel(step: { host: string; port: number }): string {
+export function hostLabel(step: { host: string; port: number | string }): string {
   return `${step.host.includes(':') ? `[${step.host}]` : step.host}:${step.port}`;
 }

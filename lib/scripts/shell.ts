@@ -28,6 +28,19 @@ export function script(purpose: string, ...sections: string[]): string {
 }
 
 /**
+ * The script run as root when the login user is not: it re-executes itself
+ * (remote-exec runs an uploaded file, `$0`) through non-interactive sudo, so
+ * a missing NOPASSWD rule fails at once with sudo's message.
+ */
+export function asRoot(script: string): string {
+  const header = 'set -eu\n';
+  const at = script.indexOf(header);
+  if (at < 0) throw new Error('asRoot: the script has no set -eu header');
+  const reexec = '[ "$(id -u)" = 0 ] || exec sudo -n /bin/sh "$0"\n';
+  return script.slice(0, at + header.length) + reexec + script.slice(at + header.length);
+}
+
+/**
  * Writes `content` to `path` through a quoted heredoc (no expansion), only
  * replacing the file when it changes so re-runs leave mtimes alone;
  * `onChange` runs only then.
