@@ -14,7 +14,7 @@ packages=(
   systemd systemd-sysv systemd-container dbus
   openssh-server ipvsadm iproute2 procps kmod curl
   nginx-light apache2 tcpdump iputils-arping iputils-ping
-  iptables socat util-linux ca-certificates
+  iptables socat util-linux ca-certificates sudo
 )
 
 tmp="$out.tmp.$$"
@@ -49,6 +49,12 @@ PermitRootLogin prohibit-password
 HostKey /etc/ssh/ssh_host_ed25519_key
 MaxStartups 100:30:200
 EOF
+# A login user other than root, as fleets use: sudo without a password.
+chroot "$tmp" useradd --create-home --shell /bin/bash deploy
+# '*' rather than useradd's locked '!': without PAM, sshd refuses locked accounts even for keys.
+chroot "$tmp" usermod --password '*' deploy
+printf 'deploy ALL=(ALL) NOPASSWD: ALL\n' > "$tmp/etc/sudoers.d/deploy"
+chmod 440 "$tmp/etc/sudoers.d/deploy"
 # journald: keep logs in memory only, small.
 mkdir -p "$tmp/etc/systemd/journald.conf.d"
 printf '[Journal]\nStorage=volatile\nRuntimeMaxUse=8M\n' > "$tmp/etc/systemd/journald.conf.d/lab.conf"

@@ -48,6 +48,12 @@ mount_disk() {
     chmod 600 "$u/etc/ssh/ssh_host_ed25519_key"
     cp "$S/id_ed25519.pub" "$u/root/.ssh/authorized_keys"
     chmod 600 "$u/root/.ssh/authorized_keys"
+    # The same key for the non-root user (the root has it, with NOPASSWD sudo).
+    mkdir -p "$u/home/deploy/.ssh"
+    cp "$S/id_ed25519.pub" "$u/home/deploy/.ssh/authorized_keys"
+    chown -R deploy:deploy "$u/home/deploy"
+    chmod 700 "$u/home/deploy/.ssh"
+    chmod 600 "$u/home/deploy/.ssh/authorized_keys"
     touch "$u/.lab-initialized"
   fi
   mount -t overlay overlay -o "lowerdir=/,upperdir=$H/upper,workdir=$H/work" "$H/root"
