@@ -1,0 +1,61 @@
+import { join } from 'path';
+import { findUndocumented, renderApiMarkdown } from '../bin/api-md';
+
+const fixture = join(__dirname, 'fixtures', 'api-md');
+
+describe('renderApiMarkdown', () => {
+  const md = renderApiMarkdown(fixture);
+  const toc = md.slice(md.indexOf('## Table of contents'), md.indexOf('## Constructs'));
+
+  it('documents what the index exports, in its order and under its names, and nothing else', () => {
+    const names = [...toc.matchAll(/^ {2}- \[`([^`]+)`\]/gm)].map((m) => m[1]);
+    // Grouped by kind; within a group, the index's order (named, type-only, `export *`, local).
+    expect(names).toEqual([
+      'Widget',
+      'WidgetProps',
+      'BaseWidgetProps',
+      'Colour',
+      'Size',
+      'size',
+      'fromStar',
+      'UNDOCUMENTED',
+      'TWICE',
+      'ALSO_TWICE',
+      'LOCAL',
+    ]);
+    expect(md).not.toMatch(/^### (HIDDEN|internalOne|WidgetBase)$/m);
+    expect(md).not.toMatch(/HIDDEN|internalOne/);
+  });
+
+  it('leaves out private, protected, @internal and _-prefixed members', () => {
+    expect(md).toContain('| `size` |  | <code>number</code> | Size now. |');
+    expect(md).not.toMatch(/_secret|`state`|`hidden`|shrink|`secret`/);
+  });
+
+  it('lists inherited properties of interfaces with where they come from', () => {
+    expect(md).toContain(
+      '| `label` | <code>string</code> | optional | the construct id | Display name. *Inherited from [`BaseWidgetProps`](#basewidgetprops).* |'
+    );
+    expect(md).toContain('| `size` | <code>number</code> | optional | `10` | Size in pixels. |');
+  });
+
+  it('renders links, @see, @param and @returns', () => {
+    expect(md).toContain('Props of [`Widget`](#widget).');
+    expect(md).toContain('Colour; see [`Colour`](#colour) and [resizing](#widgetresize).');
+    expect(md).toContain('*See:* [`WidgetProps`](#widgetprops)\n');
+    expect(md).toContain('*See:* [the catalogue](https://example.com/widgets)');
+    expect(md).toContain('| `to` | <code>number</code> | new size in pixels |');
+    expect(md).toContain('Returns: <code>number</code> the previous size');
+    // An export under another name is linked and shown by that name.
+    expect(md).toContain('made by [`size`](#size-1).');
+  });
+
+  it('marks type-only exports', () => {
+    const colour = md.slice(md.indexOf('### Colour'), md.indexOf('## Types'));
+    expect(colour).toContain('Exported as a type only');
+  });
+
+  it('reports undocumented exports with where they are declared', () => {
+    expect(findUndocumented(fixture)).toEqual([expect.stringMatching(/^UNDOCUMENTED \(lib\/widget\.ts:\d+\)$/)]);
+  });
+});
