@@ -13,9 +13,15 @@ import {
 export interface BastionProps {
   /** Address of the bastion. */
   readonly host: string;
-  /** @default 22 */
+  /**
+   * SSH port of the bastion.
+   * @default 22
+   */
   readonly port?: number;
-  /** @default - the target's user */
+  /**
+   * User to log in to the bastion as.
+   * @default - the target's user
+   */
   readonly user?: string;
   /** Path of the private key for the bastion; Terraform reads it, the key never enters the synthesized config. @default - the target's key, or the SSH agent */
   readonly privateKeyPath?: string;
@@ -30,9 +36,15 @@ export interface BastionProps {
 export interface SshConnectionProps {
   /** Management address or DNS name to SSH to. */
   readonly host: string;
-  /** @default 22 */
+  /**
+   * SSH port of the host.
+   * @default 22
+   */
   readonly port?: number;
-  /** @default 'root' */
+  /**
+   * User to log in as.
+   * @default 'root'
+   */
   readonly user?: string;
   /**
    * Path of the private key. Terraform reads the file at apply time; its
@@ -42,7 +54,10 @@ export interface SshConnectionProps {
   readonly privateKeyPath?: string;
   /** Pinned public host key ("ssh-ed25519 AAAA..."); a host presenting another key is refused. @default - not checked */
   readonly hostKey?: string;
-  /** @default - no bastion */
+  /**
+   * Jump host to reach the host through.
+   * @default - no bastion
+   */
   readonly bastion?: BastionProps;
   /** How long to keep trying to connect. @default '2m' */
   readonly timeout?: string;
@@ -55,6 +70,10 @@ export interface SshConnectionProps {
  */
 export type ConnectionRecord = Record<string, string | number | boolean>;
 
+/**
+ * Checks a connection and returns it as the record the resources store;
+ * throws {@link LvsValidationError} on invalid input.
+ */
 export function connectionRecord(scope: IConstruct, props: SshConnectionProps | undefined): ConnectionRecord {
   if (props === undefined || props === null || typeof props !== 'object') fail(scope, 'connection', 'is required');
   const rec: ConnectionRecord = {

@@ -8,9 +8,12 @@ import { IConstruct } from 'constructs';
 import { Lazy, TerraformStack } from 'cdktf';
 import type { HostSettings } from './scripts/roles';
 
+/** Key under "//" in cdk.tf.json that holds the {@link Topology}. */
 export const TOPOLOGY_KEY = 'lvs-cdktf';
+/** Format version of the recorded {@link Topology} ({@link Topology.version}). */
 export const TOPOLOGY_VERSION = 1;
 
+/** Where a host is reached over SSH, as the topology records it (no key paths). */
 export interface TopologyConnection {
   readonly host: string;
   readonly port: number;
@@ -27,6 +30,7 @@ export interface TopologySettings {
   readonly defaultRoute?: { readonly via: string; readonly dev: string };
 }
 
+/** The settings of a host's scripts in the form the topology records. */
 export function topologySettings(s: HostSettings): TopologySettings {
   return {
     modules: s.modules,
@@ -38,6 +42,7 @@ export function topologySettings(s: HostSettings): TopologySettings {
   };
 }
 
+/** One real server of a service, as the topology records it. */
 export interface TopologyRealServerEntry {
   /** Construct path of the real server. */
   readonly server: string;
@@ -49,6 +54,7 @@ export interface TopologyRealServerEntry {
   readonly lowerThreshold: number;
 }
 
+/** One virtual service of a director, as the topology records it. */
 export interface TopologyService {
   readonly path: string;
   /** `protocol:vip:port` or `fwmark:N`. */
@@ -62,6 +68,7 @@ export interface TopologyService {
   readonly realServers: TopologyRealServerEntry[];
 }
 
+/** One {@link LvsDirector}, as the topology records it. */
 export interface TopologyDirector {
   readonly path: string;
   readonly connection: TopologyConnection;
@@ -75,6 +82,7 @@ export interface TopologyDirector {
   readonly settings: TopologySettings;
 }
 
+/** One real server construct, as the topology records it. */
 export interface TopologyRealServer {
   readonly path: string;
   readonly connection: TopologyConnection;
@@ -87,6 +95,7 @@ export interface TopologyRealServer {
   readonly settings: TopologySettings;
 }
 
+/** The clusters of one stack, recorded in its synthesized cdk.tf.json under {@link TOPOLOGY_KEY}. */
 export interface Topology {
   readonly version: number;
   readonly directors: TopologyDirector[];
