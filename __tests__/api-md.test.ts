@@ -1,7 +1,41 @@
+import { readFileSync } from 'fs';
 import { join } from 'path';
 import { findUndocumented, renderApiMarkdown } from '../bin/api-md';
 
+const root = join(__dirname, '..');
 const fixture = join(__dirname, 'fixtures', 'api-md');
+
+/** The first line where two texts differ, to point at what changed. */
+function firstDifference(committed: string, rendered: string): string {
+  const a = committed.split('\n');
+  const b = rendered.split('\n');
+  const i = a.findIndex((line, n) => line !== b[n]);
+  const at = i < 0 ? a.length : i;
+  return `first difference at line ${at + 1}:\n  committed: ${JSON.stringify(a[at])}\n  generated: ${JSON.stringify(b[at])}`;
+}
+
+describe('API.md', () => {
+  it('is up to date with the TSDoc of what lib/index.ts exports', () => {
+    const started = Date.now();
+    const rendered = renderApiMarkdown(root);
+    const elapsed = Date.now() - started;
+    let committed = '';
+    try {
+      committed = readFileSync(join(root, 'API.md'), 'utf8');
+    } catch {
+      // Missing: reported below like a stale file.
+    }
+    if (committed !== rendered) {
+      throw new Error(`API.md is stale: run \`npm run docs:api\` and commit API.md (${firstDifference(committed, rendered)})`);
+    }
+    expect(elapsed).toBeLessThan(5000);
+  });
+
+  it('has a doc comment for every export, every member of exported classes and enums, and every Props/Options property', () => {
+    // Each entry is `Symbol` or `Declaring.member`, with where to write the missing TSDoc.
+    expect(findUndocumented(root)).toEqual([]);
+  });
+});
 
 describe('renderApiMarkdown', () => {
   const md = renderApiMarkdown(fixture);
