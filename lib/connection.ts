@@ -14,9 +14,15 @@ import {
 export interface BastionProps {
   /** Address of the bastion. */
   readonly host: string;
-  /** @default 22 */
+  /**
+   * SSH port of the bastion.
+   * @default 22
+   */
   readonly port?: number;
-  /** @default - the target's user */
+  /**
+   * User to log in to the bastion as.
+   * @default - the target's user
+   */
   readonly user?: string;
   /** Path of the private key for the bastion; Terraform reads it, the key never enters the synthesized config. @default - the target's key, or the SSH agent */
   readonly privateKeyPath?: string;
@@ -36,7 +42,10 @@ export interface BastionProps {
 export interface SshConnectionProps {
   /** Management address or DNS name to SSH to; a token is checked when Terraform knows it. */
   readonly host: string;
-  /** @default 22 */
+  /**
+   * SSH port of the host.
+   * @default 22
+   */
   readonly port?: number;
   /**
    * The login user. A user other than root runs every create and destroy
@@ -53,7 +62,10 @@ export interface SshConnectionProps {
   readonly privateKeyPath?: string;
   /** Pinned public host key ("ssh-ed25519 AAAA..."); a host presenting another key is refused. @default - not checked */
   readonly hostKey?: string;
-  /** @default - no bastion */
+  /**
+   * Jump host to reach the host through.
+   * @default - no bastion
+   */
   readonly bastion?: BastionProps;
   /** How long to keep trying to connect. @default '2m' */
   readonly timeout?: string;
@@ -76,6 +88,10 @@ export const REFERENCE_FIELDS: Record<string, { readonly field: string; readonly
   bastion_host_key: { field: 'connection.bastion.hostKey', pattern: '^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh[.]com) [A-Za-z0-9+/]+={0,2}$' },
 };
 
+/**
+ * Checks a connection and returns it as the record the resources store;
+ * throws {@link LvsValidationError} on invalid input.
+ */
 export function connectionRecord(scope: IConstruct, props: SshConnectionProps | undefined): ConnectionRecord {
   if (props === undefined || props === null || typeof props !== 'object') fail(scope, 'connection', 'is required');
   const { Token } = frameworkOf(scope);

@@ -11,6 +11,7 @@ import { Cidr, checkCidr, checkInt, checkInterface, fail, inSubnet } from './val
 import { addTopology, topologySettings } from './topology';
 import { VirtualService, VirtualServiceOptions } from './virtual-service';
 
+/** Props of an {@link LvsDirector}. */
 export interface LvsDirectorProps {
   /** How Terraform reaches the director (management address). */
   readonly connection: SshConnectionProps;
@@ -51,7 +52,9 @@ export interface LvsDirectorProps {
  * deleted, and no service is ever flushed.
  */
 export class LvsDirector extends Construct {
+  /** The data-plane interfaces, with their checked addresses. */
   public readonly interfaces: { readonly name: string; readonly cidr: Cidr }[];
+  /** Whether this stack owns the whole IPVS table (see {@link LvsDirectorProps.ownsWholeTable}). */
   public readonly ownsWholeTable: boolean;
   /** Base setup of the host. */
   public readonly host: HostScript;

@@ -28,6 +28,10 @@ export enum ResourceKind {
  */
 export const RESOURCE_KIND_CONTEXT = 'lvs-cdktf:resourceKind';
 
+/**
+ * The resource kind in effect for `scope`: the {@link RESOURCE_KIND_CONTEXT}
+ * context value, else {@link ResourceKind.TERRAFORM_DATA}.
+ */
 export function resourceKindOf(scope: IConstruct): ResourceKind {
   const value = scope.node.tryGetContext(RESOURCE_KIND_CONTEXT) ?? ResourceKind.TERRAFORM_DATA;
   return checkOneOf(scope, `context "${RESOURCE_KIND_CONTEXT}"`, value, Object.values(ResourceKind));
@@ -91,6 +95,7 @@ export function destroyProvisioner(kind: ResourceKind): RemoteExecProvisioner {
   return { type: 'remote-exec', when: 'destroy', inline: [`\${self.${selfRoot(kind)}.destroy_script}`] } as RemoteExecProvisioner;
 }
 
+/** Props of a {@link HostScript}. */
 export interface HostScriptProps {
   /** Validated connection record (see `connectionRecord`). */
   readonly connection: ConnectionRecord;
@@ -111,6 +116,7 @@ export interface HostScriptProps {
 export class HostScript extends Construct {
   /** @internal the Terraform resource; its type is the framework's */
   public readonly resource: TerraformResource;
+  /** Which resource type {@link HostScript.resource} is. */
   public readonly kind: ResourceKind;
   private readonly after = new Set<HostScript>();
 

@@ -12,6 +12,7 @@ export type { SshConnectionProps, BastionProps } from './connection';
 export { ResourceKind, RESOURCE_KIND_CONTEXT } from './host-script';
 export type { HostScript } from './host-script';
 export { LvsValidationError } from './validation';
+export type { Cidr } from './validation';
 export { FRAMEWORKS } from './framework';
 export type { Forwarding, Protocol } from './scripts/ipvs';
 export type { WebServerKind } from './scripts/host';

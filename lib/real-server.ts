@@ -32,15 +32,20 @@ export interface WebServerProps {
   readonly page?: string;
 }
 
+/** Props of a {@link DrRealServer} or {@link TunRealServer}; NAT servers take {@link NatRealServerProps}. */
 export interface RealServerProps {
   /** How Terraform reaches the host (management address). */
   readonly connection: SshConnectionProps;
   /** The interface that carries the real server's address (RIP) on the data plane. */
   readonly dataInterface: InterfaceProps;
-  /** @default - no web server is installed or started */
+  /**
+   * A web server to install and start on the host.
+   * @default - no web server is installed or started
+   */
   readonly webServer?: WebServerProps;
 }
 
+/** Props of a {@link NatRealServer}. */
 export interface NatRealServerProps extends RealServerProps {
   /**
    * The director's address on this server's subnet, which becomes the
@@ -59,6 +64,7 @@ export abstract class RealServer extends Construct {
   public abstract readonly forwarding: Forwarding;
   /** The real server's data-plane address (RIP). */
   public readonly address: string;
+  /** The data-plane interface, with its checked address. */
   public readonly dataInterface: { readonly name: string; readonly cidr: Cidr };
   /** The step that prepares this host; the director sends traffic only after it. */
   public readonly host: HostScript;

@@ -5,6 +5,7 @@ import { frameworkOf } from './framework';
 import { destroyProvisioner, logicalIdFor, resourceKindOf, selfConnection } from './host-script';
 import { addTopology } from './topology';
 
+/** Props of a {@link RetiredRealServer}. */
 export interface RetiredRealServerProps {
   /** The connection the server was deployed with (its values are read back from Terraform state). */
   readonly connection: SshConnectionProps;

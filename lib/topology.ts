@@ -9,9 +9,12 @@ import type { TerraformStack } from 'cdktf';
 import { frameworkOf } from './framework';
 import type { HostSettings } from './scripts/roles';
 
+/** Key under "//" in cdk.tf.json that holds the {@link Topology}. */
 export const TOPOLOGY_KEY = 'lvs-cdktf';
+/** Format version of the recorded {@link Topology} ({@link Topology.version}). */
 export const TOPOLOGY_VERSION = 1;
 
+/** Where a host is reached over SSH, as the topology records it (no key paths). */
 export interface TopologyConnection {
   /** A Terraform expression where the app gave a reference. */
   readonly host: string;
@@ -30,6 +33,7 @@ export interface TopologySettings {
   readonly defaultRoute?: { readonly via: string; readonly dev: string };
 }
 
+/** The settings of a host's scripts in the form the topology records. */
 export function topologySettings(s: HostSettings): TopologySettings {
   return {
     modules: s.modules,
@@ -41,6 +45,7 @@ export function topologySettings(s: HostSettings): TopologySettings {
   };
 }
 
+/** One real server of a service, as the topology records it. */
 export interface TopologyRealServerEntry {
   /** Construct path of the real server. */
   readonly server: string;
@@ -52,6 +57,7 @@ export interface TopologyRealServerEntry {
   readonly lowerThreshold: number;
 }
 
+/** One virtual service of a director, as the topology records it. */
 export interface TopologyService {
   readonly path: string;
   /** `protocol:vip:port` or `fwmark:N`. */
@@ -65,6 +71,7 @@ export interface TopologyService {
   readonly realServers: TopologyRealServerEntry[];
 }
 
+/** One {@link LvsDirector}, as the topology records it. */
 export interface TopologyDirector {
   readonly path: string;
   readonly connection: TopologyConnection;
@@ -78,6 +85,7 @@ export interface TopologyDirector {
   readonly settings: TopologySettings;
 }
 
+/** One real server construct, as the topology records it. */
 export interface TopologyRealServer {
   readonly path: string;
   readonly connection: TopologyConnection;
@@ -90,6 +98,7 @@ export interface TopologyRealServer {
   readonly settings: TopologySettings;
 }
 
+/** The clusters of one stack, recorded in its synthesized cdk.tf.json under {@link TOPOLOGY_KEY}. */
 export interface Topology {
   readonly version: number;
   readonly directors: TopologyDirector[];

@@ -6,7 +6,13 @@
 import { IConstruct } from 'constructs';
 import { isIPv4, isIPv6 } from 'net';
 
+/** Invalid input: names the construct and the field at fault. */
 export class LvsValidationError extends Error {
+  /**
+   * @param constructPath path of the construct whose input is invalid
+   * @param field the input at fault, e.g. `connection.port`
+   * @param detail what is wrong with it
+   */
   constructor(
     public readonly constructPath: string,
     public readonly field: string,
@@ -17,6 +23,7 @@ export class LvsValidationError extends Error {
   }
 }
 
+/** Throws an {@link LvsValidationError} for `field` of `scope`. */
 export function fail(scope: IConstruct, field: string, detail: string): never {
   throw new LvsValidationError(scope.node.path, field, detail);
 }
@@ -25,6 +32,7 @@ function show(value: unknown): string {
   return JSON.stringify(value) ?? String(value);
 }
 
+/** A non-empty string. */
 export function checkString(scope: IConstruct, field: string, value: unknown): string {
   if (typeof value !== 'string' || value.length === 0) fail(scope, field, `expected a non-empty string, got ${show(value)}`);
   return value;
@@ -38,6 +46,7 @@ export function checkInt(scope: IConstruct, field: string, value: unknown, min: 
   return value;
 }
 
+/** A port number: an integer from 1 to 65535. */
 export function checkPort(scope: IConstruct, field: string, value: unknown): number {
   return checkInt(scope, field, value, 1, 65535);
 }
@@ -53,6 +62,7 @@ export function checkIp(scope: IConstruct, field: string, value: unknown): strin
   fail(scope, field, `expected an IPv4 or IPv6 address, got ${show(value)}`);
 }
 
+/** An address with its prefix length, as {@link checkCidr} returns it. */
 export interface Cidr {
   readonly address: string;
   readonly prefix: number;
@@ -111,6 +121,7 @@ export function checkHost(scope: IConstruct, field: string, value: unknown): str
   return s;
 }
 
+/** A POSIX user name. */
 export function checkUser(scope: IConstruct, field: string, value: unknown): string {
   const s = checkString(scope, field, value);
   if (!/^[a-z_][a-z0-9_.-]{0,31}$/.test(s)) fail(scope, field, `expected a POSIX user name, got ${show(s)}`);
@@ -142,6 +153,7 @@ export function checkDuration(scope: IConstruct, field: string, value: unknown):
   return s;
 }
 
+/** One of the `allowed` strings. */
 export function checkOneOf<T extends string>(scope: IConstruct, field: string, value: unknown, allowed: readonly T[]): T {
   if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
     fail(scope, field, `expected one of ${allowed.join(', ')}, got ${show(value)}`);

@@ -6,7 +6,9 @@ import { Cidr, checkInt, checkIp, checkOneOf, checkPort, fail } from './validati
 
 /** Every scheduler ipvsadm knows. */
 export const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh'] as const;
+/** An IPVS scheduling algorithm: one of {@link SCHEDULERS}. */
 export type Scheduler = (typeof SCHEDULERS)[number];
+/** Every protocol a virtual service can use. */
 export const PROTOCOLS: readonly Protocol[] = ['tcp', 'udp', 'sctp'];
 
 /** Client affinity: connections from one client (or netmask of clients) go to one real server. */
@@ -17,6 +19,7 @@ export interface PersistenceOptions {
   readonly netmask?: string;
 }
 
+/** Options of {@link LvsDirector.addService}. */
 export interface VirtualServiceOptions {
   /**
    * The virtual IP clients connect to. Required for address services; for a
@@ -24,18 +27,31 @@ export interface VirtualServiceOptions {
    * director and DR/TUN real servers bring up.
    */
   readonly vip?: string;
-  /** @default 80 */
+  /**
+   * Port clients connect to (address services only).
+   * @default 80
+   */
   readonly port?: number;
-  /** @default 'tcp' */
+  /**
+   * Transport protocol (address services only).
+   * @default 'tcp'
+   */
   readonly protocol?: Protocol;
   /** Match packets by firewall mark (set by iptables) instead of VIP/port/protocol. @default - an address service */
   readonly fwmark?: number;
-  /** @default 'wlc' (ipvsadm's default) */
+  /**
+   * How the director picks a real server for a new connection.
+   * @default 'wlc' (ipvsadm's default)
+   */
   readonly scheduler?: Scheduler;
-  /** @default - no persistence */
+  /**
+   * Keep each client with one real server.
+   * @default - no persistence
+   */
   readonly persistence?: PersistenceOptions;
 }
 
+/** Options of {@link VirtualService.addRealServer}. */
 export interface RealServerOptions {
   /** Port on the real server; only NAT may differ from the service port. @default - the service port */
   readonly port?: number;
@@ -53,13 +69,22 @@ export interface DirectorContext {
   readonly onRealServer: (server: RealServer) => void;
 }
 
-/** One IPVS virtual service on a director, and its real servers. */
+/**
+ * One IPVS virtual service on a director, and its real servers. Created by
+ * {@link LvsDirector.addService}.
+ */
 export class VirtualService extends Construct {
+  /** The virtual IP; undefined for a firewall-mark service declared without one. */
   public readonly vip?: string;
+  /** Port of an address service; undefined for a firewall-mark service. */
   public readonly port?: number;
+  /** Protocol of an address service; undefined for a firewall-mark service. */
   public readonly protocol?: Protocol;
+  /** Firewall mark of a firewall-mark service; undefined for an address service. */
   public readonly fwmark?: number;
+  /** The scheduling algorithm. */
   public readonly scheduler: Scheduler;
+  /** Client affinity with its default timeout applied; undefined without persistence. */
   public readonly persistence?: { readonly timeout: number; readonly netmask?: string };
   private readonly members: { server: RealServer; entry: IpvsRealServer }[] = [];
   private readonly endpoints = new Set<string>();

@@ -143,6 +143,7 @@ export function defaultRouteFragment(gateway: string, dev: string): Fragment {
   };
 }
 
+/** Web server a real server can run: nginx, or Apache httpd (apache2 on Debian-family hosts). */
 export type WebServerKind = 'nginx' | 'httpd';
 
 /**

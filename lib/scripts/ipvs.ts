@@ -5,7 +5,9 @@
  */
 import { Fragment } from './host';
 
+/** Transport protocol of an address service. */
 export type Protocol = 'tcp' | 'udp' | 'sctp';
+/** IPVS forwarding method: NAT (masquerading, `-m`), DR (direct routing, `-g`) or TUN (IPIP tunnel, `-i`). */
 export type Forwarding = 'nat' | 'dr' | 'tun';
 
 export interface IpvsRealServer {
