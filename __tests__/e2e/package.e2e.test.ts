@@ -76,9 +76,20 @@ http.addRealServer(web2);
 app.synth();
 `;
 
+it('installs from a git URL: npm builds the library (prepare) and the app can load it', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lvs-git-app-'));
+  try {
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'git-app', version: '1.0.0', private: true }));
+    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', `git+file://${ROOT}`, 'cdktf@0.21.0', 'constructs@10.8.1'], { cwd: dir, encoding: 'utf8', stdio: 'pipe' });
+    const loaded = execFileSync('node', ['-e', "const l = require('lvs-cdktf'); console.log(typeof l.LvsDirector, typeof l.escapeTemplate)"], { cwd: dir, encoding: 'utf8' });
+    expect(loaded.trim()).toBe('function undefined');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 let tarball: string;
 beforeAll(() => {
-  requireLab();
   const dir = mkdtempSync(join(tmpdir(), 'lvs-pack-'));
   const name = execFileSync('npm', ['pack', '--pack-destination', dir, '--silent'], { cwd: ROOT, encoding: 'utf8' }).trim().split('\n').pop()!;
   tarball = join(dir, name);
@@ -98,6 +109,7 @@ describe.each(FRAMEWORKS)('a fresh app on $name with the packed library', (fw) =
   const cli = (...args: string[]) => run(fw.cli(dir), args);
 
   beforeAll(() => {
+    requireLab();
     for (const h of HOSTS) sh(h, 'modprobe -a ip_vs');
     for (const h of HOSTS) before[h] = snapshot(h);
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: `fresh-${fw.name}-app`, version: '1.0.0', private: true }));
