@@ -74,16 +74,40 @@ const cases: Case[] = [
   ['bastion port out of range', () => cluster({ server: { connection: { host: 'web1', bastion: { host: 'jump', port: 99999 } } } }), 's/web1', 'connection.bastion.port'],
   ['weight negative', () => cluster({ options: { weight: -1 } }), 's/lb/http', 'realServers[web1].weight'],
   ['weight too large', () => cluster({ options: { weight: 2147483648 } }), 's/lb/http', 'realServers[web1].weight'],
-  ['upper threshold too large', () => cluster({ options: { upperThreshold: 65536 } }), 's/lb/http', 'realServers[web1].upperThreshold'],
+  // ipvsadm 1.31 refuses -w above 65535 although the kernel would take it.
+  ['weight above ipvsadm 1.31', () => cluster({ options: { weight: 65536 } }), 's/lb/http', 'realServers[web1].weight'],
+  ['upper threshold too large', () => cluster({ options: { upperThreshold: 2147483648 } }), 's/lb/http', 'realServers[web1].upperThreshold'],
+  ['lower threshold too large', () => cluster({ options: { upperThreshold: 2147483647, lowerThreshold: 2147483648 } }), 's/lb/http', 'realServers[web1].lowerThreshold'],
   ['lower threshold negative', () => cluster({ options: { lowerThreshold: -5 } }), 's/lb/http', 'realServers[web1].lowerThreshold'],
   ['lower above upper', () => cluster({ options: { upperThreshold: 10, lowerThreshold: 20 } }), 's/lb/http', 'realServers[web1].lowerThreshold'],
+  // The kernel compares the two even when upper is 0 (no limit).
+  ['lower without upper', () => cluster({ options: { lowerThreshold: 1 } }), 's/lb/http', 'realServers[web1].lowerThreshold'],
   ['persistence timeout 0', () => cluster({ service: { persistence: { timeout: 0 } } }), 's/lb/http', 'persistence.timeout'],
+  ['persistence timeout over 31 days', () => cluster({ service: { persistence: { timeout: 2678401 } } }), 's/lb/http', 'persistence.timeout'],
+  ['persistence timeout fractional', () => cluster({ service: { persistence: { timeout: 1.5 } } }), 's/lb/http', 'persistence.timeout'],
   ['persistence netmask not contiguous', () => cluster({ service: { persistence: { netmask: '255.0.255.0' } } }), 's/lb/http', 'persistence.netmask'],
+  ['persistence netmask as a prefix on IPv4', () => cluster({ service: { persistence: { netmask: '24' } } }), 's/lb/http', 'persistence.netmask'],
+  ['persistence netmask IPv6 on IPv4', () => cluster({ service: { persistence: { netmask: 'ffff:ffff::' } } }), 's/lb/http', 'persistence.netmask'],
+  ...['0', '129', '255.255.255.0', '-1', '64.5', '', 'ffff::'].map((m): Case => [
+    `IPv6 persistence netmask ${JSON.stringify(m)}`,
+    () => cluster({ director: { interfaces: [{ name: 'eth0', address: '2001:db8::1/64' }] }, kind: 'tun', server: { dataInterface: { name: 'eth0', address: '2001:db8:1::5/64' } }, service: { vip: '2001:db8::10', persistence: { netmask: m } } }),
+    's/lb/http',
+    'persistence.netmask',
+  ]),
   ['fwmark 0', () => cluster({ service: { vip: undefined, port: undefined, fwmark: 0 } }), 's/lb/http', 'fwmark'],
+  ['fwmark above 32 bits', () => cluster({ service: { vip: undefined, port: undefined, fwmark: 4294967296 } }), 's/lb/http', 'fwmark'],
   ['fwmark with port', () => cluster({ service: { fwmark: 3 } }), 's/lb/http', 'fwmark'],
   ['fwmark with IPv6 VIP', () => cluster({ service: { vip: '2001:db8::1', port: undefined, fwmark: 3 } }), 's/lb/http', 'fwmark'],
   ['drain seconds negative', () => cluster({ director: { drainSeconds: -1 } }), 's/lb', 'drainSeconds'],
+  ['drain seconds over a day', () => cluster({ director: { drainSeconds: 86401 } }), 's/lb', 'drainSeconds'],
   ['timeout not a duration', () => cluster({ server: { connection: { host: 'web1', timeout: '5 minutes' } } }), 's/web1', 'connection.timeout'],
+  // Terraform would silently use 5m for a duration Go cannot hold.
+  ...['2562048h', '153722868m', '9223372037s', '99999999999999999999h'].map((t): Case => [
+    `timeout ${t} beyond Go's durations`,
+    () => cluster({ server: { connection: { host: 'web1', timeout: t } } }),
+    's/web1',
+    'connection.timeout',
+  ]),
   // Enumerations
   ['unknown scheduler', () => cluster({ service: { scheduler: 'random' as never } }), 's/lb/http', 'scheduler'],
   ['scheduler upper case', () => cluster({ service: { scheduler: 'RR' as never } }), 's/lb/http', 'scheduler'],
@@ -136,5 +160,27 @@ describe('bad input fails with the construct path and the field', () => {
 
   it('good input builds', () => {
     expect(() => cluster({})).not.toThrow();
+  });
+});
+
+describe('values at the limits of ipvsadm 1.31 and the kernel build', () => {
+  it('persistence 31 days, weight 65535, thresholds INT_MAX, connection timeout 2562047h', () => {
+    expect(() =>
+      cluster({
+        service: { persistence: { timeout: 2678400, netmask: '255.255.255.0' } },
+        options: { weight: 65535, upperThreshold: 2147483647, lowerThreshold: 2147483647 },
+        server: { connection: { host: 'web1', timeout: '2562047h' } },
+      }),
+    ).not.toThrow();
+    expect(() => cluster({ options: { weight: 0, upperThreshold: 5, lowerThreshold: 5 } })).not.toThrow();
+    expect(() => cluster({ director: { drainSeconds: 86400 } })).not.toThrow();
+  });
+
+  it('fwmark 2^32-1, and an IPv6 prefix as ipvsadm -Sn prints it', () => {
+    const stack = new TerraformStack(appWith(), 's');
+    const d = new LvsDirector(stack, 'lb', { connection: { host: 'lb' }, interfaces: [{ name: 'eth0', address: '2001:db8::1/64' }] });
+    d.addService('mark', { fwmark: 4294967295 });
+    d.addService('v6', { vip: '2001:db8::10', persistence: { netmask: '064' } });
+    expect(d.desiredRules).toEqual(['-A -f 4294967295 -s wlc', '-A -t [2001:db8::10]:80 -s wlc -p 300 -M 64']);
   });
 });

@@ -30,7 +30,8 @@ export interface LvsDirectorProps {
   readonly ownsWholeTable?: boolean;
   /**
    * Seconds to wait for active connections of a real server being removed
-   * (after its weight is set to 0) before its entry is deleted.
+   * (after its weight is set to 0) before its entry is deleted; 0 to 86400
+   * (a day), since each deploy that removes a server waits this long.
    * @default 30
    */
   readonly drainSeconds?: number;

@@ -135,10 +135,19 @@ export function checkHostKey(scope: IConstruct, field: string, value: unknown): 
   return s;
 }
 
+/**
+ * Terraform's SSH communicator reads a timeout with Go's time.ParseDuration
+ * and, when that fails, silently uses 5m (communicator/ssh/provisioner.go,
+ * safeDuration): a duration over int64 nanoseconds must not reach it.
+ */
+const MAX_DURATION: Record<string, number> = { s: 9223372036, m: 153722867, h: 2562047 };
+
 /** A Terraform duration such as 30s, 2m or 1h. */
 export function checkDuration(scope: IConstruct, field: string, value: unknown): string {
   const s = checkString(scope, field, value);
-  if (!/^[1-9][0-9]*(s|m|h)$/.test(s)) fail(scope, field, `expected a duration such as 30s, 5m or 1h, got ${show(s)}`);
+  const m = /^([1-9][0-9]*)(s|m|h)$/.exec(s);
+  if (!m) fail(scope, field, `expected a duration such as 30s, 5m or 1h, got ${show(s)}`);
+  if (Number(m[1]) > MAX_DURATION[m[2]]) fail(scope, field, `${s} is longer than Terraform can hold (${MAX_DURATION.h}h)`);
   return s;
 }
 
