@@ -46,6 +46,14 @@ function cluster(p: {
   if (p.twice) svc.addRealServer(rs, p.options);
 }
 
+/** Addresses that belong to no single host, in several spellings each. */
+const notAHost = [
+  '0.0.0.0', '::', '0:0:0:0:0:0:0:0', '255.255.255.255',
+  '127.0.0.1', '127.0.1.1', '127.255.255.254', '::1', '0:0::1',
+  '224.0.0.1', '239.255.255.250', '233.252.0.1', 'ff02::1', 'ff05::1:3', 'FF0E::101',
+  '::ffff:192.168.115.110', '::ffff:c0a8:736e', '0:0:0:0:0:ffff:10.0.0.1', '::ffff:127.0.0.1',
+];
+
 const hostile = ['a;reboot', 'a b', '$(id)', '`id`', 'a\nb', "a'b", 'a|b', 'a&b', '../../etc', ''];
 
 const cases: Case[] = [
@@ -64,6 +72,40 @@ const cases: Case[] = [
   ['director address twice', () => cluster({ director: { interfaces: [{ name: 'a', address: '10.0.0.1/24' }, { name: 'b', address: '10.0.0.1/24' }] } }), 's/lb', 'interfaces'],
   ['real server address without prefix', () => cluster({ server: { dataInterface: { name: 'ens33', address: '192.168.116.112' } } }), 's/web1', 'dataInterface.address'],
   ['nat gateway not an address', () => cluster({ server: { gateway: 'router' } }), 's/web1', 'gateway'],
+  // Addresses no host can hold, in every role
+  ...notAHost.map((ip): Case => [`vip ${ip}`, () => cluster({ service: { vip: ip } }), 's/lb/http', 'vip']),
+  ...notAHost.map((ip): Case => [`fwmark service vip ${ip}`, () => cluster({ service: { vip: ip, port: undefined, fwmark: 1 } }), 's/lb/http', 'vip']),
+  ...[...notAHost, 'fe80::1', 'febf::1'].map((ip): Case => [
+    `director interface address ${ip}`,
+    () => cluster({ director: { interfaces: [{ name: 'ens33', address: `${ip}/${ip.includes(':') ? 64 : 24}` }] } }),
+    's/lb',
+    'interfaces[0].address',
+  ]),
+  ...[...notAHost, 'fe80::5'].map((ip): Case => [
+    `real server address ${ip}`,
+    () => cluster({ server: { dataInterface: { name: 'ens33', address: `${ip}/${ip.includes(':') ? 120 : 24}` } } }),
+    's/web1',
+    'dataInterface.address',
+  ]),
+  // Link-local VIPs: routers do not forward them
+  ...['169.254.1.1', '169.254.255.254', 'fe80::10', 'febf:ffff::1'].map((ip): Case => [`vip link-local ${ip}`, () => cluster({ service: { vip: ip } }), 's/lb/http', 'vip']),
+  // A subnet's network or broadcast address as an interface address, and a prefix of 0
+  ...['192.168.116.0/24', '192.168.116.255/24', '10.0.0.0/8', '10.255.255.255/8', '172.16.3.255/22', '172.16.4.0/22', '192.168.116.112/0', '2001:db8::5/0'].map((a): Case => [
+    `real server address ${a}`,
+    () => cluster({ server: { dataInterface: { name: 'ens33', address: a } } }),
+    's/web1',
+    'dataInterface.address',
+  ]),
+  ['director address a network address', () => cluster({ director: { interfaces: [{ name: 'ens33', address: '192.168.115.0/24' }] } }), 's/lb', 'interfaces[0].address'],
+  ['director address a broadcast address', () => cluster({ director: { interfaces: [{ name: 'ens33', address: '192.168.115.127/25' }] } }), 's/lb', 'interfaces[0].address'],
+  ['director prefix 0', () => cluster({ director: { interfaces: [{ name: 'ens33', address: '192.168.115.111/0' }] } }), 's/lb', 'interfaces[0].address'],
+  // A VIP on the edge of a director subnet would be that subnet's network or broadcast address
+  ['vip the broadcast address of a director subnet', () => cluster({ service: { vip: '192.168.115.255' } }), 's/lb/http', 'vip'],
+  ['vip the network address of a director subnet', () => cluster({ service: { vip: '192.168.116.0' } }), 's/lb/http', 'vip'],
+  // A VIP that is a real server's address
+  ['vip is the real server address', () => cluster({ service: { vip: '192.168.116.112' } }), 's/lb/http', 'realServers[web1]'],
+  ['DR vip is the real server address', () => cluster({ kind: 'dr', service: { vip: '192.168.115.112' }, server: { dataInterface: { name: 'ens33', address: '192.168.115.112/24' } } }), 's/lb/http', 'realServers[web1]'],
+  ['real server address is the vip of another service', () => cluster({ secondService: { vip: '192.168.116.112', port: 443 } }), 's/lb/http', 'realServers[web1]'],
   // Ports and numbers
   ['port 0', () => cluster({ service: { port: 0 } }), 's/lb/http', 'port'],
   ['port 65536', () => cluster({ service: { port: 65536 } }), 's/lb/http', 'port'],
@@ -160,6 +202,24 @@ describe('bad input fails with the construct path and the field', () => {
 
   it('good input builds', () => {
     expect(() => cluster({})).not.toThrow();
+  });
+});
+
+describe('addresses that can be a VIP, RIP or DIP build', () => {
+  it('a /31 and a /32 have no network or broadcast address; IPv4 link-local works on one link', () => {
+    expect(() => cluster({ director: { interfaces: [{ name: 'ens33', address: '192.168.115.110/31' }, { name: 'ens34', address: '192.168.116.111/24' }] } })).not.toThrow();
+    expect(() => cluster({ kind: 'tun', server: { dataInterface: { name: 'eth0', address: '10.1.1.255/32' } } })).not.toThrow();
+    expect(() => cluster({ kind: 'tun', server: { dataInterface: { name: 'eth0', address: '169.254.7.7/16' } } })).not.toThrow();
+    expect(() => cluster({ service: { vip: '192.168.117.255' } })).not.toThrow();
+  });
+
+  it('a VIP added after a server refuses that server address', () => {
+    const stack = new TerraformStack(appWith(), 's');
+    const d = new LvsDirector(stack, 'lb', goodDirector);
+    d.addService('http', goodService).addRealServer(new NatRealServer(stack, 'web1', goodServer));
+    expect(() => d.addService('https', { vip: '192.168.116.112', port: 443 })).toThrow(
+      's/lb/https: vip: 192.168.116.112 is the address of real server s/web1',
+    );
   });
 });
 

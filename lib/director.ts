@@ -120,10 +120,13 @@ export class LvsDirector extends Construct {
   public addService(id: string, options: VirtualServiceOptions): VirtualService {
     const service = new VirtualService(this, id, options, {
       addresses: this.interfaces.map((i) => i.cidr),
+      vips: () => this.services.map((s) => s.vip),
       onRealServer: (server) => this.table().runsAfter(server.host),
     });
     const clash = this.services.find((s) => s.key === service.key);
     if (clash) fail(service, 'vip', `${service.key} is already declared by ${clash.node.path}`);
+    const server = this.services.flatMap((s) => s.realServers).find((r) => r.address === service.vip);
+    if (server) fail(service, 'vip', `${service.vip} is the address of real server ${server.node.path}`);
     this.services.push(service);
     this.table();
     return service;

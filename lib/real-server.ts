@@ -19,7 +19,11 @@ import { Cidr, checkCidr, checkInterface, checkIp, checkLabel, checkOneOf, fail,
 export interface InterfaceProps {
   /** Interface name, e.g. `ens33`. */
   readonly name: string;
-  /** Address with prefix length, e.g. `192.168.116.112/24`. */
+  /**
+   * Address with prefix length, e.g. `192.168.116.112/24`: the host's own
+   * unicast address, not its subnet's network or broadcast address, and not
+   * IPv6 link-local (rules and routes here name no zone).
+   */
   readonly address: string;
 }
 

@@ -60,7 +60,12 @@ export interface Cidr {
   readonly cidr: string;
 }
 
-/** An interface address with prefix length, e.g. 192.168.116.111/24. */
+/**
+ * An interface address with prefix length, e.g. 192.168.116.111/24: a host's
+ * own unicast address (a DIP or RIP), never its subnet's network or broadcast
+ * address. IPv6 link-local addresses are refused: ipvsadm rules and routes
+ * name no zone, so the director could not reach one.
+ */
 export function checkCidr(scope: IConstruct, field: string, value: unknown): Cidr {
   const s = checkString(scope, field, value);
   const m = /^([^/]+)\/(\d{1,3})$/.exec(s);
@@ -68,8 +73,58 @@ export function checkCidr(scope: IConstruct, field: string, value: unknown): Cid
   const address = checkIp(scope, field, m[1]);
   const prefix = Number(m[2]);
   const max = address.includes(':') ? 128 : 32;
-  if (prefix > max || String(prefix) !== m[2]) fail(scope, field, `prefix length must be 0-${max}, got ${show(m[2])}`);
-  return { address, prefix, cidr: `${address}/${prefix}` };
+  if (prefix < 1 || prefix > max || String(prefix) !== m[2]) fail(scope, field, `prefix length must be 1-${max}, got ${show(m[2])}`);
+  const cidr = { address, prefix, cidr: `${address}/${prefix}` };
+  const why = notAHost(address);
+  if (why) fail(scope, field, `${s} is ${why}; expected the host's own unicast address`);
+  if (inSubnet(address, IPV6_LINK_LOCAL)) fail(scope, field, `${s} is link-local; use the interface's global or unique-local address`);
+  const edge = subnetEdge(address, cidr);
+  if (edge) fail(scope, field, `${s} is the ${edge} address of its subnet; expected the host's own address`);
+  return cidr;
+}
+
+/**
+ * A virtual IP: a unicast address clients are routed to. Link-local ones are
+ * refused in both families: routers never forward them, so clients beyond
+ * the director's link could not reach the service.
+ */
+export function checkVip(scope: IConstruct, field: string, value: unknown): string {
+  const vip = checkIp(scope, field, value);
+  const why = notAHost(vip) ?? (LINK_LOCAL.some((net) => inSubnet(vip, net)) ? 'link-local, which routers do not forward' : undefined);
+  if (why) fail(scope, field, `${value} is ${why}; a VIP must be a unicast address clients can reach`);
+  return vip;
+}
+
+function range(cidr: string): Cidr {
+  const [address, prefix] = cidr.split('/');
+  return { address, prefix: Number(prefix), cidr };
+}
+
+/** Ranges whose addresses belong to no single host, so none can be a VIP, RIP or DIP. */
+const NOT_A_HOST: [Cidr, string][] = [
+  [range('0.0.0.0/32'), 'the unspecified address'],
+  [range('::/128'), 'the unspecified address'],
+  [range('255.255.255.255/32'), 'the limited broadcast address'],
+  [range('127.0.0.0/8'), 'a loopback address'],
+  [range('::1/128'), 'the loopback address'],
+  [range('224.0.0.0/4'), 'a multicast address'],
+  [range('ff00::/8'), 'a multicast address'],
+  // The kernel handles these as IPv4 traffic; ipvsadm rules never show them.
+  [range('::ffff:0:0/96'), 'an IPv4-mapped IPv6 address (write the IPv4 address itself)'],
+];
+const IPV6_LINK_LOCAL = range('fe80::/10');
+const LINK_LOCAL = [range('169.254.0.0/16'), IPV6_LINK_LOCAL];
+
+function notAHost(ip: string): string | undefined {
+  return NOT_A_HOST.find(([net]) => inSubnet(ip, net))?.[1];
+}
+
+/** Whether `ip` is the network or the broadcast address of the IPv4 subnet of `net` (a /31 or /32 has neither, RFC 3021). */
+export function subnetEdge(ip: string, net: Cidr): 'network' | 'broadcast' | undefined {
+  if (ip.includes(':') || net.address.includes(':') || net.prefix >= 31 || !inSubnet(ip, net)) return undefined;
+  const hostBits = (1n << BigInt(32 - net.prefix)) - 1n;
+  const host = toBigInt(ip) & hostBits;
+  return host === 0n ? 'network' : host === hostBits ? 'broadcast' : undefined;
 }
 
 function toBigInt(ip: string): bigint {

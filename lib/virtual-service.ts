@@ -2,7 +2,7 @@ import { Construct } from 'constructs';
 import { IpvsRealServer, IpvsService, Protocol } from './scripts/ipvs';
 import { RealServer } from './real-server';
 import { TopologyService } from './topology';
-import { Cidr, checkInt, checkIp, checkOneOf, checkPort, checkString, fail } from './validation';
+import { Cidr, checkInt, checkIp, checkOneOf, checkPort, checkString, checkVip, fail, subnetEdge } from './validation';
 
 /** Every scheduler ipvsadm knows. */
 export const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh'] as const;
@@ -30,7 +30,10 @@ export interface VirtualServiceOptions {
   /**
    * The virtual IP clients connect to. Required for address services; for a
    * firewall-mark service it is optional and only decides which address the
-   * director and DR/TUN real servers bring up.
+   * director and DR/TUN real servers bring up. A unicast address that clients
+   * are routed to: not loopback, multicast, broadcast, unspecified,
+   * link-local or IPv4-mapped, not the network or broadcast address of a
+   * director subnet, and not a real server's address.
    */
   readonly vip?: string;
   /** @default 80 */
@@ -59,6 +62,8 @@ export interface RealServerOptions {
 /** Context a service needs from its director. @internal */
 export interface DirectorContext {
   readonly addresses: Cidr[];
+  /** VIPs of the director's services. */
+  readonly vips: () => (string | undefined)[];
   readonly onRealServer: (server: RealServer) => void;
 }
 
@@ -85,13 +90,18 @@ export class VirtualService extends Construct {
     if (o.fwmark !== undefined) {
       this.fwmark = checkInt(this, 'fwmark', o.fwmark, 1, MAX_FWMARK);
       if (o.port !== undefined || o.protocol !== undefined) fail(this, 'fwmark', 'a firewall-mark service has no port or protocol');
-      if (o.vip !== undefined) this.vip = checkIp(this, 'vip', o.vip);
+      if (o.vip !== undefined) this.vip = checkVip(this, 'vip', o.vip);
       if ((this.vip ?? '').includes(':')) fail(this, 'fwmark', 'firewall-mark services are IPv4 only');
     } else {
       if (o.vip === undefined) fail(this, 'vip', 'is required (or give fwmark)');
-      this.vip = checkIp(this, 'vip', o.vip);
+      this.vip = checkVip(this, 'vip', o.vip);
       this.port = checkPort(this, 'port', o.port ?? 80);
       this.protocol = checkOneOf(this, 'protocol', o.protocol ?? 'tcp', PROTOCOLS);
+    }
+    const vip = this.vip;
+    for (const net of director.addresses) {
+      const edge = vip && subnetEdge(vip, net);
+      if (edge) fail(this, 'vip', `${vip} is the ${edge} address of the subnet of director address ${net.cidr}`);
     }
     this.scheduler = checkOneOf(this, 'scheduler', o.scheduler ?? 'wlc', SCHEDULERS);
     if (o.persistence !== undefined) {
@@ -127,6 +137,9 @@ export class VirtualService extends Construct {
     const first = this.members[0]?.server;
     if (first && first.forwarding !== server.forwarding) {
       fail(this, field, `a service uses one forwarding method; it has ${first.forwarding.toUpperCase()}, this server is ${server.forwarding.toUpperCase()}`);
+    }
+    if (this.director.vips().includes(server.address)) {
+      fail(this, field, `${server.address} is a VIP of this director; a real server needs an address of its own`);
     }
     if ((this.vip ?? server.address).includes(':') !== server.address.includes(':')) {
       fail(this, field, `address family of ${server.address} differs from the service's`);
