@@ -166,6 +166,22 @@ const cases: Case[] = [
   ['DR port remap', () => cluster({ kind: 'dr', server: { dataInterface: { name: 'ens33', address: '192.168.115.112/24' } }, options: { port: 8080 } }), 's/lb/http', 'realServers[web1].port'],
   ['TUN port remap', () => cluster({ kind: 'tun', options: { port: 8080 } }), 's/lb/http', 'realServers[web1].port'],
   ['IPv6 server in IPv4 service', () => cluster({ kind: 'tun', server: { dataInterface: { name: 'eth0', address: '2001:db8::5/64' } } }), 's/lb/http', 'realServers[web1]'],
+  // From untyped callers: a string is not a boolean, and no number may be non-finite
+  ...['false', 'true', 0, 1, {}].map((v): Case => [`ownsWholeTable ${JSON.stringify(v)}`, () => cluster({ director: { ownsWholeTable: v as never } }), 's/lb', 'ownsWholeTable']),
+  ...[false, true, 'yes', 300].map((v): Case => [`persistence ${JSON.stringify(v)}`, () => cluster({ service: { persistence: v as never } }), 's/lb/http', 'persistence']),
+  ...[NaN, Infinity, -Infinity, '1'].flatMap((n): Case[] => [
+    [`ssh port ${n}`, () => cluster({ server: { connection: { host: 'web1', port: n as never } } }), 's/web1', 'connection.port'],
+    [`bastion port ${n}`, () => cluster({ server: { connection: { host: 'web1', bastion: { host: 'jump', port: n as never } } } }), 's/web1', 'connection.bastion.port'],
+    [`drain seconds ${n}`, () => cluster({ director: { drainSeconds: n as never } }), 's/lb', 'drainSeconds'],
+    [`service port ${n}`, () => cluster({ service: { port: n as never } }), 's/lb/http', 'port'],
+    [`fwmark ${n}`, () => cluster({ service: { vip: undefined, port: undefined, fwmark: n as never } }), 's/lb/http', 'fwmark'],
+    [`persistence timeout ${n}`, () => cluster({ service: { persistence: { timeout: n as never } } }), 's/lb/http', 'persistence.timeout'],
+    [`real server port ${n}`, () => cluster({ options: { port: n as never } }), 's/lb/http', 'realServers[web1].port'],
+    [`weight ${n}`, () => cluster({ options: { weight: n as never } }), 's/lb/http', 'realServers[web1].weight'],
+    [`upper threshold ${n}`, () => cluster({ options: { upperThreshold: n as never } }), 's/lb/http', 'realServers[web1].upperThreshold'],
+    [`lower threshold ${n}`, () => cluster({ options: { lowerThreshold: n as never } }), 's/lb/http', 'realServers[web1].lowerThreshold'],
+  ]),
+  ['port for a real server of a firewall-mark service', () => cluster({ service: { vip: undefined, port: undefined, fwmark: 3 }, options: { port: 8080 } }), 's/lb/http', 'realServers[web1].port'],
   ['missing connection', () => cluster({ server: { connection: undefined } }), 's/web1', 'connection'],
   ['missing director props', () => cluster({ director: null }), 's/lb', 'props'],
   // Shell metacharacters and newlines in every string that reaches a host or Terraform

@@ -6,7 +6,7 @@ import { AddressSpec } from './scripts/host';
 import { renderBundle } from './scripts/bundle';
 import { Forwarding, ipvsTableFragment, renderRules } from './scripts/ipvs';
 import { DirectorBaseSpec, directorBase, directorSettings } from './scripts/roles';
-import { Cidr, checkCidr, checkInt, checkInterface, fail, inSubnet } from './validation';
+import { Cidr, checkBool, checkCidr, checkInt, checkInterface, fail, inSubnet } from './validation';
 import { addTopology, topologySettings } from './topology';
 import { VirtualService, VirtualServiceOptions } from './virtual-service';
 
@@ -76,7 +76,7 @@ export class LvsDirector extends Construct {
       if (seen.has(i.cidr.address)) fail(this, 'interfaces', `${i.cidr.address} is declared twice`);
       seen.add(i.cidr.address);
     }
-    this.ownsWholeTable = props.ownsWholeTable ?? false;
+    this.ownsWholeTable = checkBool(this, 'ownsWholeTable', props.ownsWholeTable ?? false);
     this.drainSeconds = checkInt(this, 'drainSeconds', props.drainSeconds ?? 30, 0, 86400);
     this.host = new HostScript(this, 'Host', {
       connection: this.connection,

@@ -30,6 +30,12 @@ export function checkString(scope: IConstruct, field: string, value: unknown): s
   return value;
 }
 
+/** A real boolean: from untyped callers a string such as "false" would otherwise count as true. */
+export function checkBool(scope: IConstruct, field: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') fail(scope, field, `expected true or false, got ${show(value)}`);
+  return value;
+}
+
 /** An integer in [min, max]. */
 export function checkInt(scope: IConstruct, field: string, value: unknown, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {

@@ -105,6 +105,10 @@ export class VirtualService extends Construct {
     }
     this.scheduler = checkOneOf(this, 'scheduler', o.scheduler ?? 'wlc', SCHEDULERS);
     if (o.persistence !== undefined) {
+      // From untyped callers `persistence: false` must not turn persistence on.
+      if (o.persistence === null || typeof o.persistence !== 'object') {
+        fail(this, 'persistence', `expected an object such as { timeout: 300 }, got ${JSON.stringify(o.persistence)}`);
+      }
       const ipv6 = (this.vip ?? '').includes(':');
       const netmask = o.persistence.netmask === undefined ? undefined : checkNetmask(this, o.persistence.netmask, ipv6);
       this.persistence = { timeout: checkInt(this, 'persistence.timeout', o.persistence.timeout ?? 300, 1, MAX_PERSISTENCE_TIMEOUT), netmask };
@@ -128,6 +132,9 @@ export class VirtualService extends Construct {
    */
   public addRealServer(server: RealServer, options: RealServerOptions = {}): void {
     const field = `realServers[${server.node.id}]`;
+    if (this.fwmark !== undefined && options.port !== undefined) {
+      fail(this, `${field}.port`, "a firewall-mark service has no port: its real servers keep each packet's port");
+    }
     const port = this.fwmark !== undefined ? undefined : checkPort(this, `${field}.port`, options.port ?? this.port);
     if (server.forwarding !== 'nat' && port !== this.port) {
       fail(this, `${field}.port`, `only NAT can map ports; a ${server.forwarding.toUpperCase()} server must use the service port ${this.port}`);

@@ -134,6 +134,8 @@ function checkShape(file: string, path: string, value: unknown, shape: Shape): v
   if (typeof shape === 'function') return shape(file, path, value);
   if (typeof shape === 'string') {
     if (typeof value !== shape) throw new ConfigError(file, where, `expected a ${shape}, got ${JSON.stringify(value)}`);
+    // YAML's .nan and .inf are numbers; copied as JSON they would become null, and so the default.
+    if (shape === 'number' && !Number.isFinite(value)) throw new ConfigError(file, where, `expected a finite number, got ${value}`);
     return;
   }
   if (Array.isArray(shape)) {
