@@ -137,6 +137,16 @@ describe('config file', () => {
     );
   });
 
+  it('a real server named twice, or like the director, fails naming the construct path', () => {
+    const [web1, web2] = DEFAULT_TOPOLOGIES.nat.realServers;
+    expect(() => stacks({ stacks: { 'nat-stack': { realServers: [web1, { ...web2, name: 'web1' }] } } })).toThrow(
+      'nat-stack/web1: id: "web1" is already taken in nat-stack (NatRealServer)',
+    );
+    expect(() => stacks({ stacks: { 'nat-stack': { realServers: [{ ...web1, name: 'director' }] } } })).toThrow(
+      'nat-stack/director: id: "director" is already taken in nat-stack (LvsDirector)',
+    );
+  });
+
   it('rejects an unknown stack name', () => {
     expect(() => stacks({ stacks: { 'nat-stak': {} } })).toThrow(/stacks\.nat-stak: unknown stack/);
   });

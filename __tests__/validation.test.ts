@@ -7,6 +7,7 @@ import {
   NatRealServer,
   RealServerOptions,
   RealServerProps,
+  RetiredRealServer,
   TunRealServer,
   VirtualServiceOptions,
 } from '../lib';
@@ -197,6 +198,56 @@ const cases: Case[] = [
   ['host key with shell', () => cluster({ server: { connection: { host: 'web1', hostKey: 'ssh-ed25519 AAAA;id' } } }), 's/web1', 'connection.hostKey'],
   ['host key of unknown type', () => cluster({ server: { connection: { host: 'web1', hostKey: 'ssh-foo AAAA' } } }), 's/web1', 'connection.hostKey'],
 ];
+
+/** A stack with director lb (service http) and NAT server web1 in it. */
+function base() {
+  const stack = new TerraformStack(appWith(), 's');
+  const lb = new LvsDirector(stack, 'lb', goodDirector);
+  const http = lb.addService('http', goodService);
+  http.addRealServer(new NatRealServer(stack, 'web1', goodServer));
+  return { stack, lb, http };
+}
+
+const idCases: Case[] = [
+  ['director id taken', () => new LvsDirector(base().stack, 'lb', goodDirector), 's/lb', 'id'],
+  ['real server id taken by the director', () => new NatRealServer(base().stack, 'lb', goodServer), 's/lb', 'id'],
+  ['real server id taken', () => new DrRealServer(base().stack, 'web1', goodServer), 's/web1', 'id'],
+  ['TUN real server id taken', () => new TunRealServer(base().stack, 'web1', goodServer), 's/web1', 'id'],
+  ['retired server id taken', () => new RetiredRealServer(base().stack, 'web1', { connection: { host: 'web1' } }), 's/web1', 'id'],
+  ['service id taken', () => base().lb.addService('http', { vip: '192.168.115.111', port: 443 }), 's/lb/http', 'id'],
+  ["service id taken by the director's Host step", () => base().lb.addService('Host', { vip: '192.168.115.111', port: 443 }), 's/lb/Host', 'id'],
+  ["service id taken by the director's Services step", () => base().lb.addService('Services', { vip: '192.168.115.111', port: 443 }), 's/lb/Services', 'id'],
+  ["first service's id is the one of the Services step", () => new LvsDirector(new TerraformStack(appWith(), 's'), 'lb', goodDirector).addService('Services', goodService), 's/lb/Services', 'id'],
+  ['id taken once "/" is escaped', () => {
+    const { stack } = base();
+    new NatRealServer(stack, 'a/b', goodServer);
+    new NatRealServer(stack, 'a--b', goodServer);
+  }, 's/a--b', 'id'],
+  ...['', undefined, null, 5, {}].flatMap((id): Case[] => [
+    [`director id ${JSON.stringify(id)}`, () => new LvsDirector(new TerraformStack(appWith(), 's'), id as never, goodDirector), 's', 'id'],
+    [`real server id ${JSON.stringify(id)}`, () => new NatRealServer(base().stack, id as never, goodServer), 's', 'id'],
+    [`retired server id ${JSON.stringify(id)}`, () => new RetiredRealServer(base().stack, id as never, { connection: { host: 'web1' } }), 's', 'id'],
+    [`service id ${JSON.stringify(id)}`, () => base().lb.addService(id as never, goodService), 's/lb', 'id'],
+  ]),
+];
+
+describe('construct ids: empty or taken ones fail in the same form', () => {
+  it.each(idCases)('%s', (_name, build, path, field) => {
+    let error: unknown;
+    try {
+      build();
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(LvsValidationError);
+    expect((error as LvsValidationError).message).toMatch(new RegExp(`^${path}: ${field}: `));
+  });
+
+  it('names what holds the id', () => {
+    expect(() => new DrRealServer(base().stack, 'web1', goodServer)).toThrow(new LvsValidationError('s/web1', 'id', '"web1" is already taken in s (NatRealServer)'));
+    expect(() => base().lb.addService('Host', goodService)).toThrow('s/lb/Host: id: "Host" is already taken in s/lb (HostScript)');
+  });
+});
 
 describe('bad input fails with the construct path and the field', () => {
   it('has a large corpus', () => {

@@ -6,7 +6,7 @@ import { AddressSpec } from './scripts/host';
 import { renderBundle } from './scripts/bundle';
 import { Forwarding, ipvsTableFragment, renderRules } from './scripts/ipvs';
 import { DirectorBaseSpec, directorBase, directorSettings } from './scripts/roles';
-import { Cidr, checkBool, checkCidr, checkInt, checkInterface, fail, inSubnet } from './validation';
+import { Cidr, checkBool, checkCidr, checkId, checkInt, checkInterface, fail, inSubnet } from './validation';
 import { addTopology, topologySettings } from './topology';
 import { VirtualService, VirtualServiceOptions } from './virtual-service';
 
@@ -61,7 +61,7 @@ export class LvsDirector extends Construct {
   private readonly drainSeconds: number;
 
   constructor(scope: Construct, id: string, props: LvsDirectorProps) {
-    super(scope, id);
+    super(scope, checkId(scope, id));
     if (!props || typeof props !== 'object') fail(this, 'props', 'are required');
     this.connection = connectionRecord(this, props.connection);
     if (!Array.isArray(props.interfaces) || props.interfaces.length === 0) {

@@ -9,7 +9,7 @@ import { Construct, IConstruct } from 'constructs';
 import { Aspects, DataResource, RemoteExecProvisioner, SSHProvisionerConnection, TerraformResource, TerraformStack } from 'cdktf';
 import { ConnectionRecord } from './connection';
 import { RenderedBundle } from './scripts/bundle';
-import { checkOneOf } from './validation';
+import { checkId, checkOneOf } from './validation';
 
 /** Which Terraform resource type carries the provisioners. */
 export enum ResourceKind {
@@ -111,7 +111,7 @@ export class HostScript extends Construct {
   private readonly after = new Set<HostScript>();
 
   constructor(scope: Construct, id: string, props: HostScriptProps) {
-    super(scope, id);
+    super(scope, checkId(scope, id));
     this.kind = resourceKindOf(this);
     const meta = {
       connection: selfConnection(this.kind, props.connection),

@@ -13,7 +13,7 @@ import {
   realServerRole,
   tunRealServerSettings,
 } from './scripts/roles';
-import { Cidr, checkCidr, checkInterface, checkIp, checkLabel, checkOneOf, fail, inSubnet } from './validation';
+import { Cidr, checkCidr, checkId, checkInterface, checkIp, checkLabel, checkOneOf, fail, inSubnet } from './validation';
 
 /** A data-plane interface and the address it already carries. */
 export interface InterfaceProps {
@@ -69,7 +69,7 @@ export abstract class RealServer extends Construct {
   private readonly webServer?: { kind: WebServerKind; page: string };
 
   protected constructor(scope: Construct, id: string, props: RealServerProps) {
-    super(scope, id);
+    super(scope, checkId(scope, id));
     if (!props || typeof props !== 'object') fail(this, 'props', 'are required');
     const record = connectionRecord(this, props.connection);
     if (!props.dataInterface || typeof props.dataInterface !== 'object') fail(this, 'dataInterface', 'is required');

@@ -3,6 +3,7 @@ import { Lazy, TerraformStack } from 'cdktf';
 import { SshConnectionProps, connectionRecord } from './connection';
 import { destroyProvisioner, logicalIdFor, resourceKindOf, selfConnection } from './host-script';
 import { addTopology } from './topology';
+import { checkId } from './validation';
 
 export interface RetiredRealServerProps {
   /** The connection the server was deployed with (its values are read back from Terraform state). */
@@ -27,7 +28,7 @@ export class RetiredRealServer extends Construct {
   public readonly address: string;
 
   constructor(scope: Construct, id: string, props: RetiredRealServerProps) {
-    super(scope, id);
+    super(scope, checkId(scope, id));
     const record = connectionRecord(this, props?.connection);
     const kind = resourceKindOf(this);
     this.address = `${kind}.${logicalIdFor(this, 'Host')}`;

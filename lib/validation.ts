@@ -25,6 +25,20 @@ function show(value: unknown): string {
   return JSON.stringify(value) ?? String(value);
 }
 
+/**
+ * The id of a construct about to be created in `scope`, checked before
+ * `super()` so that an empty or taken id fails in this form, not with
+ * constructs' own error and stack trace.
+ */
+export function checkId(scope: IConstruct, id: unknown): string {
+  if (typeof id !== 'string' || id.length === 0) {
+    throw new LvsValidationError(scope.node.path, 'id', `expected a non-empty string, got ${show(id)}`);
+  }
+  const taken = scope.node.tryFindChild(id);
+  if (taken) throw new LvsValidationError(taken.node.path, 'id', `${show(id)} is already taken in ${scope.node.path} (${taken.constructor.name})`);
+  return id;
+}
+
 export function checkString(scope: IConstruct, field: string, value: unknown): string {
   if (typeof value !== 'string' || value.length === 0) fail(scope, field, `expected a non-empty string, got ${show(value)}`);
   return value;

@@ -2,7 +2,7 @@ import { Construct } from 'constructs';
 import { IpvsRealServer, IpvsService, Protocol } from './scripts/ipvs';
 import { RealServer } from './real-server';
 import { TopologyService } from './topology';
-import { Cidr, checkInt, checkIp, checkOneOf, checkPort, checkString, checkVip, fail, subnetEdge } from './validation';
+import { Cidr, checkId, checkInt, checkIp, checkOneOf, checkPort, checkString, checkVip, fail, subnetEdge } from './validation';
 
 /** Every scheduler ipvsadm knows. */
 export const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh'] as const;
@@ -85,7 +85,7 @@ export class VirtualService extends Construct {
     options: VirtualServiceOptions,
     private readonly director: DirectorContext,
   ) {
-    super(scope, id);
+    super(scope, checkId(scope, id));
     const o = options ?? {};
     if (o.fwmark !== undefined) {
       this.fwmark = checkInt(this, 'fwmark', o.fwmark, 1, MAX_FWMARK);
