@@ -1,4 +1,5 @@
 import { TerraformStack } from 'cdktf';
+import { Construct } from 'constructs';
 import {
   DrRealServer,
   LvsDirector,
@@ -246,6 +247,75 @@ describe('construct ids: empty or taken ones fail in the same form', () => {
   it('names what holds the id', () => {
     expect(() => new DrRealServer(base().stack, 'web1', goodServer)).toThrow(new LvsValidationError('s/web1', 'id', '"web1" is already taken in s (NatRealServer)'));
     expect(() => base().lb.addService('Host', goodService)).toThrow('s/lb/Host: id: "Host" is already taken in s/lb (HostScript)');
+  });
+});
+
+/** Two real servers (or a server and what `second` builds) whose ids differ only in case or punctuation. */
+function twoServers(first: string, second: string | ((stack: TerraformStack, lb: LvsDirector) => unknown)) {
+  const stack = new TerraformStack(appWith(), 's');
+  const lb = new LvsDirector(stack, 'lb', goodDirector);
+  const http = lb.addService('http', goodService);
+  http.addRealServer(new NatRealServer(stack, first, goodServer));
+  if (typeof second === 'function') second(stack, lb);
+  else http.addRealServer(new NatRealServer(stack, second, { ...goodServer, dataInterface: { name: 'ens33', address: '192.168.116.113/24' } }));
+}
+
+describe('names that fold together fail at construction, naming both constructs', () => {
+  // logicalIdFor: everything but letters, digits, '_' and '-' becomes '_'.
+  it.each([
+    ['web.1', 'web_1'],
+    ['web 1', 'web_1'],
+    ['web:1', 'web@1'],
+    ['1web', '_1web'],
+  ])('%s and %s share a Terraform resource name', (a, b) => {
+    expect(() => twoServers(a, b)).toThrow(new RegExp(`^s/${b}: id: its Terraform resource name \\S+_Host is also that of s/${a.replace('.', '\\.')};`));
+  });
+
+  // ownerKeyFor: lower case, and runs of anything but letters, digits and '-' become '-'.
+  it.each([
+    ['web1', 'Web1'],
+    ['web1', 'WEB1'],
+    ['web-1', 'web 1'],
+    ['web-1', 'Web_1'],
+    ['web1', 'web1.'],
+    ['web--1', 'web-.1'],
+  ])('%s and %s share a state key', (a, b) => {
+    expect(() => twoServers(a, b)).toThrow(`s/${b}: id: its state key s-${a.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/-+$/, '')} is also that of s/${a}; ids must differ in more than case and punctuation`);
+  });
+
+  it("a construct whose key is that of a director's Services step, in either order", () => {
+    expect(() => twoServers('web1', (stack) => new NatRealServer(stack, 'LB.Services', goodServer))).toThrow(
+      's/LB.Services: id: its state key s-lb-services is also that of s/lb',
+    );
+    const stack = new TerraformStack(appWith(), 's');
+    new DrRealServer(stack, 'lb-services', goodServer);
+    const lb = new LvsDirector(stack, 'lb', goodDirector);
+    expect(() => lb.addService('http', goodService)).toThrow('s/lb: id: its state key s-lb-services is also that of s/lb-services');
+  });
+
+  it('a server in a nested scope and one whose id spells the same path', () => {
+    expect(() =>
+      twoServers('rack_web1', (stack) => new NatRealServer(new Construct(stack, 'rack'), 'web1', goodServer)),
+    ).toThrow('s/rack/web1: id: its Terraform resource name rack_web1_Host is also that of s/rack_web1');
+  });
+
+  it('a retired server whose names are those of a live one', () => {
+    expect(() => twoServers('web_2', (stack) => new RetiredRealServer(stack, 'web.2', { connection: { host: 'web2' } }))).toThrow(
+      's/web.2: id: its Terraform resource name web_2_Host is also that of s/web_2',
+    );
+    expect(() => twoServers('web2', (stack) => new RetiredRealServer(stack, 'Web2', { connection: { host: 'web2' } }))).toThrow(
+      's/Web2: id: its state key s-web2 is also that of s/web2',
+    );
+  });
+
+  it('distinct names build, and each stack has names of its own', () => {
+    expect(() => twoServers('web1', 'web2')).not.toThrow();
+    expect(() => twoServers('web1', 'web_1')).not.toThrow();
+    const app = appWith();
+    for (const name of ['a', 'b']) {
+      const stack = new TerraformStack(app, name);
+      new LvsDirector(stack, 'lb', goodDirector).addService('http', goodService).addRealServer(new NatRealServer(stack, 'web1', goodServer));
+    }
   });
 });
 

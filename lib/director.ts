@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import { SshConnectionProps, connectionRecord, connectionSummary } from './connection';
 import { HostScript, ownerKeyFor } from './host-script';
+import { claimNames } from './names';
 import { InterfaceProps, RealServer } from './real-server';
 import { AddressSpec } from './scripts/host';
 import { renderBundle } from './scripts/bundle';
@@ -140,6 +141,7 @@ export class LvsDirector extends Construct {
   private table(): HostScript {
     if (this.servicesStep) return this.servicesStep;
     const owner = ownerKeyFor(this, 'services');
+    claimNames(this, { stateKey: owner });
     this.servicesStep = new HostScript(this, 'Services', {
       connection: this.connection,
       createBeforeDestroy: true,

@@ -8,6 +8,7 @@ import { NullProvider } from '@cdktf/provider-null/lib/provider';
 import { Construct, IConstruct } from 'constructs';
 import { Aspects, DataResource, RemoteExecProvisioner, SSHProvisionerConnection, TerraformResource, TerraformStack } from 'cdktf';
 import { ConnectionRecord } from './connection';
+import { claimNames } from './names';
 import { RenderedBundle } from './scripts/bundle';
 import { checkId, checkOneOf } from './validation';
 
@@ -112,6 +113,7 @@ export class HostScript extends Construct {
 
   constructor(scope: Construct, id: string, props: HostScriptProps) {
     super(scope, checkId(scope, id));
+    claimNames(scope, { resource: logicalIdFor(scope, id), stateKey: ownerKeyFor(scope) });
     this.kind = resourceKindOf(this);
     const meta = {
       connection: selfConnection(this.kind, props.connection),

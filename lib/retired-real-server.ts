@@ -1,7 +1,8 @@
 import { Construct } from 'constructs';
 import { Lazy, TerraformStack } from 'cdktf';
 import { SshConnectionProps, connectionRecord } from './connection';
-import { destroyProvisioner, logicalIdFor, resourceKindOf, selfConnection } from './host-script';
+import { destroyProvisioner, logicalIdFor, ownerKeyFor, resourceKindOf, selfConnection } from './host-script';
+import { claimNames } from './names';
 import { addTopology } from './topology';
 import { checkId } from './validation';
 
@@ -31,7 +32,9 @@ export class RetiredRealServer extends Construct {
     super(scope, checkId(scope, id));
     const record = connectionRecord(this, props?.connection);
     const kind = resourceKindOf(this);
-    this.address = `${kind}.${logicalIdFor(this, 'Host')}`;
+    const name = logicalIdFor(this, 'Host');
+    claimNames(this, { resource: name, stateKey: ownerKeyFor(this) });
+    this.address = `${kind}.${name}`;
     removedBlocks(TerraformStack.of(this)).push({
       from: this.address,
       lifecycle: { destroy: true },
