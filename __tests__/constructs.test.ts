@@ -18,7 +18,7 @@ function drCluster(kind?: ResourceKind) {
   });
   const service = director.addService('http', { vip: '192.168.115.110', port: 80, scheduler: 'wrr', persistence: { timeout: 120 } });
   const web1 = new DrRealServer(stack, 'web1', {
-    connection: { host: '10.9.0.12', port: 2222, user: 'ops', privateKeyPath: '/keys/id_ed25519', hostKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJv4' },
+    connection: { host: '10.9.0.12', port: 2222, user: 'ops', privateKeyPath: '/keys/id_ed25519', hostKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJv4y0EwOl9sJlxiNRiu4Za2tRzTnB0aJKU6Dt5RxE2x' },
     dataInterface: { name: 'ens33', address: '192.168.115.112/24' },
     webServer: { kind: 'httpd' },
   });
@@ -69,7 +69,7 @@ describe('destroy-time steps read only self', () => {
   it('connections carry port, user, pinned host key, bastion and key paths', () => {
     const { stack } = drCluster();
     const r = Object.fromEntries(resourcesOf(stack).map((x) => [x.name, x]));
-    expect(r.web1_Host.state).toMatchObject({ host: '10.9.0.12', port: 2222, user: 'ops', private_key_path: '/keys/id_ed25519', host_key: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJv4' });
+    expect(r.web1_Host.state).toMatchObject({ host: '10.9.0.12', port: 2222, user: 'ops', private_key_path: '/keys/id_ed25519', host_key: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJv4y0EwOl9sJlxiNRiu4Za2tRzTnB0aJKU6Dt5RxE2x' });
     expect(r.web1_Host.body.connection).toMatchObject({ host_key: '${self.input.host_key}', private_key: '${file(self.input.private_key_path)}', agent: 'false' });
     expect(r.web2_Host.state).toMatchObject({ bastion_host: 'jump.example.net', bastion_port: 22, bastion_user: 'jump', bastion_private_key_path: '/keys/jump', user: 'root', port: 22 });
     expect(r.web2_Host.body.connection).toMatchObject({ agent: 'true', bastion_private_key: '${file(self.input.bastion_private_key_path)}' });

@@ -12,7 +12,9 @@ import {
   TunRealServer,
   VirtualServiceOptions,
 } from '../lib';
-import { appWith } from './helpers';
+import { appWith, resourcesOf } from './helpers';
+
+const ssh2 = require('ssh2') as any;
 
 const goodDirector: LvsDirectorProps = {
   connection: { host: 'lb.example.net' },
@@ -47,6 +49,31 @@ function cluster(p: {
   svc.addRealServer(rs, p.options);
   if (p.twice) svc.addRealServer(rs, p.options);
 }
+
+const ed25519 = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICh7nvpXHfy5IOyreM8eufvGxZC5eR5uQilFaaN6Ab7j';
+const [, ed25519Data] = ed25519.split(' ');
+/** base64 of the blob `bytes` cut or grown to `length` bytes. */
+const resized = (length: number) => {
+  const blob = Buffer.from(ed25519Data, 'base64');
+  return Buffer.concat([blob, Buffer.alloc(Math.max(0, length - blob.length))]).subarray(0, length).toString('base64');
+};
+/** Host keys that are not one whole key of the stated type. */
+const badHostKeys = [
+  `ssh-ed25519 ${ed25519Data.slice(0, -4)}`, // cut at a base64 boundary
+  `ssh-ed25519 ${ed25519Data.slice(0, -1)}`, // cut mid-quantum
+  `ssh-ed25519 ${resized(50)}`,
+  `ssh-ed25519 ${resized(52)}`,
+  `ssh-ed25519 ${resized(19)}`,
+  'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5',
+  'ssh-ed25519 AAAA',
+  'ssh-ed25519',
+  `ssh-rsa ${ed25519Data}`,
+  `ecdsa-sha2-nistp256 ${ed25519Data}`,
+  `web1,10.0.0.12 ${ed25519}`, // a known_hosts line
+  `${ed25519}\n${ed25519}`,
+  `${ed25519} ${ed25519}`,
+  `ssh-ed25519 ${ed25519Data.replace('AAAAI', 'AAA=I')}`, // padding inside
+];
 
 /** Addresses that belong to no single host, in several spellings each. */
 const notAHost = [
@@ -198,6 +225,13 @@ const cases: Case[] = [
   ['interface name too long', () => cluster({ server: { dataInterface: { name: 'a234567890123456', address: '192.168.116.112/24' } } }), 's/web1', 'dataInterface.name'],
   ['host key with shell', () => cluster({ server: { connection: { host: 'web1', hostKey: 'ssh-ed25519 AAAA;id' } } }), 's/web1', 'connection.hostKey'],
   ['host key of unknown type', () => cluster({ server: { connection: { host: 'web1', hostKey: 'ssh-foo AAAA' } } }), 's/web1', 'connection.hostKey'],
+  ...badHostKeys.map((k): Case => [`host key ${JSON.stringify(k)}`, () => cluster({ server: { connection: { host: 'web1', hostKey: k } } }), 's/web1', 'connection.hostKey']),
+  ...badHostKeys.map((k): Case => [
+    `bastion host key ${JSON.stringify(k)}`,
+    () => cluster({ server: { connection: { host: 'web1', bastion: { host: 'jump', hostKey: k } } } }),
+    's/web1',
+    'connection.bastion.hostKey',
+  ]),
 ];
 
 /** A stack with director lb (service http) and NAT server web1 in it. */
@@ -357,6 +391,57 @@ describe('addresses that can be a VIP, RIP or DIP build', () => {
     expect(() => d.addService('https', { vip: '192.168.116.112', port: 443 })).toThrow(
       's/lb/https: vip: 192.168.116.112 is the address of real server s/web1',
     );
+  });
+});
+
+describe('host keys', () => {
+  /** The host keys as they reach Terraform's state. */
+  function pinned(hostKey: string, bastionKey = hostKey) {
+    const stack = new TerraformStack(appWith(), 's');
+    new DrRealServer(stack, 'web1', { ...goodServer, connection: { host: 'web1', hostKey, bastion: { host: 'jump', hostKey: bastionKey } } });
+    const r = resourcesOf(stack)[0].state;
+    return [r.host_key, r.bastion_host_key];
+  }
+
+  it.each([
+    ['ed25519', {}],
+    ['rsa', { bits: 2048 }],
+    ['ecdsa', { bits: 256 }],
+    ['ecdsa', { bits: 384 }],
+    ['ecdsa', { bits: 521 }],
+  ])('a whole %s key %j is taken as it is', (type, options) => {
+    const key = ssh2.utils.generateKeyPairSync(type, options).public.trim();
+    expect(pinned(key)).toEqual([key, key]);
+  });
+
+  it('a security-key ed25519 key (type, key, application)', () => {
+    const str = (b: Buffer) => {
+      const length = Buffer.alloc(4);
+      length.writeUInt32BE(b.length);
+      return Buffer.concat([length, b]);
+    };
+    const type = 'sk-ssh-ed25519@openssh.com';
+    const key = `${type} ${Buffer.concat([str(Buffer.from(type)), str(Buffer.alloc(32, 7)), str(Buffer.from('ssh:'))]).toString('base64')}`;
+    expect(pinned(key)[0]).toBe(key);
+  });
+
+  it("a .pub file's comment, newline and spacing are dropped: one key, one spelling in Terraform", () => {
+    expect(pinned(`${ed25519} root@web1\n`, `  ${ed25519.replace(' ', '\t')}   ops key (2024)  `)).toEqual([ed25519, ed25519]);
+  });
+
+  it('says what is wrong', () => {
+    const message = (hostKey: string) => {
+      try {
+        return pinned(hostKey);
+      } catch (e) {
+        return (e as Error).message;
+      }
+    };
+    expect(message(badHostKeys[0])).toBe('s/web1: connection.hostKey: the key data is not a whole ssh-ed25519 key (its type name, then a 32-byte key); copy the whole key');
+    expect(message(badHostKeys[1])).toMatch(/^s\/web1: connection\.hostKey: the key data "AAAA\S+" is not complete base64; copy the whole key$/);
+    expect(message(`ssh-rsa ${ed25519Data}`)).toBe('s/web1: connection.hostKey: the key data is an ssh-ed25519 key, not ssh-rsa');
+    expect(message(`web1,10.0.0.12 ${ed25519}`)).toMatch(/; remove "web1,10\.0\.0\.12" in front \(a known_hosts line's host names\)$/);
+    expect(message(`${ed25519} ${ed25519}`)).toBe('s/web1: connection.hostKey: holds more than one line or key; give one key');
   });
 });
 

@@ -201,13 +201,58 @@ export function checkPath(scope: IConstruct, field: string, value: unknown): str
   return s;
 }
 
-/** A public SSH host key as in known_hosts: "<type> <base64>". */
-export function checkHostKey(scope: IConstruct, field: string, value: unknown): string {
-  const s = checkString(scope, field, value);
-  if (!/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com) [A-Za-z0-9+/]+={0,2}$/.test(s)) {
-    fail(scope, field, `expected a public host key such as "ssh-ed25519 AAAA...", got ${show(s)}`);
+/**
+ * What each host key type's blob holds after its type name, as SSH strings
+ * (RFC 4253 6.6, RFC 5656 3.1, RFC 8709 4, OpenSSH PROTOCOL.u2f), so that a
+ * truncated key fails here rather than as a mismatch at apply.
+ */
+const HOST_KEY_TYPES: Record<string, { fields: string; ok: (f: Buffer[]) => boolean }> = {
+  'ssh-ed25519': { fields: 'a 32-byte key', ok: (f) => f.length === 1 && f[0].length === 32 },
+  'sk-ssh-ed25519@openssh.com': { fields: 'a 32-byte key and an application', ok: (f) => f.length === 2 && f[0].length === 32 },
+  'ssh-rsa': { fields: 'an exponent and a modulus', ok: (f) => f.length === 2 && f[0].length > 0 && f[1].length > 0 },
+  ...Object.fromEntries(
+    [['nistp256', 65], ['nistp384', 97], ['nistp521', 133]].map(([curve, size]) => [
+      `ecdsa-sha2-${curve}`,
+      { fields: `the curve ${curve} and a ${size}-byte point`, ok: (f: Buffer[]) => f.length === 2 && f[0].toString() === curve && f[1].length === size && f[1][0] === 4 },
+    ]),
+  ),
+};
+
+/** The SSH strings (uint32 length, then the bytes) a blob is made of, or undefined if it is not exactly a run of them. */
+function sshStrings(blob: Buffer): Buffer[] | undefined {
+  const out: Buffer[] = [];
+  for (let at = 0; at < blob.length; ) {
+    const end = at + 4 <= blob.length ? at + 4 + blob.readUInt32BE(at) : Infinity;
+    if (end > blob.length) return undefined;
+    out.push(blob.subarray(at + 4, end));
+    at = end;
   }
-  return s;
+  return out;
+}
+
+/**
+ * A public SSH host key, returned as "<type> <base64>". A comment after it,
+ * as in a .pub file ("ssh-ed25519 AAAA... root@web1"), is dropped, so the same
+ * key always reaches Terraform the same way.
+ */
+export function checkHostKey(scope: IConstruct, field: string, value: unknown): string {
+  const s = checkString(scope, field, value).trim();
+  const [type, data = '', ...comment] = s.split(/[ \t]+/);
+  if (!HOST_KEY_TYPES[type]) {
+    const hint = HOST_KEY_TYPES[data] ? `; remove ${show(type)} in front (a known_hosts line's host names)` : '';
+    fail(scope, field, `expected a public host key such as "ssh-ed25519 AAAA...", got ${show(s)}${hint}`);
+  }
+  if (/[\r\n]/.test(s) || comment.some((w) => HOST_KEY_TYPES[w])) fail(scope, field, 'holds more than one line or key; give one key');
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(data) || Buffer.from(data, 'base64').toString('base64') !== data) {
+    fail(scope, field, `the key data ${show(data)} is not complete base64; copy the whole key`);
+  }
+  const [name, ...fields] = sshStrings(Buffer.from(data, 'base64')) ?? [];
+  const actual = name?.toString();
+  if (actual !== type && actual !== undefined && HOST_KEY_TYPES[actual]) fail(scope, field, `the key data is an ${actual} key, not ${type}`);
+  if (actual !== type || !HOST_KEY_TYPES[type].ok(fields)) {
+    fail(scope, field, `the key data is not a whole ${type} key (its type name, then ${HOST_KEY_TYPES[type].fields}); copy the whole key`);
+  }
+  return `${type} ${data}`;
 }
 
 /**
