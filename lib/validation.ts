@@ -5,6 +5,7 @@
  */
 import { IConstruct } from 'constructs';
 import { isIPv4, isIPv6 } from 'net';
+import { isAbsolute, resolve } from 'path';
 
 export class LvsValidationError extends Error {
   constructor(
@@ -192,13 +193,22 @@ export function checkUser(scope: IConstruct, field: string, value: unknown): str
   return s;
 }
 
-/** A local file path that Terraform reads (never its content). */
+/**
+ * A local file path that Terraform reads (never its content), made absolute
+ * against the app's working directory: Terraform runs in
+ * cdktf.out/stacks/<stack> and would read a relative path from there.
+ */
 export function checkPath(scope: IConstruct, field: string, value: unknown): string {
   const s = checkString(scope, field, value);
   if (!/^[A-Za-z0-9_./~+@-]+$/.test(s)) {
     fail(scope, field, `expected a file path of letters, digits and _ . / ~ + @ -, got ${show(s)}`);
   }
-  return s;
+  return absolutePath(s, process.cwd());
+}
+
+/** `path` resolved against `base` unless it is absolute or starts with ~, which Terraform expands. */
+export function absolutePath(path: string, base: string): string {
+  return isAbsolute(path) || path.startsWith('~') ? path : resolve(base, path);
 }
 
 /**
