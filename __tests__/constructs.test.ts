@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
 import { Testing, TerraformStack } from 'cdktf';
 import {
   DrRealServer,
@@ -18,7 +21,7 @@ function drCluster(kind?: ResourceKind) {
   });
   const service = director.addService('http', { vip: '192.168.115.110', port: 80, scheduler: 'wrr', persistence: { timeout: 120 } });
   const web1 = new DrRealServer(stack, 'web1', {
-    connection: { host: '10.9.0.12', port: 2222, user: 'ops', privateKeyPath: '/keys/id_ed25519', hostKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJv4' },
+    connection: { host: '10.9.0.12', port: 2222, user: 'ops', privateKeyPath: '/keys/id_ed25519', hostKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJv4y0EwOl9sJlxiNRiu4Za2tRzTnB0aJKU6Dt5RxE2x' },
     dataInterface: { name: 'ens33', address: '192.168.115.112/24' },
     webServer: { kind: 'httpd' },
   });
@@ -69,10 +72,40 @@ describe('destroy-time steps read only self', () => {
   it('connections carry port, user, pinned host key, bastion and key paths', () => {
     const { stack } = drCluster();
     const r = Object.fromEntries(resourcesOf(stack).map((x) => [x.name, x]));
-    expect(r.web1_Host.state).toMatchObject({ host: '10.9.0.12', port: 2222, user: 'ops', private_key_path: '/keys/id_ed25519', host_key: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJv4' });
+    expect(r.web1_Host.state).toMatchObject({ host: '10.9.0.12', port: 2222, user: 'ops', private_key_path: '/keys/id_ed25519', host_key: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJv4y0EwOl9sJlxiNRiu4Za2tRzTnB0aJKU6Dt5RxE2x' });
     expect(r.web1_Host.body.connection).toMatchObject({ host_key: '${self.input.host_key}', private_key: '${file(self.input.private_key_path)}', agent: 'false' });
     expect(r.web2_Host.state).toMatchObject({ bastion_host: 'jump.example.net', bastion_port: 22, bastion_user: 'jump', bastion_private_key_path: '/keys/jump', user: 'root', port: 22 });
     expect(r.web2_Host.body.connection).toMatchObject({ agent: 'true', bastion_private_key: '${file(self.input.bastion_private_key_path)}' });
+  });
+});
+
+describe('key paths', () => {
+  /** private_key_path and bastion_private_key_path as they reach Terraform's state. */
+  function keyPaths(privateKeyPath: string, bastionKey?: string) {
+    const stack = new TerraformStack(appWith(), 's');
+    new DrRealServer(stack, 'web', {
+      connection: { host: 'web', privateKeyPath, bastion: { host: 'jump', privateKeyPath: bastionKey } },
+      dataInterface: { name: 'eth0', address: '10.0.0.2/24' },
+    });
+    const { private_key_path, bastion_private_key_path } = resourcesOf(stack)[0].state;
+    return [private_key_path, bastion_private_key_path];
+  }
+
+  it("relative ones are resolved against the app's working directory, not where Terraform runs", () => {
+    const cwd = process.cwd();
+    process.chdir(mkdtempSync(join(tmpdir(), 'lvs-app-')));
+    const dir = process.cwd();
+    try {
+      expect(keyPaths('keys/id_ed25519', '../jump/id')).toEqual([join(dir, 'keys/id_ed25519'), join(dir, '../jump/id')]);
+      expect(keyPaths('./id')).toEqual([join(dir, 'id'), join(dir, 'id')]);
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
+  it('absolute ones and ~ (which Terraform expands) are kept', () => {
+    expect(keyPaths('/keys/id', '~/.ssh/jump')).toEqual(['/keys/id', '~/.ssh/jump']);
+    expect(keyPaths('~/.ssh/id')).toEqual(['~/.ssh/id', '~/.ssh/id']);
   });
 });
 

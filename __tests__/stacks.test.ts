@@ -4,7 +4,7 @@ import { tmpdir } from 'os';
 import { join, resolve } from 'path';
 import { Testing } from 'cdktf';
 import { ResourceKind } from '../lib';
-import { ConfigError, loadConfigFile } from '../stacks';
+import { ConfigError, DEFAULT_TOPOLOGIES, loadConfigFile } from '../stacks';
 import { resourcesOf, stacks, synthJson } from './helpers';
 
 const ROOT = resolve(__dirname, '..');
@@ -108,6 +108,43 @@ describe('config file', () => {
     const file = write('c.json', text);
     expect(() => loadConfigFile(file)).toThrow(ConfigError);
     expect(() => loadConfigFile(file)).toThrow(message);
+  });
+
+  // JSON has no such numbers; copied through it they became null, so the default (drainSeconds 30, weight 1).
+  it.each([
+    ['.nan', 'director: { drainSeconds: .nan }', 'stacks.nat-stack.director.drainSeconds', 'NaN'],
+    ['.inf', 'service: { port: .inf }', 'stacks.nat-stack.service.port', 'Infinity'],
+    ['-.inf', 'service: { persistence: { timeout: -.inf } }', 'stacks.nat-stack.service.persistence.timeout', '-Infinity'],
+    ['.NaN', 'realServers: [{ name: web1, weight: .NaN }]', 'stacks.nat-stack.realServers[0].weight', 'NaN'],
+    ['+.Inf', 'director: { connection: { port: +.Inf } }', 'stacks.nat-stack.director.connection.port', 'Infinity'],
+    ['1e400', 'realServers: [{ name: web1, upperThreshold: 1e400 }]', 'stacks.nat-stack.realServers[0].upperThreshold', 'Infinity'],
+  ])('YAML %s is refused with the file and the path, not taken as the default', (_n, yaml, path, shown) => {
+    const file = write('c.yaml', `stacks:\n  nat-stack:\n    ${yaml}\n`);
+    expect(() => loadConfigFile(file)).toThrow(new ConfigError(file, path, `expected a finite number, got ${shown}`));
+  });
+
+  it('YAML non-finite numbers are refused in defaults and backend options too', () => {
+    const defaults = write('d.yaml', 'defaults: { port: .nan }\n');
+    expect(() => loadConfigFile(defaults)).toThrow(`${defaults}: defaults.port: expected a finite number, got NaN`);
+    const backend = write('b.yaml', 'backend: { type: s3, bucket: b, maxRetries: .inf }\n');
+    expect(() => loadConfigFile(backend)).toThrow(`${backend}: backend.maxRetries: expected a finite number, got Infinity`);
+  });
+
+  it('a string where a boolean belongs in a config given in code is refused, not taken as true', () => {
+    const servers = DEFAULT_TOPOLOGIES.nat.realServers.map((r) => ({ ...r, retired: 'false' as never }));
+    expect(() => stacks({ stacks: { 'nat-stack': { realServers: servers } } })).toThrow(
+      'nat-stack: cluster.realServers[0].retired: expected true or false, got "false"',
+    );
+  });
+
+  it('a real server named twice, or like the director, fails naming the construct path', () => {
+    const [web1, web2] = DEFAULT_TOPOLOGIES.nat.realServers;
+    expect(() => stacks({ stacks: { 'nat-stack': { realServers: [web1, { ...web2, name: 'web1' }] } } })).toThrow(
+      'nat-stack/web1: id: "web1" is already taken in nat-stack (NatRealServer)',
+    );
+    expect(() => stacks({ stacks: { 'nat-stack': { realServers: [{ ...web1, name: 'director' }] } } })).toThrow(
+      'nat-stack/director: id: "director" is already taken in nat-stack (LvsDirector)',
+    );
   });
 
   it('rejects an unknown stack name', () => {

@@ -24,7 +24,12 @@ export interface BastionProps {
    * @default - the target's user
    */
   readonly user?: string;
-  /** Path of the private key for the bastion; Terraform reads it, the key never enters the synthesized config. @default - the target's key, or the SSH agent */
+  /**
+   * Path of the private key for the bastion; Terraform reads it, the key
+   * never enters the synthesized config. Relative paths are resolved as for
+   * the target's `privateKeyPath`.
+   * @default - the target's key, or the SSH agent
+   */
   readonly privateKeyPath?: string;
   /** Pinned public host key of the bastion. @default - not checked */
   readonly hostKey?: string;
@@ -56,7 +61,12 @@ export interface SshConnectionProps {
   readonly user?: string;
   /**
    * Path of the private key. Terraform reads the file at apply time; its
-   * content never appears in the synthesized configuration.
+   * content never appears in the synthesized configuration. A relative path
+   * is resolved at synth against the app's working directory
+   * (`process.cwd()`, where cdktf runs the app), because Terraform runs in
+   * `cdktf.out/stacks/<stack>` and would look there; a path starting with `~`
+   * is left for Terraform to expand. (In the config file, relative paths are
+   * relative to the file.)
    * @default - the SSH agent (SSH_AUTH_SOCK)
    */
   readonly privateKeyPath?: string;

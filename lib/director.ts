@@ -2,12 +2,13 @@ import { Construct } from 'constructs';
 import { SshConnectionProps, connectionRecord, connectionSummary } from './connection';
 import { frameworkOf } from './framework';
 import { HostScript, ownerKeyFor } from './host-script';
+import { claimNames } from './names';
 import { InterfaceProps, RealServer } from './real-server';
 import { AddressSpec } from './scripts/host';
 import { renderBundle } from './scripts/bundle';
 import { Forwarding, ipvsTableFragment, renderRules } from './scripts/ipvs';
 import { DirectorBaseSpec, directorBase, directorSettings } from './scripts/roles';
-import { Cidr, checkCidr, checkInt, checkInterface, fail, inSubnet } from './validation';
+import { Cidr, checkBool, checkCidr, checkId, checkInt, checkInterface, fail, inSubnet } from './validation';
 import { addTopology, topologySettings } from './topology';
 import { VirtualService, VirtualServiceOptions } from './virtual-service';
 
@@ -32,7 +33,8 @@ export interface LvsDirectorProps {
   readonly ownsWholeTable?: boolean;
   /**
    * Seconds to wait for active connections of a real server being removed
-   * (after its weight is set to 0) before its entry is deleted.
+   * (after its weight is set to 0) before its entry is deleted; 0 to 86400
+   * (a day), since each deploy that removes a server waits this long.
    * @default 30
    */
   readonly drainSeconds?: number;
@@ -64,7 +66,7 @@ export class LvsDirector extends Construct {
   private readonly drainSeconds: number;
 
   constructor(scope: Construct, id: string, props: LvsDirectorProps) {
-    super(scope, id);
+    super(scope, checkId(scope, id));
     frameworkOf(this);
     if (!props || typeof props !== 'object') fail(this, 'props', 'are required');
     this.connection = connectionRecord(this, props.connection);
@@ -80,7 +82,7 @@ export class LvsDirector extends Construct {
       if (seen.has(i.cidr.address)) fail(this, 'interfaces', `${i.cidr.address} is declared twice`);
       seen.add(i.cidr.address);
     }
-    this.ownsWholeTable = props.ownsWholeTable ?? false;
+    this.ownsWholeTable = checkBool(this, 'ownsWholeTable', props.ownsWholeTable ?? false);
     this.drainSeconds = checkInt(this, 'drainSeconds', props.drainSeconds ?? 30, 0, 86400);
     this.host = new HostScript(this, 'Host', {
       connection: this.connection,
@@ -124,10 +126,13 @@ export class LvsDirector extends Construct {
   public addService(id: string, options: VirtualServiceOptions): VirtualService {
     const service = new VirtualService(this, id, options, {
       addresses: this.interfaces.map((i) => i.cidr),
+      vips: () => this.services.map((s) => s.vip),
       onRealServer: (server) => this.table().runsAfter(server.host),
     });
     const clash = this.services.find((s) => s.key === service.key);
     if (clash) fail(service, 'vip', `${service.key} is already declared by ${clash.node.path}`);
+    const server = this.services.flatMap((s) => s.realServers).find((r) => r.address === service.vip);
+    if (server) fail(service, 'vip', `${service.vip} is the address of real server ${server.node.path}`);
     this.services.push(service);
     this.table();
     return service;
@@ -141,6 +146,7 @@ export class LvsDirector extends Construct {
   private table(): HostScript {
     if (this.servicesStep) return this.servicesStep;
     const owner = ownerKeyFor(this, 'services');
+    claimNames(this, { stateKey: owner });
     this.servicesStep = new HostScript(this, 'Services', {
       connection: this.connection,
       createBeforeDestroy: true,

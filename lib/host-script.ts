@@ -11,7 +11,8 @@ import { ConnectionRecord, REFERENCE_FIELDS } from './connection';
 import { Framework, frameworkOf } from './framework';
 import { RenderedBundle } from './scripts/bundle';
 import { asRoot } from './scripts/shell';
-import { checkOneOf, fail } from './validation';
+import { claimNames } from './names';
+import { checkId, checkOneOf, fail } from './validation';
 
 /** Which Terraform resource type carries the provisioners. */
 export enum ResourceKind {
@@ -121,8 +122,9 @@ export class HostScript extends Construct {
   private readonly after = new Set<HostScript>();
 
   constructor(scope: Construct, id: string, props: HostScriptProps) {
-    super(scope, id);
+    super(scope, checkId(scope, id));
     const fw = frameworkOf(this);
+    claimNames(scope, { resource: logicalIdFor(scope, id), stateKey: ownerKeyFor(scope) });
     this.kind = resourceKindOf(this);
     const precondition = referencePreconditions(fw, scope.node.path, props.connection);
     const meta = {

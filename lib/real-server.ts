@@ -14,13 +14,17 @@ import {
   realServerRole,
   tunRealServerSettings,
 } from './scripts/roles';
-import { Cidr, checkCidr, checkInterface, checkIp, checkLabel, checkOneOf, fail, inSubnet } from './validation';
+import { Cidr, checkCidr, checkId, checkInterface, checkIp, checkLabel, checkOneOf, fail, inSubnet } from './validation';
 
 /** A data-plane interface and the address it already carries. */
 export interface InterfaceProps {
   /** Interface name, e.g. `ens33`. */
   readonly name: string;
-  /** Address with prefix length, e.g. `192.168.116.112/24`. */
+  /**
+   * Address with prefix length, e.g. `192.168.116.112/24`: the host's own
+   * unicast address, not its subnet's network or broadcast address, and not
+   * IPv6 link-local (rules and routes here name no zone).
+   */
   readonly address: string;
 }
 
@@ -72,7 +76,7 @@ export abstract class RealServer extends Construct {
   private readonly webServer?: { kind: WebServerKind; page: string };
 
   protected constructor(scope: Construct, id: string, props: RealServerProps) {
-    super(scope, id);
+    super(scope, checkId(scope, id));
     frameworkOf(this);
     if (!props || typeof props !== 'object') fail(this, 'props', 'are required');
     const record = connectionRecord(this, props.connection);

@@ -2,8 +2,10 @@ import { Construct } from 'constructs';
 import type { TerraformStack } from 'cdktf';
 import { SshConnectionProps, connectionRecord } from './connection';
 import { frameworkOf } from './framework';
-import { destroyProvisioner, logicalIdFor, resourceKindOf, selfConnection } from './host-script';
+import { destroyProvisioner, logicalIdFor, ownerKeyFor, resourceKindOf, selfConnection } from './host-script';
+import { claimNames } from './names';
 import { addTopology } from './topology';
+import { checkId } from './validation';
 
 /** Props of a {@link RetiredRealServer}. */
 export interface RetiredRealServerProps {
@@ -29,11 +31,13 @@ export class RetiredRealServer extends Construct {
   public readonly address: string;
 
   constructor(scope: Construct, id: string, props: RetiredRealServerProps) {
-    super(scope, id);
+    super(scope, checkId(scope, id));
     frameworkOf(this);
     const record = connectionRecord(this, props?.connection);
     const kind = resourceKindOf(this);
-    this.address = `${kind}.${logicalIdFor(this, 'Host')}`;
+    const name = logicalIdFor(this, 'Host');
+    claimNames(this, { resource: name, stateKey: ownerKeyFor(this) });
+    this.address = `${kind}.${name}`;
     removedBlocks(this).push({
       from: this.address,
       lifecycle: { destroy: true },

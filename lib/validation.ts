@@ -5,6 +5,7 @@
  */
 import { IConstruct } from 'constructs';
 import { isIPv4, isIPv6 } from 'net';
+import { isAbsolute, resolve } from 'path';
 
 /** Invalid input: names the construct and the field at fault. */
 export class LvsValidationError extends Error {
@@ -32,9 +33,29 @@ function show(value: unknown): string {
   return JSON.stringify(value) ?? String(value);
 }
 
+/**
+ * The id of a construct about to be created in `scope`, checked before
+ * `super()` so that an empty or taken id fails in this form, not with
+ * constructs' own error and stack trace.
+ */
+export function checkId(scope: IConstruct, id: unknown): string {
+  if (typeof id !== 'string' || id.length === 0) {
+    throw new LvsValidationError(scope.node.path, 'id', `expected a non-empty string, got ${show(id)}`);
+  }
+  const taken = scope.node.tryFindChild(id);
+  if (taken) throw new LvsValidationError(taken.node.path, 'id', `${show(id)} is already taken in ${scope.node.path} (${taken.constructor.name})`);
+  return id;
+}
+
 /** A non-empty string. */
 export function checkString(scope: IConstruct, field: string, value: unknown): string {
   if (typeof value !== 'string' || value.length === 0) fail(scope, field, `expected a non-empty string, got ${show(value)}`);
+  return value;
+}
+
+/** A real boolean: from untyped callers a string such as "false" would otherwise count as true. */
+export function checkBool(scope: IConstruct, field: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') fail(scope, field, `expected true or false, got ${show(value)}`);
   return value;
 }
 
@@ -70,7 +91,12 @@ export interface Cidr {
   readonly cidr: string;
 }
 
-/** An interface address with prefix length, e.g. 192.168.116.111/24. */
+/**
+ * An interface address with prefix length, e.g. 192.168.116.111/24: a host's
+ * own unicast address (a DIP or RIP), never its subnet's network or broadcast
+ * address. IPv6 link-local addresses are refused: ipvsadm rules and routes
+ * name no zone, so the director could not reach one.
+ */
 export function checkCidr(scope: IConstruct, field: string, value: unknown): Cidr {
   const s = checkString(scope, field, value);
   const m = /^([^/]+)\/(\d{1,3})$/.exec(s);
@@ -78,8 +104,58 @@ export function checkCidr(scope: IConstruct, field: string, value: unknown): Cid
   const address = checkIp(scope, field, m[1]);
   const prefix = Number(m[2]);
   const max = address.includes(':') ? 128 : 32;
-  if (prefix > max || String(prefix) !== m[2]) fail(scope, field, `prefix length must be 0-${max}, got ${show(m[2])}`);
-  return { address, prefix, cidr: `${address}/${prefix}` };
+  if (prefix < 1 || prefix > max || String(prefix) !== m[2]) fail(scope, field, `prefix length must be 1-${max}, got ${show(m[2])}`);
+  const cidr = { address, prefix, cidr: `${address}/${prefix}` };
+  const why = notAHost(address);
+  if (why) fail(scope, field, `${s} is ${why}; expected the host's own unicast address`);
+  if (inSubnet(address, IPV6_LINK_LOCAL)) fail(scope, field, `${s} is link-local; use the interface's global or unique-local address`);
+  const edge = subnetEdge(address, cidr);
+  if (edge) fail(scope, field, `${s} is the ${edge} address of its subnet; expected the host's own address`);
+  return cidr;
+}
+
+/**
+ * A virtual IP: a unicast address clients are routed to. Link-local ones are
+ * refused in both families: routers never forward them, so clients beyond
+ * the director's link could not reach the service.
+ */
+export function checkVip(scope: IConstruct, field: string, value: unknown): string {
+  const vip = checkIp(scope, field, value);
+  const why = notAHost(vip) ?? (LINK_LOCAL.some((net) => inSubnet(vip, net)) ? 'link-local, which routers do not forward' : undefined);
+  if (why) fail(scope, field, `${value} is ${why}; a VIP must be a unicast address clients can reach`);
+  return vip;
+}
+
+function range(cidr: string): Cidr {
+  const [address, prefix] = cidr.split('/');
+  return { address, prefix: Number(prefix), cidr };
+}
+
+/** Ranges whose addresses belong to no single host, so none can be a VIP, RIP or DIP. */
+const NOT_A_HOST: [Cidr, string][] = [
+  [range('0.0.0.0/32'), 'the unspecified address'],
+  [range('::/128'), 'the unspecified address'],
+  [range('255.255.255.255/32'), 'the limited broadcast address'],
+  [range('127.0.0.0/8'), 'a loopback address'],
+  [range('::1/128'), 'the loopback address'],
+  [range('224.0.0.0/4'), 'a multicast address'],
+  [range('ff00::/8'), 'a multicast address'],
+  // The kernel handles these as IPv4 traffic; ipvsadm rules never show them.
+  [range('::ffff:0:0/96'), 'an IPv4-mapped IPv6 address (write the IPv4 address itself)'],
+];
+const IPV6_LINK_LOCAL = range('fe80::/10');
+const LINK_LOCAL = [range('169.254.0.0/16'), IPV6_LINK_LOCAL];
+
+function notAHost(ip: string): string | undefined {
+  return NOT_A_HOST.find(([net]) => inSubnet(ip, net))?.[1];
+}
+
+/** Whether `ip` is the network or the broadcast address of the IPv4 subnet of `net` (a /31 or /32 has neither, RFC 3021). */
+export function subnetEdge(ip: string, net: Cidr): 'network' | 'broadcast' | undefined {
+  if (ip.includes(':') || net.address.includes(':') || net.prefix >= 31 || !inSubnet(ip, net)) return undefined;
+  const hostBits = (1n << BigInt(32 - net.prefix)) - 1n;
+  const host = toBigInt(ip) & hostBits;
+  return host === 0n ? 'network' : host === hostBits ? 'broadcast' : undefined;
 }
 
 function toBigInt(ip: string): bigint {
@@ -128,28 +204,91 @@ export function checkUser(scope: IConstruct, field: string, value: unknown): str
   return s;
 }
 
-/** A local file path that Terraform reads (never its content). */
+/**
+ * A local file path that Terraform reads (never its content), made absolute
+ * against the app's working directory: Terraform runs in
+ * cdktf.out/stacks/<stack> and would read a relative path from there.
+ */
 export function checkPath(scope: IConstruct, field: string, value: unknown): string {
   const s = checkString(scope, field, value);
   if (!/^[A-Za-z0-9_./~+@-]+$/.test(s)) {
     fail(scope, field, `expected a file path of letters, digits and _ . / ~ + @ -, got ${show(s)}`);
   }
-  return s;
+  return absolutePath(s, process.cwd());
 }
 
-/** A public SSH host key as in known_hosts: "<type> <base64>". */
-export function checkHostKey(scope: IConstruct, field: string, value: unknown): string {
-  const s = checkString(scope, field, value);
-  if (!/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com) [A-Za-z0-9+/]+={0,2}$/.test(s)) {
-    fail(scope, field, `expected a public host key such as "ssh-ed25519 AAAA...", got ${show(s)}`);
-  }
-  return s;
+/** `path` resolved against `base` unless it is absolute or starts with ~, which Terraform expands. */
+export function absolutePath(path: string, base: string): string {
+  return isAbsolute(path) || path.startsWith('~') ? path : resolve(base, path);
 }
+
+/**
+ * What each host key type's blob holds after its type name, as SSH strings
+ * (RFC 4253 6.6, RFC 5656 3.1, RFC 8709 4, OpenSSH PROTOCOL.u2f), so that a
+ * truncated key fails here rather than as a mismatch at apply.
+ */
+const HOST_KEY_TYPES: Record<string, { fields: string; ok: (f: Buffer[]) => boolean }> = {
+  'ssh-ed25519': { fields: 'a 32-byte key', ok: (f) => f.length === 1 && f[0].length === 32 },
+  'sk-ssh-ed25519@openssh.com': { fields: 'a 32-byte key and an application', ok: (f) => f.length === 2 && f[0].length === 32 },
+  'ssh-rsa': { fields: 'an exponent and a modulus', ok: (f) => f.length === 2 && f[0].length > 0 && f[1].length > 0 },
+  ...Object.fromEntries(
+    [['nistp256', 65], ['nistp384', 97], ['nistp521', 133]].map(([curve, size]) => [
+      `ecdsa-sha2-${curve}`,
+      { fields: `the curve ${curve} and a ${size}-byte point`, ok: (f: Buffer[]) => f.length === 2 && f[0].toString() === curve && f[1].length === size && f[1][0] === 4 },
+    ]),
+  ),
+};
+
+/** The SSH strings (uint32 length, then the bytes) a blob is made of, or undefined if it is not exactly a run of them. */
+function sshStrings(blob: Buffer): Buffer[] | undefined {
+  const out: Buffer[] = [];
+  for (let at = 0; at < blob.length; ) {
+    const end = at + 4 <= blob.length ? at + 4 + blob.readUInt32BE(at) : Infinity;
+    if (end > blob.length) return undefined;
+    out.push(blob.subarray(at + 4, end));
+    at = end;
+  }
+  return out;
+}
+
+/**
+ * A public SSH host key, returned as "<type> <base64>". A comment after it,
+ * as in a .pub file ("ssh-ed25519 AAAA... root@web1"), is dropped, so the same
+ * key always reaches Terraform the same way.
+ */
+export function checkHostKey(scope: IConstruct, field: string, value: unknown): string {
+  const s = checkString(scope, field, value).trim();
+  const [type, data = '', ...comment] = s.split(/[ \t]+/);
+  if (!HOST_KEY_TYPES[type]) {
+    const hint = HOST_KEY_TYPES[data] ? `; remove ${show(type)} in front (a known_hosts line's host names)` : '';
+    fail(scope, field, `expected a public host key such as "ssh-ed25519 AAAA...", got ${show(s)}${hint}`);
+  }
+  if (/[\r\n]/.test(s) || comment.some((w) => HOST_KEY_TYPES[w])) fail(scope, field, 'holds more than one line or key; give one key');
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(data) || Buffer.from(data, 'base64').toString('base64') !== data) {
+    fail(scope, field, `the key data ${show(data)} is not complete base64; copy the whole key`);
+  }
+  const [name, ...fields] = sshStrings(Buffer.from(data, 'base64')) ?? [];
+  const actual = name?.toString();
+  if (actual !== type && actual !== undefined && HOST_KEY_TYPES[actual]) fail(scope, field, `the key data is an ${actual} key, not ${type}`);
+  if (actual !== type || !HOST_KEY_TYPES[type].ok(fields)) {
+    fail(scope, field, `the key data is not a whole ${type} key (its type name, then ${HOST_KEY_TYPES[type].fields}); copy the whole key`);
+  }
+  return `${type} ${data}`;
+}
+
+/**
+ * Terraform's SSH communicator reads a timeout with Go's time.ParseDuration
+ * and, when that fails, silently uses 5m (communicator/ssh/provisioner.go,
+ * safeDuration): a duration over int64 nanoseconds must not reach it.
+ */
+const MAX_DURATION: Record<string, number> = { s: 9223372036, m: 153722867, h: 2562047 };
 
 /** A Terraform duration such as 30s, 2m or 1h. */
 export function checkDuration(scope: IConstruct, field: string, value: unknown): string {
   const s = checkString(scope, field, value);
-  if (!/^[1-9][0-9]*(s|m|h)$/.test(s)) fail(scope, field, `expected a duration such as 30s, 5m or 1h, got ${show(s)}`);
+  const m = /^([1-9][0-9]*)(s|m|h)$/.exec(s);
+  if (!m) fail(scope, field, `expected a duration such as 30s, 5m or 1h, got ${show(s)}`);
+  if (Number(m[1]) > MAX_DURATION[m[2]]) fail(scope, field, `${s} is longer than Terraform can hold (${MAX_DURATION.h}h)`);
   return s;
 }
 

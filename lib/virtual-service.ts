@@ -2,7 +2,7 @@ import { Construct } from 'constructs';
 import { IpvsRealServer, IpvsService, Protocol } from './scripts/ipvs';
 import { RealServer } from './real-server';
 import { TopologyService } from './topology';
-import { Cidr, checkInt, checkIp, checkOneOf, checkPort, fail } from './validation';
+import { Cidr, checkId, checkInt, checkIp, checkOneOf, checkPort, checkString, checkVip, fail, subnetEdge } from './validation';
 
 /** Every scheduler ipvsadm knows. */
 export const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh'] as const;
@@ -11,9 +11,18 @@ export type Scheduler = (typeof SCHEDULERS)[number];
 /** Every protocol a virtual service can use. */
 export const PROTOCOLS: readonly Protocol[] = ['tcp', 'udp', 'sctp'];
 
+// What ipvsadm 1.31 accepts (ipvsadm.c, parse_options and parse_fwmark):
+// -p 1..MAX_TIMEOUT (86400*31, 31 days), -w 0..65535 (the kernel takes up to
+// INT_MAX, but ipvsadm only from a 2025 patch), -x and -y 0..INT_MAX,
+// -f 1..UINT_MAX, and for IPv6 -M 1..128.
+const MAX_PERSISTENCE_TIMEOUT = 86400 * 31;
+const MAX_WEIGHT = 65535;
+const MAX_THRESHOLD = 2147483647;
+const MAX_FWMARK = 4294967295;
+
 /** Client affinity: connections from one client (or netmask of clients) go to one real server. */
 export interface PersistenceOptions {
-  /** Seconds a client stays with its real server after its last connection. @default 300 */
+  /** Seconds a client stays with its real server after its last connection, 1 to 2678400 (31 days, ipvsadm's limit). @default 300 */
   readonly timeout?: number;
   /** Granularity: clients in one netmask share a real server (IPv4 mask or IPv6 prefix length). @default - one client address */
   readonly netmask?: string;
@@ -24,7 +33,10 @@ export interface VirtualServiceOptions {
   /**
    * The virtual IP clients connect to. Required for address services; for a
    * firewall-mark service it is optional and only decides which address the
-   * director and DR/TUN real servers bring up.
+   * director and DR/TUN real servers bring up. A unicast address that clients
+   * are routed to: not loopback, multicast, broadcast, unspecified,
+   * link-local or IPv4-mapped, not the network or broadcast address of a
+   * director subnet, and not a real server's address.
    */
   readonly vip?: string;
   /**
@@ -55,17 +67,19 @@ export interface VirtualServiceOptions {
 export interface RealServerOptions {
   /** Port on the real server; only NAT may differ from the service port. @default - the service port */
   readonly port?: number;
-  /** 0 takes the server out of new scheduling (drain). @default 1 */
+  /** 0 to 65535 (ipvsadm 1.31's limit); 0 takes the server out of new scheduling (drain). @default 1 */
   readonly weight?: number;
   /** Stop sending new connections above this many. @default 0 (no limit) */
   readonly upperThreshold?: number;
-  /** Resume below this many. @default 0 (none) */
+  /** Resume below this many; at most upperThreshold, which the kernel requires even when that is 0. @default 0 (none) */
   readonly lowerThreshold?: number;
 }
 
 /** Context a service needs from its director. @internal */
 export interface DirectorContext {
   readonly addresses: Cidr[];
+  /** VIPs of the director's services. */
+  readonly vips: () => (string | undefined)[];
   readonly onRealServer: (server: RealServer) => void;
 }
 
@@ -96,25 +110,33 @@ export class VirtualService extends Construct {
     options: VirtualServiceOptions,
     private readonly director: DirectorContext,
   ) {
-    super(scope, id);
+    super(scope, checkId(scope, id));
     const o = options ?? {};
     if (o.fwmark !== undefined) {
-      this.fwmark = checkInt(this, 'fwmark', o.fwmark, 1, 4294967295);
+      this.fwmark = checkInt(this, 'fwmark', o.fwmark, 1, MAX_FWMARK);
       if (o.port !== undefined || o.protocol !== undefined) fail(this, 'fwmark', 'a firewall-mark service has no port or protocol');
-      if (o.vip !== undefined) this.vip = checkIp(this, 'vip', o.vip);
+      if (o.vip !== undefined) this.vip = checkVip(this, 'vip', o.vip);
       if ((this.vip ?? '').includes(':')) fail(this, 'fwmark', 'firewall-mark services are IPv4 only');
     } else {
       if (o.vip === undefined) fail(this, 'vip', 'is required (or give fwmark)');
-      this.vip = checkIp(this, 'vip', o.vip);
+      this.vip = checkVip(this, 'vip', o.vip);
       this.port = checkPort(this, 'port', o.port ?? 80);
       this.protocol = checkOneOf(this, 'protocol', o.protocol ?? 'tcp', PROTOCOLS);
     }
+    const vip = this.vip;
+    for (const net of director.addresses) {
+      const edge = vip && subnetEdge(vip, net);
+      if (edge) fail(this, 'vip', `${vip} is the ${edge} address of the subnet of director address ${net.cidr}`);
+    }
     this.scheduler = checkOneOf(this, 'scheduler', o.scheduler ?? 'wlc', SCHEDULERS);
     if (o.persistence !== undefined) {
+      // From untyped callers `persistence: false` must not turn persistence on.
+      if (o.persistence === null || typeof o.persistence !== 'object') {
+        fail(this, 'persistence', `expected an object such as { timeout: 300 }, got ${JSON.stringify(o.persistence)}`);
+      }
       const ipv6 = (this.vip ?? '').includes(':');
-      const netmask = o.persistence.netmask;
-      if (netmask !== undefined) checkNetmask(this, netmask, ipv6);
-      this.persistence = { timeout: checkInt(this, 'persistence.timeout', o.persistence.timeout ?? 300, 1, 2147483647), netmask };
+      const netmask = o.persistence.netmask === undefined ? undefined : checkNetmask(this, o.persistence.netmask, ipv6);
+      this.persistence = { timeout: checkInt(this, 'persistence.timeout', o.persistence.timeout ?? 300, 1, MAX_PERSISTENCE_TIMEOUT), netmask };
     }
   }
 
@@ -135,6 +157,9 @@ export class VirtualService extends Construct {
    */
   public addRealServer(server: RealServer, options: RealServerOptions = {}): void {
     const field = `realServers[${server.node.id}]`;
+    if (this.fwmark !== undefined && options.port !== undefined) {
+      fail(this, `${field}.port`, "a firewall-mark service has no port: its real servers keep each packet's port");
+    }
     const port = this.fwmark !== undefined ? undefined : checkPort(this, `${field}.port`, options.port ?? this.port);
     if (server.forwarding !== 'nat' && port !== this.port) {
       fail(this, `${field}.port`, `only NAT can map ports; a ${server.forwarding.toUpperCase()} server must use the service port ${this.port}`);
@@ -145,13 +170,17 @@ export class VirtualService extends Construct {
     if (first && first.forwarding !== server.forwarding) {
       fail(this, field, `a service uses one forwarding method; it has ${first.forwarding.toUpperCase()}, this server is ${server.forwarding.toUpperCase()}`);
     }
+    if (this.director.vips().includes(server.address)) {
+      fail(this, field, `${server.address} is a VIP of this director; a real server needs an address of its own`);
+    }
     if ((this.vip ?? server.address).includes(':') !== server.address.includes(':')) {
       fail(this, field, `address family of ${server.address} differs from the service's`);
     }
-    const upper = checkInt(this, `${field}.upperThreshold`, options.upperThreshold ?? 0, 0, 65535);
-    const lower = checkInt(this, `${field}.lowerThreshold`, options.lowerThreshold ?? 0, 0, 65535);
-    if (upper && lower > upper) fail(this, `${field}.lowerThreshold`, `must not exceed upperThreshold (${upper})`);
-    const weight = checkInt(this, `${field}.weight`, options.weight ?? 1, 0, 2147483647);
+    const upper = checkInt(this, `${field}.upperThreshold`, options.upperThreshold ?? 0, 0, MAX_THRESHOLD);
+    const lower = checkInt(this, `${field}.lowerThreshold`, options.lowerThreshold ?? 0, 0, MAX_THRESHOLD);
+    // The kernel refuses l_threshold > u_threshold with ERANGE, also when u is 0 (ip_vs_ctl.c ip_vs_add_dest).
+    if (lower > upper) fail(this, `${field}.lowerThreshold`, `${lower} exceeds upperThreshold ${upper}${upper ? '' : ' (no limit)'}, which the kernel refuses`);
+    const weight = checkInt(this, `${field}.weight`, options.weight ?? 1, 0, MAX_WEIGHT);
     server._attach(this.vip, this.director.addresses, field);
     this.endpoints.add(endpoint);
     this.members.push({
@@ -198,12 +227,18 @@ export class VirtualService extends Construct {
   }
 }
 
-function checkNetmask(scope: Construct, netmask: string, ipv6: boolean): void {
+/** The persistence granularity as ipvsadm -Sn prints it: a prefix length 1-128 for IPv6, a contiguous dotted mask for IPv4. */
+function checkNetmask(scope: Construct, value: unknown, ipv6: boolean): string {
+  const netmask = checkString(scope, 'persistence.netmask', value);
   if (ipv6) {
-    checkInt(scope, 'persistence.netmask', /^\d+$/.test(netmask) ? Number(netmask) : NaN, 1, 128);
-    return;
+    const prefix = Number(netmask);
+    if (!/^\d{1,3}$/.test(netmask) || prefix < 1 || prefix > 128) {
+      fail(scope, 'persistence.netmask', `expected a prefix length from 1 to 128 for an IPv6 service, got ${JSON.stringify(netmask)}`);
+    }
+    return String(prefix);
   }
   const ip = checkIp(scope, 'persistence.netmask', netmask);
   const bits = ip.split('.').map((o) => Number(o).toString(2).padStart(8, '0')).join('');
   if (ip.includes(':') || !/^1*0*$/.test(bits)) fail(scope, 'persistence.netmask', `${netmask} is not a contiguous IPv4 netmask`);
+  return ip;
 }

@@ -12,6 +12,7 @@ import {
   TunRealServer,
   VirtualService,
 } from '../lib';
+import { checkBool } from '../lib/validation';
 import { addBackend, BackendConfig } from './backend';
 import { ClusterConfig } from './config';
 import { ClusterMode } from './topologies';
@@ -52,8 +53,8 @@ export class ClusterStack extends TerraformStack {
     const { director, service, realServers } = props.cluster;
     this.director = new LvsDirector(this, 'director', director);
     this.service = this.director.addService('web', service);
-    for (const rs of realServers) {
-      if (rs.retired) {
+    for (const [i, rs] of realServers.entries()) {
+      if (checkBool(this, `cluster.realServers[${i}].retired`, rs.retired ?? false)) {
         new RetiredRealServer(this, rs.name, { connection: rs.connection });
         continue;
       }

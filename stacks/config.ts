@@ -6,8 +6,9 @@
  * containers); the constructs check every value and name the field.
  */
 import { readFileSync } from 'fs';
-import { dirname, isAbsolute, resolve } from 'path';
+import { dirname, resolve } from 'path';
 import { parse as parseYaml } from 'yaml';
+import { absolutePath } from '../lib/validation';
 import type { SshConnectionProps } from '../lib';
 import type { PersistenceOptions, Scheduler } from '../lib/virtual-service';
 import type { Protocol, WebServerKind } from '../lib';
@@ -134,6 +135,8 @@ function checkShape(file: string, path: string, value: unknown, shape: Shape): v
   if (typeof shape === 'function') return shape(file, path, value);
   if (typeof shape === 'string') {
     if (typeof value !== shape) throw new ConfigError(file, where, `expected a ${shape}, got ${JSON.stringify(value)}`);
+    // YAML's .nan and .inf are numbers; copied as JSON they would become null, and so the default.
+    if (shape === 'number' && !Number.isFinite(value)) throw new ConfigError(file, where, `expected a finite number, got ${value}`);
     return;
   }
   if (Array.isArray(shape)) {
@@ -192,7 +195,7 @@ export function loadConfigFile(file: string): LvsConfig {
   }
   checkShape(file, '', raw ?? {}, SCHEMA);
   const base = dirname(resolve(file));
-  const absolute = (p: unknown) => (typeof p === 'string' && !isAbsolute(p) && !p.startsWith('~') ? resolve(base, p) : p);
+  const absolute = (p: unknown) => (typeof p === 'string' ? absolutePath(p, base) : p);
   const config = JSON.parse(JSON.stringify(raw ?? {}), (key, value) =>
     key === 'privateKeyPath' ? absolute(value) : value,
   ) as LvsConfig;
