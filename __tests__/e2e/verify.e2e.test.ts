@@ -13,7 +13,7 @@ import { synthesize } from '../../review/synthesize';
 import { StackPlan, loadStackPlan } from '../../verify/plan';
 import { EXIT, Report, failures } from '../../verify/report';
 import { verifyStacks } from '../../verify/run';
-import { CdktfProject, ROOT, lab, labHosts, requireLab, sh } from './lab';
+import { CdktfProject, ROOT, lab, labHosts, leaveHostsAsFound, requireLab, sh, snapshot } from './lab';
 
 jest.setTimeout(900_000);
 
@@ -149,6 +149,7 @@ describe.each(CASES)('verify $stack on the lab', ({ stack, prefix, changes }) =>
   const synthDir = mkdtempSync(join(tmpdir(), 'lvs-verify-e2e-'));
   let plan: StackPlan;
   let deployed = false;
+  const before: Record<string, string> = {};
 
   const verify = (): Promise<Report> => verifyStacks([plan], { timeoutMs: 20_000 });
 
@@ -164,11 +165,16 @@ describe.each(CASES)('verify $stack on the lab', ({ stack, prefix, changes }) =>
       else process.env.LVS_CDKTF_CONFIG = saved;
     }
     plan = loadStackPlan(synthDir, stack);
+    // Modules stay loaded after destroy (a documented limit): loaded before the snapshot.
+    for (const h of [`${prefix}-director`, `${prefix}-web1`, `${prefix}-web2`]) {
+      sh(h, 'modprobe -a ip_vs ipip');
+      before[h] = snapshot(h);
+    }
   });
 
   afterAll(() => {
     try {
-      if (deployed) project.destroy(stack);
+      leaveHostsAsFound(before, () => deployed && project.destroy(stack));
     } finally {
       rmSync(synthDir, { recursive: true, force: true });
     }
