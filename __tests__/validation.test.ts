@@ -266,14 +266,19 @@ const idCases: Case[] = [
   ]),
 ];
 
+/** What `build` threw, if anything. */
+function thrown(build: () => unknown): unknown {
+  try {
+    build();
+  } catch (e) {
+    return e;
+  }
+  return undefined;
+}
+
 describe('construct ids: empty or taken ones fail in the same form', () => {
   it.each(idCases)('%s', (_name, build, path, field) => {
-    let error: unknown;
-    try {
-      build();
-    } catch (e) {
-      error = e;
-    }
+    const error = thrown(build);
     expect(error).toBeInstanceOf(LvsValidationError);
     expect((error as LvsValidationError).message).toMatch(new RegExp(`^${path}: ${field}: `));
   });
@@ -359,12 +364,7 @@ describe('bad input fails with the construct path and the field', () => {
   });
 
   it.each(cases)('%s', (_name, build, path, field) => {
-    let error: unknown;
-    try {
-      build();
-    } catch (e) {
-      error = e;
-    }
+    const error = thrown(build);
     expect(error).toBeInstanceOf(LvsValidationError);
     const v = error as LvsValidationError;
     expect({ path: v.constructPath, field: v.field }).toEqual({ path, field });
