@@ -8,7 +8,7 @@
  * framework's CLI, deploys to the lab, answers through the VIP, and destroys.
  */
 import { execFileSync, spawnSync } from 'child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { lstatSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { CLI_ENV, LAB_STATE, ROOT, curlVip, leaveHostsAsFound, requireLab, sh, snapshot } from './lab';
@@ -76,11 +76,17 @@ http.addRealServer(web2);
 app.synth();
 `;
 
-it('installs from a git URL: npm builds the library (prepare) and the app can load it', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'lvs-git-app-'));
+// From a git URL npm clones, installs the dev dependencies and runs prepare; from a checkout
+// (where `npm ci` has run) --install-links packs it through prepare instead of linking it.
+it.each([
+  ['a git URL', `git+file://${ROOT}`],
+  ['a checkout, as a copy (--install-links)', ROOT],
+])('installs from %s: npm builds the library and the app loads its API', (_how, source) => {
+  const dir = mkdtempSync(join(tmpdir(), 'lvs-src-app-'));
   try {
-    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'git-app', version: '1.0.0', private: true }));
-    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', `git+file://${ROOT}`, 'cdktf@0.21.0', 'constructs@10.8.1'], { cwd: dir, encoding: 'utf8', stdio: 'pipe' });
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'src-app', version: '1.0.0', private: true }));
+    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', '--install-links', source, 'cdktf@0.21.0', 'constructs@10.8.1'], { cwd: dir, encoding: 'utf8', stdio: 'pipe' });
+    expect(lstatSync(join(dir, 'node_modules/lvs-cdktf')).isSymbolicLink()).toBe(false);
     const loaded = execFileSync('node', ['-e', "const l = require('lvs-cdktf'); console.log(typeof l.LvsDirector, typeof l.escapeTemplate)"], { cwd: dir, encoding: 'utf8' });
     expect(loaded.trim()).toBe('function undefined');
   } finally {
