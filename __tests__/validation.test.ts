@@ -347,6 +347,21 @@ describe('names that fold together fail at construction, naming both constructs'
     );
   });
 
+  it('two stacks whose ids fold together cannot share state keys on a host', () => {
+    const app = appWith();
+    const server = (stackId: string) => new NatRealServer(new TerraformStack(app, stackId), 'web1', goodServer);
+    server('nat-stack');
+    expect(() => server('Nat_Stack')).toThrow('Nat_Stack/web1: id: its state key nat-stack-web1 is also that of nat-stack/web1');
+  });
+
+  it('a bastion that is not an object fails in the same form', () => {
+    for (const bastion of [null, 'jump', 1]) {
+      expect(() => new NatRealServer(new TerraformStack(appWith(), 's'), 'web1', { ...goodServer, connection: { host: 'web1', bastion: bastion as never } })).toThrow(
+        /^s\/web1: connection\.bastion: expected an object with a host, got /,
+      );
+    }
+  });
+
   it('distinct names build, and each stack has names of its own', () => {
     expect(() => twoServers('web1', 'web2')).not.toThrow();
     expect(() => twoServers('web1', 'web_1')).not.toThrow();

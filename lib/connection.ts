@@ -118,6 +118,7 @@ export function connectionRecord(scope: IConstruct, props: SshConnectionProps | 
   }
   if (props.hostKey !== undefined) rec.host_key = known(props.hostKey, (v) => checkHostKey(scope, 'connection.hostKey', v));
   const b = props.bastion;
+  if (b === null || (b !== undefined && typeof b !== 'object')) fail(scope, 'connection.bastion', `expected an object with a host, got ${JSON.stringify(b)}`);
   if (b !== undefined) {
     rec.bastion_host = known(b.host, (v) => checkHost(scope, 'connection.bastion.host', v));
     rec.bastion_port = known(b.port ?? 22, (v) => checkPort(scope, 'connection.bastion.port', v));

@@ -7,7 +7,6 @@
  * validations.
  */
 import { IConstruct } from 'constructs';
-import type { TerraformStack } from 'cdktf';
 import { frameworkOf } from './framework';
 import { fail } from './validation';
 
@@ -18,15 +17,21 @@ export interface Names {
   readonly stateKey?: string;
 }
 
-const claims = new WeakMap<TerraformStack, Map<string, IConstruct>>();
+const claims = new WeakMap<IConstruct, Map<string, IConstruct>>();
 
-/** Takes `names` for `owner` in its stack; fails, naming both constructs, when another construct holds one of them. */
+/**
+ * Takes `names` for `owner`; fails, naming both constructs, when another
+ * construct holds one of them. Resource names are per stack (each stack is
+ * its own Terraform configuration); state keys are per app, because stacks
+ * whose ids fold together (nat-stack, Nat_Stack) may configure one host.
+ */
 export function claimNames(owner: IConstruct, names: Names): void {
   const stack = frameworkOf(owner).TerraformStack.of(owner);
-  const held = claims.get(stack) ?? new Map<string, IConstruct>();
-  claims.set(stack, held);
+  const scopes: Record<'Terraform resource name' | 'state key', IConstruct> = { 'Terraform resource name': stack, 'state key': stack.node.root };
   for (const [kind, name] of [['Terraform resource name', names.resource], ['state key', names.stateKey]] as const) {
     if (name === undefined) continue;
+    const held = claims.get(scopes[kind]) ?? new Map<string, IConstruct>();
+    claims.set(scopes[kind], held);
     const holder = held.get(`${kind} ${name}`);
     if (holder && holder !== owner) {
       fail(owner, 'id', `its ${kind} ${name} is also that of ${holder.node.path}; ids must differ in more than case and punctuation`);
