@@ -88,14 +88,18 @@ export interface SshConnectionProps {
  */
 export type ConnectionRecord = Record<string, string | number | boolean>;
 
+// What Terraform checks of a reference once it knows the value (RE2 syntax).
+const HOST_PATTERN = '^[A-Za-z0-9]([A-Za-z0-9.:-]*[A-Za-z0-9])?$';
+const HOST_KEY_PATTERN = '^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh[.]com) [A-Za-z0-9+/]+={0,2}$';
+
 /** Which fields of a connection record may be Terraform references, and how to check their value when it is known. */
 export const REFERENCE_FIELDS: Record<string, { readonly field: string; readonly pattern?: string; readonly port?: boolean }> = {
-  host: { field: 'connection.host', pattern: '^[A-Za-z0-9]([A-Za-z0-9.:-]*[A-Za-z0-9])?$' },
+  host: { field: 'connection.host', pattern: HOST_PATTERN },
   port: { field: 'connection.port', port: true },
-  host_key: { field: 'connection.hostKey', pattern: '^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh[.]com) [A-Za-z0-9+/]+={0,2}$' },
-  bastion_host: { field: 'connection.bastion.host', pattern: '^[A-Za-z0-9]([A-Za-z0-9.:-]*[A-Za-z0-9])?$' },
+  host_key: { field: 'connection.hostKey', pattern: HOST_KEY_PATTERN },
+  bastion_host: { field: 'connection.bastion.host', pattern: HOST_PATTERN },
   bastion_port: { field: 'connection.bastion.port', port: true },
-  bastion_host_key: { field: 'connection.bastion.hostKey', pattern: '^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh[.]com) [A-Za-z0-9+/]+={0,2}$' },
+  bastion_host_key: { field: 'connection.bastion.hostKey', pattern: HOST_KEY_PATTERN },
 };
 
 /**

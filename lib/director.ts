@@ -67,6 +67,7 @@ export class LvsDirector extends Construct {
 
   constructor(scope: Construct, id: string, props: LvsDirectorProps) {
     super(scope, checkId(scope, id));
+    // A tree from another copy of the framework fails here, naming this construct.
     frameworkOf(this);
     if (!props || typeof props !== 'object') fail(this, 'props', 'are required');
     this.connection = connectionRecord(this, props.connection);

@@ -77,6 +77,7 @@ export abstract class RealServer extends Construct {
 
   protected constructor(scope: Construct, id: string, props: RealServerProps) {
     super(scope, checkId(scope, id));
+    // A tree from another copy of the framework fails here, naming this construct.
     frameworkOf(this);
     if (!props || typeof props !== 'object') fail(this, 'props', 'are required');
     const record = connectionRecord(this, props.connection);

@@ -32,6 +32,7 @@ export class RetiredRealServer extends Construct {
 
   constructor(scope: Construct, id: string, props: RetiredRealServerProps) {
     super(scope, checkId(scope, id));
+    // A tree from another copy of the framework fails here, naming this construct.
     frameworkOf(this);
     const record = connectionRecord(this, props?.connection);
     const kind = resourceKindOf(this);
