@@ -142,7 +142,7 @@ describe('director', () => {
     const { stack, director } = drCluster();
     const base = resourcesOf(stack).find((r) => r.name === 'lb_Host')!;
     const up = embeddedFiles(base.apply)['/var/lib/lvs-cdktf/lib-test-lb/up.sh'];
-    expect(up).toContain("ip addr add '192.168.115.110/32' dev 'ens33' label 'ens33:0'");
+    expect(up).toContain("lvs_address_up 'ens33' inet '192.168.115.110/32' 'ens33:0'");
     expect(base.apply).toContain('net.ipv4.conf.all.send_redirects = 0');
     expect(base.apply).toContain('net.ipv4.conf.ens33.send_redirects = 0');
     expect(base.apply).toContain('net.ipv4.vs.expire_quiescent_template = 1');
@@ -160,11 +160,11 @@ describe('director', () => {
     const tunBase = resourcesOf(tun).find((r) => r.name === 'director_Host')!;
     expect(tunBase.apply).toContain("modprobe -a 'ip_vs' 'ipip'");
     expect(tunBase.apply).toContain('net.ipv4.ip_forward = 1');
-    expect(tunBase.apply).toContain("ip addr add '192.168.100.101/32' dev 'tunl0'");
+    expect(embeddedFiles(tunBase.apply)['/var/lib/lvs-cdktf/tun-stack-director/up.sh']).toContain("lvs_address_up 'tunl0' inet '192.168.100.101/32'");
     const natBase = resourcesOf(nat).find((r) => r.name === 'director_Host')!;
     expect(natBase.apply).toContain('net.ipv4.ip_forward = 1');
-    expect(natBase.apply).not.toContain('ip addr add');
-    expect(natBase.apply).toContain(" inet 192.168.116.111/24 ' || { echo 'lvs-cdktf: expected 192.168.116.111/24 on ens34");
+    expect(embeddedFiles(natBase.apply)['/var/lib/lvs-cdktf/nat-stack-director/up.sh']).not.toContain('lvs_address_up');
+    expect(natBase.apply).toContain("lvs_expect_address 'ens34' inet '192.168.116.111/24'");
   });
 
   it('NAT real servers take the director address on their subnet as gateway', () => {

@@ -2,7 +2,8 @@ import { readFileSync } from 'fs';
 import { join } from 'path';
 import { App, Testing, TerraformStack } from 'cdktf';
 import { ResourceKind, RESOURCE_KIND_CONTEXT } from '../lib';
-import { embeddedFiles, unescapeTemplate as unescape } from '../review/synth';
+import { createScriptOf, unescapeTemplate as unescape } from '../lib/host-script';
+import { embeddedFiles } from '../lib/scripts/shell';
 import { ClusterStack, LvsConfig, defineStacks } from '../stacks';
 
 export { embeddedFiles };
@@ -43,7 +44,7 @@ export function resourcesOf(stack: TerraformStack): SynthResource[] {
         name,
         body,
         state,
-        apply: unescape(body.provisioner[0]['remote-exec'].inline[0]),
+        apply: createScriptOf(json, body.provisioner[0]['remote-exec'].inline),
         destroy: unescape(state.destroy_script),
       });
     }

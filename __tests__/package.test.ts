@@ -12,14 +12,16 @@ import * as api from '../lib';
 const ROOT = resolve(__dirname, '..');
 
 describe('the npm package', () => {
-  it('holds the compiled library, its declarations, README, licence and package.json, nothing else', () => {
+  it('holds the compiled library, its declarations and shell library, README, licence and package.json, nothing else', () => {
     const [pack] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--silent'], { cwd: ROOT, encoding: 'utf8' }));
     const files: string[] = pack.files.map((f: { path: string }) => f.path).sort();
-    const other = files.filter((f) => !/^dist\/lib\/.+\.(js|d\.ts)$/.test(f) && !['LICENSE', 'README.md', 'package.json'].includes(f));
+    const other = files.filter((f) => !/^dist\/lib\/.+\.(js|d\.ts)$/.test(f) && !['LICENSE', 'README.md', 'package.json', 'dist/lib/scripts/lvs.sh'].includes(f));
     expect(other).toEqual([]);
     expect(files).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'package.json', 'dist/lib/index.js', 'dist/lib/index.d.ts']));
     // Every module of lib/ is compiled into it (the scripts the constructs render among them).
     expect(files).toContain('dist/lib/scripts/bundle.js');
+    // The scripts read the shell library next to them at synth.
+    expect(files).toContain('dist/lib/scripts/lvs.sh');
   }, 120_000);
 
   it('declares the framework and constructs as peers and has no runtime dependency of its own', () => {

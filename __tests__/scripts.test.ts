@@ -1,23 +1,35 @@
 import { execFileSync, spawnSync } from 'child_process';
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'fs';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { ResourceKind } from '../lib';
-import { renderBundle } from '../lib/scripts/bundle';
+import { applyScript, renderBundle } from '../lib/scripts/bundle';
 import { composeFragments, sysctlFragment, sysctlKey } from '../lib/scripts/host';
-import { ipvsTableFragment, renderRules } from '../lib/scripts/ipvs';
+import { IpvsRealServer, IpvsService, renderRules, serviceKey } from '../lib/ipvs';
+import { ipvsTableFragment } from '../lib/scripts/table';
 import { RealServerSpec, drRealServerSettings, natRealServerSettings, realServerRole, tunRealServerSettings } from '../lib/scripts/roles';
 
 const drRealServer = (spec: RealServerSpec) => realServerRole(spec, drRealServerSettings(spec));
 const tunRealServer = (spec: RealServerSpec) => realServerRole(spec, tunRealServerSettings(spec));
 const natRealServer = (spec: RealServerSpec & { gateway: string }) => realServerRole(spec, natRealServerSettings(spec));
-import { OS_FUNCTIONS, sq } from '../lib/scripts/shell';
+import { LIBRARY, sq } from '../lib/scripts/shell';
 import { embeddedFiles, resourcesOf, stacks } from './helpers';
+
+type LooseReal = Omit<IpvsRealServer, 'server' | 'upperThreshold' | 'lowerThreshold'> & Partial<IpvsRealServer>;
+/** Services in the IPVS model from what a test cares about. */
+function model(services: (Omit<IpvsService, 'path' | 'key' | 'realServers'> & { realServers: LooseReal[] })[]): IpvsService[] {
+  return services.map((s) => ({
+    ...s,
+    path: 'test/service',
+    key: serviceKey(s),
+    realServers: s.realServers.map((r) => ({ server: 'test/web', upperThreshold: 0, lowerThreshold: 0, ...r })),
+  }));
+}
 
 describe('renderRules', () => {
   it('prints rules the way ipvsadm -Sn does', () => {
     expect(
-      renderRules([
+      renderRules(model([
         {
           protocol: 'tcp',
           vip: '192.168.115.111',
@@ -38,7 +50,7 @@ describe('renderRules', () => {
         },
         { fwmark: 7, scheduler: 'wlc', persistence: { timeout: 300, netmask: '255.255.255.0' }, realServers: [{ address: '10.0.0.5', forwarding: 'tun', weight: 2 }] },
         { protocol: 'sctp', vip: '10.0.0.1', port: 9, scheduler: 'mh', realServers: [] },
-      ]),
+      ])),
     ).toEqual([
       '-A -t 192.168.115.111:80 -s rr',
       '-a -t 192.168.115.111:80 -r 192.168.116.112:80 -m -w 1',
@@ -52,7 +64,7 @@ describe('renderRules', () => {
   });
 
   it('omits the default persistence granularity as ipvsadm does', () => {
-    const rules = renderRules([{ protocol: 'tcp', vip: '10.0.0.1', port: 80, scheduler: 'rr', persistence: { timeout: 300, netmask: '255.255.255.255' }, realServers: [] }]);
+    const rules = renderRules(model([{ protocol: 'tcp', vip: '10.0.0.1', port: 80, scheduler: 'rr', persistence: { timeout: 300, netmask: '255.255.255.255' }, realServers: [] }]));
     expect(rules).toEqual(['-A -t 10.0.0.1:80 -s rr -p 300']);
   });
 });
@@ -67,12 +79,32 @@ describe('bundles', () => {
 
   it('start every script with set -eu', () => {
     const b = renderBundle(spec);
-    for (const s of [b.apply, b.destroy, b.upScript, b.downScript]) expect(s.split('\n').slice(0, 2)).toEqual(['#!/bin/sh', 'set -eu']);
+    for (const s of [applyScript(b), b.destroy, b.upScript, b.downScript]) expect(s.split('\n').slice(0, 2)).toEqual(['#!/bin/sh', 'set -eu']);
   });
 
   it('teardown bundles undo the previous generation first; reconcile bundles never do', () => {
-    expect(renderBundle(spec).apply).toMatch(/undoing generation \$prev before applying \$gen"\n  sh "\$dir\/down.sh"/);
-    expect(renderBundle({ ...spec, onChange: 'reconcile' }).apply).not.toContain('undoing generation');
+    // lvs_begin on a state directory holding another generation whose down.sh leaves a mark.
+    const begin = (onChange: string) => {
+      const dir = mkdtempSync(join(tmpdir(), 'lvs-begin-'));
+      writeFileSync(join(dir, 'generation'), 'old\n');
+      writeFileSync(join(dir, 'down.sh'), `touch ${sq(join(dir, 'undone'))}\n`);
+      execFileSync('sh', ['-eu', '-c', `${LIBRARY}\nowner=o dir=${sq(dir)} gen=new\nlvs_begin ${onChange}`]);
+      return existsSync(join(dir, 'undone'));
+    };
+    expect(renderBundle(spec).apply[2]).toContain('lvs_begin teardown');
+    expect(renderBundle({ ...spec, onChange: 'reconcile' }).apply[2]).toContain('lvs_begin reconcile');
+    expect(begin('teardown')).toBe(true);
+    expect(begin('reconcile')).toBe(false);
+  });
+
+  it('carry the library once, and install it for up.sh and down.sh', () => {
+    const b = renderBundle(spec);
+    expect(b.apply[1]).toBe(LIBRARY);
+    expect(b.apply[0]).not.toContain('lvs_os_family');
+    expect(b.apply[2]).not.toContain('lvs_os_family()');
+    expect(b.apply[2]).toContain(`lvs_write '/var/lib/lvs-cdktf/o/lib.sh' 0644 < "$lvs_lib"`);
+    for (const s of [b.upScript, b.downScript]) expect(s).toContain('. "$dir/lib.sh"');
+    expect(renderBundle(spec).generation).not.toBe(renderBundle({ ...spec, description: 'e' }).generation);
   });
 
   it('destroy steps act only on the generation they applied', () => {
@@ -85,9 +117,10 @@ describe('bundles', () => {
 describe('host fragments', () => {
   it('write sysctls to a drop-in, never to /etc/sysctl.conf, and restore recorded values', () => {
     const f = sysctlFragment('o', [['net.ipv4.ip_forward', 1]]);
-    expect(f.prepare).toContain("cat > '/etc/sysctl.d/90-lvs-cdktf-o.conf'");
+    expect(f.prepare).toContain("lvs_write '/etc/sysctl.d/90-lvs-cdktf-o.conf' 0644 <<'LVS_CDKTF_EOF'");
     expect(`${f.prepare}${f.up}${f.down}`).not.toContain('/etc/sysctl.conf');
-    expect(f.down).toContain('sysctl.orig');
+    expect(f.prepare).toContain("lvs_sysctl_record 'net.ipv4.ip_forward'");
+    expect(f.down).toBe("lvs_sysctl_restore '/etc/sysctl.d/90-lvs-cdktf-o.conf'");
   });
 
   it('use the slash form for VLAN interface sysctls', () => {
@@ -101,9 +134,9 @@ describe('host fragments', () => {
       expect(f.prepare).toContain(`net.ipv4.conf.${dev}.arp_ignore = 1`);
       expect(f.prepare).toContain(`net.ipv4.conf.${dev}.arp_announce = 2`);
     }
-    expect(f.up.indexOf('sysctl -q -p')).toBeLessThan(f.up.indexOf("ip addr add '192.168.115.110/32' dev 'lo' label 'lo:0'"));
+    expect(f.up.indexOf('sysctl -q -p')).toBeLessThan(f.up.indexOf("lvs_address_up 'lo' inet '192.168.115.110/32' 'lo:0'"));
     expect(f.up).toContain("ip route replace '192.168.115.110/32' dev 'lo'");
-    expect(f.down.indexOf("ip addr del '192.168.115.110/32'")).toBeLessThan(f.down.indexOf('sysctl.orig'));
+    expect(f.down.indexOf("lvs_address_restore 'lo' inet '192.168.115.110/32'")).toBeLessThan(f.down.indexOf('lvs_sysctl_restore'));
     expect(f.down).toContain("ip route del '192.168.115.110/32' dev 'lo'");
   });
 
@@ -112,15 +145,15 @@ describe('host fragments', () => {
     expect(f.prepare).toContain("modprobe -a 'ipip'");
     for (const dev of ['all', 'default', 'tunl0', 'eth0']) expect(f.prepare).toContain(`net.ipv4.conf.${dev}.rp_filter = 0`);
     expect(f.prepare).toContain('net.ipv4.conf.all.arp_ignore = 1');
-    expect(f.up).toContain("ip addr add '192.168.100.101/32' dev 'tunl0'");
-    expect(f.up.indexOf("ip link set dev 'tunl0' up")).toBeLessThan(f.up.indexOf("ip addr add '192.168.100.101/32'"));
+    expect(f.up).toContain("lvs_address_up 'tunl0' inet '192.168.100.101/32'");
+    expect(f.up.indexOf("ip link set dev 'tunl0' up")).toBeLessThan(f.up.indexOf("lvs_address_up 'tunl0'"));
   });
 
   it('NAT: records the old default route and puts it back', () => {
     const f = natRealServer({ owner: 'o', dataInterface: { dev: 'ens33', cidr: '192.168.116.112/24' }, vips: [], gateway: '192.168.116.111' });
-    expect(f.prepare).toContain('ip route show default > "$dir/default-route.orig.new"');
-    expect(f.up).toContain("ip route replace default via '192.168.116.111' dev 'ens33'");
-    expect(f.down).toContain('default-route.orig');
+    expect(f.prepare).toBe('lvs_default_route_record -4');
+    expect(f.up).toContain("ip -4 route replace default via '192.168.116.111' dev 'ens33'");
+    expect(f.down).toBe("lvs_default_route_restore -4 '192.168.116.111' 'ens33'");
   });
 
   it('compose keeps prepare/up in order and runs down in reverse', () => {
@@ -132,14 +165,14 @@ describe('host fragments', () => {
 
 describe('IPVS table scripts', () => {
   const table = ipvsTableFragment({
-    services: [{ protocol: 'tcp', vip: '10.0.0.1', port: 80, scheduler: 'rr', realServers: [{ address: '10.0.0.2', port: 80, forwarding: 'dr', weight: 1 }] }],
+    services: model([{ protocol: 'tcp', vip: '10.0.0.1', port: 80, scheduler: 'rr', realServers: [{ address: '10.0.0.2', port: 80, forwarding: 'dr', weight: 1 }] }]),
     ownsWholeTable: false,
     drainSeconds: 30,
   });
 
   it('applies thresholds, which ipvsadm-save does not print', () => {
     const t = ipvsTableFragment({
-      services: [{ protocol: 'tcp', vip: '10.0.0.1', port: 80, scheduler: 'rr', realServers: [{ address: '10.0.0.2', port: 80, forwarding: 'tun', weight: 1, upperThreshold: 9, lowerThreshold: 3 }] }],
+      services: model([{ protocol: 'tcp', vip: '10.0.0.1', port: 80, scheduler: 'rr', realServers: [{ address: '10.0.0.2', port: 80, forwarding: 'tun', weight: 1, upperThreshold: 9, lowerThreshold: 3 }] }]),
       ownsWholeTable: false,
       drainSeconds: 30,
     });
@@ -148,28 +181,39 @@ describe('IPVS table scripts', () => {
   });
 
   it('never flush: services are edited in place, servers drained before deletion', () => {
-    expect(table.up).not.toMatch(/ipvsadm -C/);
-    expect(table.up).toContain('ipvsadm -E "$proto" "$addr" $rest');
-    expect(table.up).toContain('ipvsadm -e "$proto" "$addr" -r "$rs" $rest');
-    expect(table.up).toMatch(/-w 0[\s\S]*ipvsadm -d/);
+    const up = libraryFunction('lvs_table_up');
+    expect(table.up).toContain('lvs_table_up no 30 "$desired_services" "$desired_rules"');
+    expect(up).not.toMatch(/ipvsadm -C/);
+    expect(up).toContain('ipvsadm -E "$proto" "$addr" $rest');
+    expect(up).toContain('ipvsadm -e "$proto" "$addr" -r "$rs" $rest');
+    expect(libraryFunction('lvs_drain_and_delete')).toMatch(/-w 0[\s\S]*ipvsadm -d/);
   });
 
   it('deletes only its own services unless it owns the whole table', () => {
-    expect(table.down).not.toContain('ipvsadm -C');
-    expect(table.down).toContain('lvs_delete_services');
+    expect(table.down).toBe('lvs_table_down no 30');
+    expect(libraryFunction('lvs_table_down')).toContain('if [ "$1" = yes ]; then ipvsadm -C; fi');
     const whole = ipvsTableFragment({ services: [], ownsWholeTable: true, drainSeconds: 1 });
-    expect(whole.down).toContain('ipvsadm -C');
-    expect(whole.up).toContain("ipvsadm -S -n | awk '$1 == \"-A\"");
+    expect(whole.down).toBe('lvs_table_down yes 1');
+    expect(whole.up).toContain('lvs_table_up yes');
+    expect(libraryFunction('lvs_table_up')).toContain("ipvsadm -S -n | awk '$1 == \"-A\"");
   });
 
   it('keeps the distribution rules file in step, restoring the original on destroy', () => {
-    expect(table.up).toContain('lvs_save_rules');
-    expect(OS_FUNCTIONS).toContain('. /etc/os-release');
-    expect(table.up).toContain('/etc/ipvsadm.rules');
-    expect(table.up).toContain('/etc/sysconfig/ipvsadm');
-    expect(table.down).toContain('rules.orig');
+    expect(libraryFunction('lvs_table_up')).toContain('lvs_save_rules');
+    expect(libraryFunction('lvs_os_family')).toContain('. /etc/os-release');
+    expect(libraryFunction('lvs_rules_file')).toContain('/etc/ipvsadm.rules');
+    expect(libraryFunction('lvs_rules_file')).toContain('/etc/sysconfig/ipvsadm');
+    expect(libraryFunction('lvs_table_down')).toContain('rules.orig');
+    expect(table.prepare).toBe('lvs_table_record');
   });
 });
+
+/** One function of the shell library, from its definition to its closing brace. */
+function libraryFunction(name: string): string {
+  const m = new RegExp(`^${name}\\(\\) \\{\\n[\\s\\S]*?^\\}$`, 'm').exec(LIBRARY);
+  if (!m) throw new Error(`no function ${name} in lvs.sh`);
+  return m[0];
+}
 
 /** Every script every stack generates, for both resource kinds. */
 function allScripts(): Record<string, string> {
@@ -210,7 +254,8 @@ describe('generated scripts', () => {
       writeFileSync(file, body);
       return file;
     });
-    const res = spawnSync('shellcheck', ['-s', 'sh', '-S', 'style', ...files], { encoding: 'utf8' });
+    // The library file as it is in the source tree, too.
+    const res = spawnSync('shellcheck', ['-s', 'sh', '-S', 'style', join(__dirname, '../lib/scripts/lvs.sh'), ...files], { encoding: 'utf8' });
     if (res.error) throw new Error(`shellcheck is not installed (apt-get install shellcheck): ${res.error.message}`);
     expect(res.stdout + res.stderr).toBe('');
     expect(res.status).toBe(0);
@@ -227,7 +272,7 @@ describe('package installation path', () => {
     for (const tool of has) {
       writeFileSync(join(dir, 'bin', tool), `#!/bin/sh\necho "${tool} $*" >> ${sq(join(dir, 'calls'))}\n`, { mode: 0o755 });
     }
-    const sh = `${OS_FUNCTIONS}\nlvs_install ipvsadm\n`;
+    const sh = `${LIBRARY}\nlvs_install ipvsadm\n`;
     execFileSync('unshare', ['-m', 'sh', '-c', `mount --bind ${sq(join(dir, 'os-release'))} /etc/os-release && PATH=${sq(join(dir, 'bin'))}:/usr/bin:/bin sh -eu -c ${sq(sh)}`]);
     return readFileSync(join(dir, 'calls'), 'utf8');
   };

@@ -44,7 +44,7 @@ describe('default stacks are the tutorial topologies', () => {
   it('web pages name their host', () => {
     const [nat] = stacks();
     const web1 = resourcesOf(nat).find((r) => r.name === 'web1_Host')!;
-    expect(web1.apply).toContain("printf '%s\\n' 'web1 (192.168.116.112)' > \"$docroot/index.html\"");
+    expect(web1.apply).toContain("lvs_web_server nginx 'web1 (192.168.116.112)'");
   });
 });
 

@@ -6,11 +6,12 @@ import { claimNames } from './names';
 import { InterfaceProps, RealServer } from './real-server';
 import { AddressSpec } from './scripts/host';
 import { renderBundle } from './scripts/bundle';
-import { Forwarding, ipvsTableFragment, renderRules } from './scripts/ipvs';
+import { Forwarding, renderRules } from './ipvs';
+import { ipvsTableFragment } from './scripts/table';
 import { DirectorBaseSpec, directorBase, directorSettings } from './scripts/roles';
 import { Cidr, checkBool, checkCidr, checkId, checkInt, checkInterface, fail, inSubnet } from './validation';
 import { addTopology, topologySettings } from './topology';
-import { VirtualService, VirtualServiceOptions } from './virtual-service';
+import { ServiceOwner, VirtualService, VirtualServiceOptions } from './virtual-service';
 
 /** Props of an {@link LvsDirector}. */
 export interface LvsDirectorProps {
@@ -53,7 +54,7 @@ export interface LvsDirectorProps {
  * weights are edited, new servers added, removed servers drained then
  * deleted, and no service is ever flushed.
  */
-export class LvsDirector extends Construct {
+export class LvsDirector extends Construct implements ServiceOwner {
   /** The data-plane interfaces, with their checked addresses. */
   public readonly interfaces: { readonly name: string; readonly cidr: Cidr }[];
   /** Whether this stack owns the whole IPVS table (see {@link LvsDirectorProps.ownsWholeTable}). */
@@ -106,7 +107,7 @@ export class LvsDirector extends Construct {
       interfaces: this.interfaces.map((i) => ({ name: i.name, address: i.cidr.cidr })),
       ownsWholeTable: this.ownsWholeTable,
       resources: { host: this.host.address, services: this.servicesStep?.address },
-      services: this.services.map((s) => s._describe()),
+      services: this.services.map((s) => s._entry()),
       rules: this.desiredRules,
       settings: topologySettings(directorSettings(this.baseSpec())),
     };
@@ -125,30 +126,52 @@ export class LvsDirector extends Construct {
 
   /** Declares a virtual service on this director. */
   public addService(id: string, options: VirtualServiceOptions): VirtualService {
-    const service = new VirtualService(this, id, options, {
-      addresses: this.interfaces.map((i) => i.cidr),
-      vips: () => this.services.map((s) => s.vip),
-      onRealServer: (server) => this.table().runsAfter(server.host),
-    });
+    const service = new VirtualService(this, id, options);
+    this.serve(service);
+    return service;
+  }
+
+  /**
+   * This director also serves `service`, declared on another director: it
+   * holds the VIP and keeps the same IPVS entries in its own table, for
+   * routers that spread clients over both (ECMP). Not for NAT services,
+   * whose real servers route replies through their one director.
+   */
+  public serve(service: VirtualService): void {
     const clash = this.services.find((s) => s.key === service.key);
     if (clash) fail(service, 'vip', `${service.key} is already declared by ${clash.node.path}`);
     const server = this.services.flatMap((s) => s.realServers).find((r) => r.address === service.vip);
     if (server) fail(service, 'vip', `${service.vip} is the address of real server ${server.node.path}`);
+    this.servicesStep ??= this.tableStep();
+    service._servedBy(this);
     this.services.push(service);
-    this.table();
-    return service;
   }
 
   /** The IPVS rules this director declares, as `ipvsadm -Sn` prints them. */
   public get desiredRules(): string[] {
-    return renderRules(this.services.map((s) => s._toIpvs()));
+    return renderRules(this.services.map((s) => s._entry()));
   }
 
-  private table(): HostScript {
-    if (this.servicesStep) return this.servicesStep;
+  /** @internal see {@link ServiceOwner} */
+  public get _addresses(): Cidr[] {
+    return this.interfaces.map((i) => i.cidr);
+  }
+
+  /** @internal see {@link ServiceOwner} */
+  public _vips(): (string | undefined)[] {
+    return this.services.map((s) => s.vip);
+  }
+
+  /** @internal see {@link ServiceOwner} */
+  public _tableAfter(server: RealServer): void {
+    this.servicesStep!.runsAfter(server.host);
+  }
+
+  /** The table step, created with the director's first service. */
+  private tableStep(): HostScript {
     const owner = ownerKeyFor(this, 'services');
     claimNames(this, { stateKey: owner });
-    this.servicesStep = new HostScript(this, 'Services', {
+    const step = new HostScript(this, 'Services', {
       connection: this.connection,
       createBeforeDestroy: true,
       bundle: () =>
@@ -158,14 +181,14 @@ export class LvsDirector extends Construct {
           onChange: 'reconcile',
           after: [ownerKeyFor(this)],
           ...ipvsTableFragment({
-            services: this.services.map((s) => s._toIpvs()),
+            services: this.services.map((s) => s._entry()),
             ownsWholeTable: this.ownsWholeTable,
             drainSeconds: this.drainSeconds,
           }),
         }),
     });
-    this.servicesStep.runsAfter(this.host);
-    return this.servicesStep;
+    step.runsAfter(this.host);
+    return step;
   }
 
   private forwardingMethods(): Forwarding[] {

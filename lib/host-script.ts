@@ -10,7 +10,7 @@ import type { DataResource, RemoteExecProvisioner, SSHProvisionerConnection, Ter
 import { ConnectionRecord, REFERENCE_FIELDS } from './connection';
 import { Framework, frameworkOf } from './framework';
 import { RenderedBundle } from './scripts/bundle';
-import { asRoot } from './scripts/shell';
+import { LIBRARY, asRoot } from './scripts/shell';
 import { claimNames } from './names';
 import { checkId, checkOneOf, fail } from './validation';
 
@@ -44,6 +44,11 @@ export function resourceKindOf(scope: IConstruct): ResourceKind {
  */
 export function escapeTemplate(s: string): string {
   return s.replace(/\$\{/g, () => '$${').replace(/%\{/g, () => '%%{');
+}
+
+/** Undoes {@link escapeTemplate}: the text as it reaches the host. */
+export function unescapeTemplate(s: string): string {
+  return s.replace(/\$\$\{/g, '${').replace(/%%\{/g, '%{');
 }
 
 /**
@@ -167,8 +172,9 @@ export class HostScript extends Construct {
   private place(bundle: RenderedBundle, connection: ConnectionRecord): void {
     // Another login user gets root through sudo, for the destroy script too.
     const root = (s: string) => (connection.user === 'root' ? s : asRoot(s));
+    const [head, , tail] = bundle.apply;
     this.resource.provisioners = [
-      { type: 'remote-exec', inline: [escapeTemplate(root(bundle.apply))] },
+      { type: 'remote-exec', inline: [escapeTemplate(root(head)), libraryReference(this), escapeTemplate(tail)] },
       destroyProvisioner(this.kind),
     ];
     const state = { ...connection, destroy_script: escapeTemplate(root(bundle.destroy)) };
@@ -199,6 +205,36 @@ function referencePreconditions(fw: Framework, path: string, rec: ConnectionReco
         : { condition: fw.Fn.can(fw.Fn.regex(check.pattern!, value as string)), errorMessage: `${path}: ${check.field}: does not match ${check.pattern}` },
     ];
   });
+}
+
+/** Name of the Terraform local that holds the shell library, once per stack. */
+export const LIBRARY_LOCAL = 'lvs_cdktf_library';
+
+/**
+ * The shell library as a reference to the stack's one copy of it. Terraform's
+ * cost of a plan grows with the text of every provisioner (it parses each as
+ * a template), so each host step carries only what is particular to it.
+ */
+function libraryReference(scope: IConstruct): string {
+  const { TerraformLocal, TerraformStack } = frameworkOf(scope);
+  const stack = TerraformStack.of(scope);
+  if (!stack.node.tryFindChild(LIBRARY_LOCAL)) {
+    new TerraformLocal(stack, LIBRARY_LOCAL, escapeTemplate(LIBRARY)).overrideLogicalId(LIBRARY_LOCAL);
+  }
+  // A plain string, not the local's token: see selfConnection.
+  return `\${local.${LIBRARY_LOCAL}}`;
+}
+
+/**
+ * A synthesized host step's create script as it reaches the host: the
+ * `inline` list joined as Terraform joins it, with the stack's library local
+ * put in and Terraform's escapes undone. Reads synth output of every version
+ * (before the library local, the script was one element).
+ * @internal
+ */
+export function createScriptOf(synthesized: { readonly locals?: Record<string, unknown> }, inline: readonly string[]): string {
+  const reference = `\${local.${LIBRARY_LOCAL}}`;
+  return inline.map((part) => unescapeTemplate(part === reference ? String(synthesized.locals?.[LIBRARY_LOCAL] ?? '') : part)).join('\n');
 }
 
 const NULL_PROVIDER_ID = 'lvs-cdktf-null-provider';

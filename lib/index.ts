@@ -2,8 +2,10 @@
 // internal and may change without notice.
 export { LvsDirector } from './director';
 export type { LvsDirectorProps } from './director';
-export { VirtualService, SCHEDULERS, PROTOCOLS } from './virtual-service';
-export type { Scheduler, VirtualServiceOptions, RealServerOptions, PersistenceOptions } from './virtual-service';
+export { VirtualService } from './virtual-service';
+export type { VirtualServiceOptions, RealServerOptions, PersistenceOptions } from './virtual-service';
+export { SCHEDULERS, PROTOCOLS } from './ipvs';
+export type { Forwarding, Protocol, Scheduler } from './ipvs';
 export { RealServer, NatRealServer, DrRealServer, TunRealServer } from './real-server';
 export type { RealServerProps, NatRealServerProps, InterfaceProps, WebServerProps } from './real-server';
 export { RetiredRealServer } from './retired-real-server';
@@ -14,5 +16,4 @@ export type { HostScript } from './host-script';
 export { LvsValidationError } from './validation';
 export type { Cidr } from './validation';
 export { FRAMEWORKS } from './framework';
-export type { Forwarding, Protocol } from './scripts/ipvs';
 export type { WebServerKind } from './scripts/host';

@@ -4,7 +4,7 @@ import { frameworkOf } from './framework';
 import { HostScript, ownerKeyFor } from './host-script';
 import { addTopology, topologySettings } from './topology';
 import { renderBundle } from './scripts/bundle';
-import { Forwarding } from './scripts/ipvs';
+import { Forwarding } from './ipvs';
 import { WebServerKind } from './scripts/host';
 import {
   HostSettings,

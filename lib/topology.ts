@@ -7,6 +7,7 @@
 import { IConstruct } from 'constructs';
 import type { TerraformStack } from 'cdktf';
 import { frameworkOf } from './framework';
+import type { Forwarding, IpvsService } from './ipvs';
 import type { HostSettings } from './scripts/roles';
 
 /** Key under "//" in cdk.tf.json that holds the {@link Topology}. */
@@ -45,32 +46,6 @@ export function topologySettings(s: HostSettings): TopologySettings {
   };
 }
 
-/** One real server of a service, as the topology records it. */
-export interface TopologyRealServerEntry {
-  /** Construct path of the real server. */
-  readonly server: string;
-  readonly address: string;
-  readonly port?: number;
-  readonly forwarding: string;
-  readonly weight: number;
-  readonly upperThreshold: number;
-  readonly lowerThreshold: number;
-}
-
-/** One virtual service of a director, as the topology records it. */
-export interface TopologyService {
-  readonly path: string;
-  /** `protocol:vip:port` or `fwmark:N`. */
-  readonly key: string;
-  readonly vip?: string;
-  readonly port?: number;
-  readonly protocol?: string;
-  readonly fwmark?: number;
-  readonly scheduler: string;
-  readonly persistence?: { readonly timeout: number; readonly netmask?: string };
-  readonly realServers: TopologyRealServerEntry[];
-}
-
 /** One {@link LvsDirector}, as the topology records it. */
 export interface TopologyDirector {
   readonly path: string;
@@ -79,7 +54,7 @@ export interface TopologyDirector {
   readonly ownsWholeTable: boolean;
   /** Terraform addresses of the director's base and table steps. */
   readonly resources: { readonly host: string; readonly services?: string };
-  readonly services: TopologyService[];
+  readonly services: IpvsService[];
   /** The table as `ipvsadm -Sn` prints it. */
   readonly rules: string[];
   readonly settings: TopologySettings;
@@ -89,7 +64,7 @@ export interface TopologyDirector {
 export interface TopologyRealServer {
   readonly path: string;
   readonly connection: TopologyConnection;
-  readonly forwarding: string;
+  readonly forwarding: Forwarding;
   readonly interface: { readonly name: string; readonly address: string };
   readonly vips: string[];
   readonly gateway?: string;

@@ -169,6 +169,12 @@ function toBigInt(ip: string): bigint {
   return groups.reduce((acc, g) => (acc << 16n) | BigInt(parseInt(g, 16)), 0n);
 }
 
+/** `host:port`, with an IPv6 address in brackets (`[2001:db8::1]:80`); just the host without a port. */
+export function hostPort(host: string, port?: number | string): string {
+  const h = host.includes(':') ? `[${host}]` : host;
+  return port === undefined ? h : `${h}:${port}`;
+}
+
 /** Whether `ip` lies in the subnet of `net`. */
 export function inSubnet(ip: string, net: Cidr): boolean {
   if (ip.includes(':') !== net.address.includes(':')) return false;

@@ -1,15 +1,7 @@
-import { Construct } from 'constructs';
-import { IpvsRealServer, IpvsService, Protocol } from './scripts/ipvs';
+import { Construct, IConstruct } from 'constructs';
+import { IpvsRealServer, IpvsService, PROTOCOLS, Protocol, SCHEDULERS, Scheduler, serviceKey } from './ipvs';
 import { RealServer } from './real-server';
-import { TopologyService } from './topology';
 import { Cidr, checkId, checkInt, checkIp, checkOneOf, checkPort, checkString, checkVip, fail, subnetEdge } from './validation';
-
-/** Every scheduler ipvsadm knows. */
-export const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh'] as const;
-/** An IPVS scheduling algorithm: one of {@link SCHEDULERS}. */
-export type Scheduler = (typeof SCHEDULERS)[number];
-/** Every protocol a virtual service can use. */
-export const PROTOCOLS: readonly Protocol[] = ['tcp', 'udp', 'sctp'];
 
 // What ipvsadm 1.31 accepts (ipvsadm.c, parse_options and parse_fwmark):
 // -p 1..MAX_TIMEOUT (86400*31, 31 days), -w 0..65535 (the kernel takes up to
@@ -75,12 +67,19 @@ export interface RealServerOptions {
   readonly lowerThreshold?: number;
 }
 
-/** Context a service needs from its director. @internal */
-export interface DirectorContext {
-  readonly addresses: Cidr[];
+/**
+ * What a service needs of each director that serves it: its addresses (the
+ * checks), its VIPs, and its table step (which must run after every real
+ * server's host step). `LvsDirector` is the one implementation.
+ * @internal
+ */
+export interface ServiceOwner extends IConstruct {
+  /** The director's data-plane addresses (DIPs). */
+  readonly _addresses: Cidr[];
   /** VIPs of the director's services. */
-  readonly vips: () => (string | undefined)[];
-  readonly onRealServer: (server: RealServer) => void;
+  _vips(): (string | undefined)[];
+  /** Orders the director's table step after the host step of `server`. */
+  _tableAfter(server: RealServer): void;
 }
 
 /**
@@ -102,14 +101,10 @@ export class VirtualService extends Construct {
   public readonly persistence?: { readonly timeout: number; readonly netmask?: string };
   private readonly members: { server: RealServer; entry: IpvsRealServer }[] = [];
   private readonly endpoints = new Set<string>();
+  private readonly owners: ServiceOwner[] = [];
 
   /** @internal use `LvsDirector.addService` */
-  constructor(
-    scope: Construct,
-    id: string,
-    options: VirtualServiceOptions,
-    private readonly director: DirectorContext,
-  ) {
+  constructor(scope: Construct, id: string, options: VirtualServiceOptions) {
     super(scope, checkId(scope, id));
     const o = options ?? {};
     if (o.fwmark !== undefined) {
@@ -122,11 +117,6 @@ export class VirtualService extends Construct {
       this.vip = checkVip(this, 'vip', o.vip);
       this.port = checkPort(this, 'port', o.port ?? 80);
       this.protocol = checkOneOf(this, 'protocol', o.protocol ?? 'tcp', PROTOCOLS);
-    }
-    const vip = this.vip;
-    for (const net of director.addresses) {
-      const edge = vip && subnetEdge(vip, net);
-      if (edge) fail(this, 'vip', `${vip} is the ${edge} address of the subnet of director address ${net.cidr}`);
     }
     this.scheduler = checkOneOf(this, 'scheduler', o.scheduler ?? 'wlc', SCHEDULERS);
     if (o.persistence !== undefined) {
@@ -142,7 +132,38 @@ export class VirtualService extends Construct {
 
   /** `protocol:vip:port` or `fwmark:N`: unique per director. */
   public get key(): string {
-    return this.fwmark !== undefined ? `fwmark:${this.fwmark}` : `${this.protocol}:${this.vip}:${this.port}`;
+    return serviceKey(this);
+  }
+
+  /** The directors that serve this service, the one that declared it first. */
+  public get directors(): IConstruct[] {
+    return [...this.owners];
+  }
+
+  /**
+   * Called by `LvsDirector` when it serves this service: checks the service
+   * and its real servers against the director, and orders the director's
+   * table after each real server.
+   * @internal
+   */
+  public _servedBy(owner: ServiceOwner): void {
+    if (this.owners.includes(owner)) fail(this, 'directors', `${owner.node.path} serves this service already`);
+    const nat = this.members[0]?.server.forwarding === 'nat';
+    if (nat && this.owners.length > 0) fail(this, 'directors', 'a NAT service has one director: its real servers route replies through that director');
+    for (const net of owner._addresses) {
+      const edge = this.vip && subnetEdge(this.vip, net);
+      if (edge) fail(this, 'vip', `${this.vip} is the ${edge} address of the subnet of director address ${net.cidr}`);
+    }
+    this.owners.push(owner);
+    this.members.forEach(({ server }) => this.attach(server, owner, `realServers[${server.node.id}]`));
+  }
+
+  private attach(server: RealServer, owner: ServiceOwner, field: string): void {
+    if (owner._vips().includes(server.address)) {
+      fail(this, field, `${server.address} is a VIP of director ${owner.node.path}; a real server needs an address of its own`);
+    }
+    server._attach(this.vip, owner._addresses, field);
+    owner._tableAfter(server);
   }
 
   /** The real servers of this service, in the order they were added. */
@@ -170,8 +191,8 @@ export class VirtualService extends Construct {
     if (first && first.forwarding !== server.forwarding) {
       fail(this, field, `a service uses one forwarding method; it has ${first.forwarding.toUpperCase()}, this server is ${server.forwarding.toUpperCase()}`);
     }
-    if (this.director.vips().includes(server.address)) {
-      fail(this, field, `${server.address} is a VIP of this director; a real server needs an address of its own`);
+    if (server.forwarding === 'nat' && this.owners.length > 1) {
+      fail(this, field, 'a NAT service has one director: its real servers route replies through that director');
     }
     if ((this.vip ?? server.address).includes(':') !== server.address.includes(':')) {
       fail(this, field, `address family of ${server.address} differs from the service's`);
@@ -181,44 +202,22 @@ export class VirtualService extends Construct {
     // The kernel refuses l_threshold > u_threshold with ERANGE, also when u is 0 (ip_vs_ctl.c ip_vs_add_dest).
     if (lower > upper) fail(this, `${field}.lowerThreshold`, `${lower} exceeds upperThreshold ${upper}${upper ? '' : ' (no limit)'}, which the kernel refuses`);
     const weight = checkInt(this, `${field}.weight`, options.weight ?? 1, 0, MAX_WEIGHT);
-    server._attach(this.vip, this.director.addresses, field);
+    this.owners.forEach((owner) => this.attach(server, owner, field));
     this.endpoints.add(endpoint);
     this.members.push({
       server,
-      entry: { address: server.address, port, forwarding: server.forwarding, weight, upperThreshold: upper, lowerThreshold: lower },
+      entry: { server: server.node.path, address: server.address, port, forwarding: server.forwarding, weight, upperThreshold: upper, lowerThreshold: lower },
     });
-    this.director.onRealServer(server);
   }
 
-  /** @internal the service as plan review and verification see it */
-  public _describe(): TopologyService {
+  /** The service in the IPVS model: what the table scripts render and the topology records. @internal */
+  public _entry(): IpvsService {
     return {
       path: this.node.path,
       key: this.key,
       vip: this.vip,
       port: this.port,
       protocol: this.protocol,
-      fwmark: this.fwmark,
-      scheduler: this.scheduler,
-      persistence: this.persistence,
-      realServers: this.members.map(({ server, entry }) => ({
-        server: server.node.path,
-        address: entry.address,
-        port: entry.port,
-        forwarding: entry.forwarding,
-        weight: entry.weight,
-        upperThreshold: entry.upperThreshold ?? 0,
-        lowerThreshold: entry.lowerThreshold ?? 0,
-      })),
-    };
-  }
-
-  /** @internal the service as the IPVS renderer takes it */
-  public _toIpvs(): IpvsService {
-    return {
-      protocol: this.protocol,
-      vip: this.vip,
-      port: this.port,
       fwmark: this.fwmark,
       scheduler: this.scheduler,
       persistence: this.persistence,

@@ -3,7 +3,8 @@
  * per host step (from the scripts themselves: a script that changes is a
  * host that will run something, whatever the topology says).
  */
-import { Topology, TopologyDirector, TopologyService } from '../lib/topology';
+import { IpvsService } from '../lib/ipvs';
+import { Topology, TopologyDirector } from '../lib/topology';
 import {
   forwardingName,
   persistenceLabel,
@@ -42,7 +43,7 @@ function changed(label: string, before: unknown, after: unknown, where: string):
   return before === after ? [] : [`${label} ${String(before)} → ${String(after)} on ${where}`];
 }
 
-function diffService(before: TopologyService, after: TopologyService, retired: Set<string>): string[] {
+function diffService(before: IpvsService, after: IpvsService, retired: Set<string>): string[] {
   const where = serviceLabel(after);
   const out: string[] = [];
   if (serviceLabel(before) !== where) out.push(`service ${shortName(after.path)} moves ${serviceLabel(before)} → ${where}`);
@@ -74,7 +75,7 @@ function diffService(before: TopologyService, after: TopologyService, retired: S
   return out;
 }
 
-function addedService(s: TopologyService, director: string): string[] {
+function addedService(s: IpvsService, director: string): string[] {
   const what = `${s.protocol ?? 'fwmark'}, scheduler ${s.scheduler}, persistence ${persistenceLabel(s)}`;
   return [
     `service ${serviceLabel(s)} added on ${director} (${what})`,
@@ -144,6 +145,7 @@ function scriptDiffs(before: HostStep, after: HostStep): ScriptDiff[] {
     diff: lineDiff(elideFiles(before.create, Object.keys(before.files)), elideFiles(after.create, Object.keys(after.files))),
   });
   parts.push({ name: 'destroy script', diff: lineDiff(before.destroy, after.destroy) });
+  parts.push({ name: 'shell library (lib.sh)', diff: lineDiff(before.library ?? '', after.library ?? '') });
   const byDiff = new Map<string, string[]>();
   for (const p of parts) if (p.diff) byDiff.set(p.diff, [...(byDiff.get(p.diff) ?? []), p.name]);
   return [...byDiff].map(([diff, names]) => ({ name: names.join(', '), diff }));
@@ -165,7 +167,7 @@ function diffStep(before: HostStep | undefined, after: HostStep | undefined, rem
   }
   if (!before || !after) return undefined;
   const moved = hostLabel(before) !== hostLabel(after) ? ` (was ${hostLabel(before)})` : '';
-  if (before.create === after.create && before.destroy === after.destroy) {
+  if (before.create === after.create && before.library === after.library && before.destroy === after.destroy) {
     return moved ? { summary: `${after.address} now connects to ${where(after)}${moved}: updated in place, no script runs`, diffs: [] } : undefined;
   }
   if (after.generation !== undefined && before.generation === after.generation) {

@@ -115,6 +115,11 @@ function commandsSection(stack: StackSynth, before?: StackSynth): string {
     out.push('', `### ${host} (${owners})`, '', '#### Create', '', steps.map(createStep).join('\n\n'));
     out.push('', '#### Destroy', '', steps.map(destroyStep).join('\n\n'));
   }
+  const library = stack.steps.find((s) => s.library)?.library;
+  if (library) {
+    out.push('', '### Shell library', '', 'Every create script carries it (elided above) and installs it as `lib.sh` in its state directory; up.sh and down.sh source it.', '');
+    out.push(details('lib/scripts/lvs.sh as shipped', fence(library, 'sh')));
+  }
   for (const address of stack.removed) {
     const old = before?.steps.find((s) => s.address === address);
     out.push('', `### Retired: \`${address}\``, '');

@@ -6,6 +6,9 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
+import { createScriptOf, unescapeTemplate } from '../lib/host-script';
+import { splitLibrary } from '../lib/scripts/bundle';
+import { embeddedFiles } from '../lib/scripts/shell';
 import { Topology, topologyOf } from '../lib/topology';
 
 /** One Terraform resource that runs scripts on one host. */
@@ -16,8 +19,10 @@ export interface HostStep {
   readonly owner: string;
   readonly host: string;
   readonly port: number;
-  /** Create-time script as it reaches the host (Terraform escapes undone). */
+  /** Create-time script as it reaches the host (Terraform escapes undone), with the shell library elided. */
   readonly create: string;
+  /** The shell library the create script carries and installs (absent in output from before it). */
+  readonly library?: string;
   /** Destroy-time script as it reaches the host. */
   readonly destroy: string;
   /** Files the create script writes through heredocs, by path on the host. */
@@ -36,30 +41,8 @@ export interface StackSynth {
   readonly removed: string[];
 }
 
-/** Terraform reads `${` and `%{` as templates, so the synth output doubles them; undo that for display. */
-export function unescapeTemplate(s: string): string {
-  return s.replace(/\$\$\{/g, '${').replace(/%%\{/g, '%{');
-}
-
-const HEREDOC = /cat > '([^']+)\.new' <<'(LVS_CDKTF_EOF_*)'\n([\s\S]*?)\n\2\n/g;
-
-/** Files a create script writes as `cat > '<path>.new' <<'LVS_CDKTF_EOF'`. */
-export function embeddedFiles(script: string): Record<string, string> {
-  const files: Record<string, string> = {};
-  for (const m of script.matchAll(HEREDOC)) files[m[1]] = m[3] + '\n';
-  return files;
-}
-
-/**
- * The create script with the bodies of the given files replaced by a
- * one-line pointer, so that a report showing those files separately does
- * not print them twice.
- */
-export function elideFiles(script: string, paths: string[]): string {
-  return script.replace(HEREDOC, (whole, path: string, eof: string) =>
-    paths.includes(path) ? `cat > '${path}.new' <<'${eof}'\n# … ${path} (shown above) …\n${eof}\n` : whole,
-  );
-}
+export { elideFiles, embeddedFiles } from '../lib/scripts/shell';
+export { unescapeTemplate } from '../lib/host-script';
 
 interface RawResource {
   readonly '//'?: { readonly metadata?: { readonly path?: string } };
@@ -92,13 +75,14 @@ export function parseStack(name: string, json: any): StackSynth {
       const state = body.input ?? body.triggers;
       if (!createRun || !state) continue;
       const address = `${type}.${id}`;
-      const create = unescapeTemplate(createRun['remote-exec']?.inline?.join('\n') ?? '');
+      const { library, rest: create } = splitLibrary(createScriptOf(json, createRun['remote-exec']?.inline ?? []));
       steps.push({
         address,
         owner: owners.get(address) ?? (body['//']?.metadata?.path ?? address).replace(/\/Resource$/, ''),
         host: String(state.host),
         port: Number(state.port ?? 22),
         create,
+        library,
         destroy: unescapeTemplate(String(state.destroy_script ?? '')),
         files: embeddedFiles(create),
         createBeforeDestroy: body.lifecycle?.create_before_destroy === true,

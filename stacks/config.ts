@@ -10,7 +10,8 @@ import { dirname, resolve } from 'path';
 import { parse as parseYaml } from 'yaml';
 import { absolutePath } from '../lib/validation';
 import type { SshConnectionProps } from '../lib';
-import type { PersistenceOptions, Scheduler } from '../lib/virtual-service';
+import type { PersistenceOptions } from '../lib/virtual-service';
+import type { Scheduler } from '../lib/ipvs';
 import type { Protocol, WebServerKind } from '../lib';
 import { BACKENDS, BackendConfig, backendKind } from './backend';
 

@@ -8,6 +8,7 @@
  * `ip route` where routes are checked; sysctls, modules and link flags are
  * read from /proc and /sys with shell built-ins.
  */
+import { FORWARDING, IpvsRule, parseRule } from '../lib/ipvs';
 import { sq } from '../lib/scripts/shell';
 import { ExpectedAddress, ExpectedRoute, HostExpectation } from './expect';
 
@@ -88,55 +89,20 @@ export function parseSections(output: string): Map<string, string[]> {
 
 // ---------------------------------------------------------------- ipvsadm
 
-interface Rule {
-  readonly op: '-A' | '-a';
-  /** `-t 192.168.115.111:80`, `-f 1`. */
-  readonly selector: string;
-  /** `192.168.116.112:80` for `-a` lines. */
-  readonly real?: string;
-  readonly line: string;
-  /** Options after the selector (and `-r <rs>`), by flag. */
-  readonly options: Map<string, string>;
-}
-
-function parseRule(raw: string): Rule | undefined {
-  const t = raw.trim().split(/\s+/);
-  if ((t[0] !== '-A' && t[0] !== '-a') || t.length < 3) return undefined;
-  const selector = `${t[1]} ${t[2]}`;
-  const options = new Map<string, string>();
-  let real: string | undefined;
-  for (let i = 3; i < t.length; i++) {
-    const flag = t[i];
-    const next = t[i + 1];
-    if (next !== undefined && !next.startsWith('-')) {
-      if (flag === '-r') real = next;
-      else options.set(flag, next);
-      i++;
-    } else {
-      options.set(flag, '');
-    }
-  }
-  return { op: t[0], selector, real, line: t.join(' '), options };
-}
-
 const OPTION_NAMES: Record<string, string> = {
   '-s': 'scheduler',
   '-p': 'persistence',
   '-M': 'netmask',
   '-w': 'weight',
-  '-m': 'forwarding',
-  '-g': 'forwarding',
-  '-i': 'forwarding',
   '--tun-type': 'tunnel type',
 };
 
 /** What differs between two rules of the same service or real server: `weight 1 → 3`. */
-function ruleDiff(expected: Rule, actual: Rule): string {
-  const fwd = (r: Rule) => ['-m', '-g', '-i'].find((f) => r.options.has(f));
+function ruleDiff(expected: IpvsRule, actual: IpvsRule): string {
+  const flag = (r: IpvsRule) => (r.forwarding ? FORWARDING[r.forwarding].flag : undefined);
   const parts: string[] = [];
-  if (fwd(expected) !== fwd(actual)) parts.push(`forwarding ${fwd(expected) ?? '-'} → ${fwd(actual) ?? '-'}`);
-  const flags = new Set([...expected.options.keys(), ...actual.options.keys()].filter((f) => !['-m', '-g', '-i'].includes(f)));
-  for (const f of flags) {
+  if (expected.forwarding !== actual.forwarding) parts.push(`forwarding ${flag(expected) ?? '-'} → ${flag(actual) ?? '-'}`);
+  for (const f of new Set([...expected.options.keys(), ...actual.options.keys()])) {
     const a = expected.options.get(f);
     const b = actual.options.get(f);
     if (a !== b) parts.push(`${OPTION_NAMES[f] ?? f} ${a ?? '-'} → ${b ?? '-'}`);
@@ -148,8 +114,8 @@ function ipvsChecks(declared: string[], ownsWholeTable: boolean, live: string[],
   if (rc !== undefined && rc !== '0') {
     return [{ kind: 'ipvs', item: 'ipvsadm -Sn', expected: 'exit 0', actual: `exit ${rc}: ${live.join(' ').slice(0, 200)}`, status: 'fail' }];
   }
-  const want = declared.map(parseRule).filter((r): r is Rule => !!r);
-  const have = live.map(parseRule).filter((r): r is Rule => !!r);
+  const want = declared.map(parseRule).filter((r): r is IpvsRule => !!r);
+  const have = live.map(parseRule).filter((r): r is IpvsRule => !!r);
   const checks: Check[] = [];
   const wantServices = new Set(want.filter((r) => r.op === '-A').map((r) => r.selector));
   const liveService = new Map(have.filter((r) => r.op === '-A').map((r) => [r.selector, r]));

@@ -7,6 +7,7 @@
 import { readFileSync } from 'fs';
 import { homedir } from 'os';
 import { NodeSSH } from 'node-ssh';
+import { hostPort } from '../lib/validation';
 
 export interface SshEndpoint {
   readonly host: string;
@@ -33,7 +34,7 @@ export function expandHome(path: string): string {
 
 /** `host:port` (IPv6 in brackets), prefixed with the bastion when there is one. */
 export function targetLabel(t: SshTarget): string {
-  const hp = (e: SshEndpoint) => `${e.host.includes(':') ? `[${e.host}]` : e.host}:${e.port}`;
+  const hp = (e: SshEndpoint) => hostPort(e.host, e.port);
   return t.bastion ? `${hp(t)} via ${hp(t.bastion)}` : hp(t);
 }
 

@@ -5,7 +5,9 @@
  * "web1 (192.168.116.112)"). Pure: command rendering and analysis.
  */
 import { sq } from '../lib/scripts/shell';
-import { Topology, TopologyService } from '../lib/topology';
+import { IpvsService, serviceSelector } from '../lib/ipvs';
+import { Topology } from '../lib/topology';
+import { hostPort } from '../lib/validation';
 import { Check } from './probe';
 
 const MARK = '@@@ lvs-verify';
@@ -14,7 +16,7 @@ export interface TrafficTarget {
   /** Service selector, e.g. `-t 192.168.115.111:80`. */
   readonly selector: string;
   readonly url: string;
-  readonly service: TopologyService;
+  readonly service: IpvsService;
 }
 
 /** The TCP services of a stack that have a VIP and a port. */
@@ -22,10 +24,7 @@ export function trafficTargets(topology: Topology): TrafficTarget[] {
   return topology.directors.flatMap((d) =>
     d.services
       .filter((s) => s.vip !== undefined && s.port !== undefined && (s.protocol ?? 'tcp') === 'tcp')
-      .map((s) => {
-        const host = s.vip!.includes(':') ? `[${s.vip}]` : s.vip!;
-        return { selector: `-t ${host}:${s.port}`, url: `http://${host}:${s.port}/`, service: s };
-      }),
+      .map((s) => ({ selector: serviceSelector(s), url: `http://${hostPort(s.vip!, s.port)}/`, service: s })),
   );
 }
 
@@ -87,7 +86,7 @@ export interface Distribution {
 /** Which real server wrote an answer: its address in the page ("web1 (192.168.116.112)"), else its construct id as the first word. */
 export function distribution(target: TrafficTarget, answers: Answer[]): Distribution {
   const reals = target.service.realServers.map((r) => ({
-    real: `${r.address.includes(':') ? `[${r.address}]` : r.address}:${r.port ?? target.service.port}`,
+    real: hostPort(r.address, r.port ?? target.service.port),
     address: r.address,
     id: r.server.split('/').pop() ?? r.server,
     server: r.server,

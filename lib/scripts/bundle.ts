@@ -3,12 +3,13 @@
  *
  * On the host it lives in /var/lib/lvs-cdktf/<owner>/: `up.sh` (runtime
  * state; re-run at every boot by a systemd unit), `down.sh` (undoes `up.sh`
- * and `prepare`, restoring recorded originals) and `generation` (a hash of
- * the bundle's content). The generation lets a destroy step recognise that a
+ * and `prepare`, restoring recorded originals), `lib.sh` (the shell
+ * library, lvs.sh, that both source) and `generation` (a hash of the
+ * bundle's content, library included). The generation lets a destroy step recognise that a
  * newer resource has taken the host over, so a replaced resource's destroy
  * never undoes its successor's work.
  */
-import { OS_FUNCTIONS, STATE_ROOT, script, shortHash, sq, stateDir, unitName, writeFile } from './shell';
+import { LIBRARY, script, scriptHeader, shortHash, sq, stateDir, unitName, writeFile } from './shell';
 
 export interface BundleSpec {
   /** Owner key: [a-z0-9-], unique per host. */
@@ -38,8 +39,13 @@ export interface BundleSpec {
 export interface RenderedBundle {
   readonly owner: string;
   readonly generation: string;
-  /** Create-time script: run by the resource's create provisioner. */
-  readonly apply: string;
+  /**
+   * Create-time script, run by the resource's create provisioner, as
+   * Terraform's `inline` list (joined with newlines into one script): the
+   * second element is {@link LIBRARY}, which a stack carries once and each
+   * host step references.
+   */
+  readonly apply: readonly [head: string, library: string, tail: string];
   /** Destroy-time script: run by the resource's destroy provisioner. */
   readonly destroy: string;
   /** The files the bundle installs on the host (also checked by shellcheck). */
@@ -49,18 +55,16 @@ export interface RenderedBundle {
 }
 
 const UNIT_DIR = '/etc/systemd/system';
+const LIBRARY_EOF = 'LVS_CDKTF_LIB';
 
 export function renderBundle(spec: BundleSpec): RenderedBundle {
   const dir = stateDir(spec.owner);
   const unit = unitName(spec.owner);
-  // up.sh and down.sh run on their own (down.sh also at boot-less cleanup), so they carry what they use.
-  const standalone = (body: string) => [
-    /\blvs_(os_family|install|systemd)\b/.test(body) ? OS_FUNCTIONS : '',
-    body.includes('$dir') ? `dir=${sq(dir)}` : '',
-    body,
-  ];
-  const upScript = script(`boot-time state of ${spec.description}`, ...standalone(spec.up));
-  const downScript = script(`undo ${spec.description}`, ...standalone(spec.down));
+  // up.sh and down.sh run on their own (at boot, and on teardown), with the library this generation installed.
+  const standalone = (purpose: string, body: string) =>
+    script(purpose, `dir=${sq(dir)}`, '# shellcheck source=/dev/null', '. "$dir/lib.sh"', body);
+  const upScript = standalone(`boot-time state of ${spec.description}`, spec.up);
+  const downScript = standalone(`undo ${spec.description}`, spec.down);
   const afterUnits = (spec.after ?? []).map(unitName);
   const unitText = [
     '[Unit]',
@@ -76,49 +80,39 @@ export function renderBundle(spec: BundleSpec): RenderedBundle {
     '[Install]',
     'WantedBy=multi-user.target',
   ].join('\n');
-  const generation = shortHash(spec.prepare, upScript, downScript, unitText, spec.onChange);
-
-  const teardownPrevious =
-    spec.onChange === 'teardown'
-      ? [
-          'prev=$(cat "$dir/generation" 2>/dev/null || true)',
-          'if [ -n "$prev" ] && [ "$prev" != "$gen" ] && [ -f "$dir/down.sh" ]; then',
-          '  echo "lvs-cdktf: $owner: undoing generation $prev before applying $gen"',
-          '  sh "$dir/down.sh"',
-          'fi',
-        ].join('\n')
-      : '';
+  const generation = shortHash(LIBRARY, spec.prepare, upScript, downScript, unitText, spec.onChange);
+  // One command, so that one directive covers it: the library's functions read them.
+  const identity = ['# shellcheck disable=SC2034', `owner=${sq(spec.owner)} dir=${sq(dir)} gen=${sq(generation)}`];
 
   const destroy = script(
     `destroy ${spec.description}`,
-    `owner=${sq(spec.owner)}`,
-    `dir=${sq(dir)}`,
-    `gen=${sq(generation)}`,
+    ...identity,
     'cur=$(cat "$dir/generation" 2>/dev/null || true)',
     'if [ "$cur" != "$gen" ]; then',
-    '  echo "lvs-cdktf: $owner: host holds generation ${cur:-none}, not $gen; leaving it to its current owner"',
+    '  [ -n "$cur" ] || cur=none',
+    '  echo "lvs-cdktf: $owner: host holds generation $cur, not $gen; leaving it to its current owner"',
     '  exit 0',
     'fi',
-    'sh "$dir/down.sh"',
-    'if command -v systemctl >/dev/null 2>&1; then',
-    `  systemctl disable --no-reload ${sq(unit)} >/dev/null 2>&1 || true`,
-    'fi',
-    `rm -f ${sq(`${UNIT_DIR}/${unit}`)}`,
-    'if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi',
-    'rm -rf "$dir"',
-    `rmdir ${sq(STATE_ROOT)} 2>/dev/null || true`,
-    'echo "lvs-cdktf: $owner: removed"',
+    '# shellcheck source=/dev/null',
+    '. "$dir/lib.sh"',
+    `lvs_remove ${sq(`${UNIT_DIR}/${unit}`)}`,
   );
 
-  const apply = script(
-    `apply ${spec.description}`,
-    OS_FUNCTIONS,
-    `owner=${sq(spec.owner)}`,
-    `dir=${sq(dir)}`,
-    `gen=${sq(generation)}`,
-    'umask 022',
-    'mkdir -p "$dir"',
-    teardownPrevious,
+  // The library goes to a temporary file first: a teardown of the previous
+  // generation runs its down.sh with the library that generation installed.
+  const head = [
+    scriptHeader(`apply ${spec.description}`),
+    'lvs_lib=$(mktemp)',
+    'trap \'rm -f "$lvs_lib"\' EXIT',
+    `cat > "$lvs_lib" <<'${LIBRARY_EOF}'`,
+  ].join('\n');
+  const tail = [
+    LIBRARY_EOF,
+    '# shellcheck source=/dev/null',
+    '. "$lvs_lib"',
+    ...identity,
+    `lvs_begin ${spec.onChange}`,
+    `lvs_write ${sq(`${dir}/lib.sh`)} 0644 < "$lvs_lib"`,
     writeFile(`${dir}/up.sh`, upScript, '0755'),
     writeFile(`${dir}/down.sh`, downScript, '0755'),
     // The destroy step, kept on the host for a server that leaves the code without being retired.
@@ -127,17 +121,28 @@ export function renderBundle(spec: BundleSpec): RenderedBundle {
     'echo "$gen" > "$dir/generation"',
     spec.prepare,
     'sh "$dir/up.sh"',
-    // systemd is reloaded only when the unit file changed: a reload takes seconds on a busy host.
-    'unit_changed=',
-    writeFile(`${UNIT_DIR}/${unit}`, unitText, '0644', 'unit_changed=1'),
-    'if command -v systemctl >/dev/null 2>&1; then',
-    '  if lvs_systemd && [ -n "$unit_changed" ]; then systemctl daemon-reload; fi',
-    `  systemctl is-enabled --quiet ${sq(unit)} 2>/dev/null || systemctl enable --quiet --no-reload ${sq(unit)}`,
-    'else',
-    '  echo "lvs-cdktf: $owner: no systemctl here, so this state is not restored at boot" >&2',
-    'fi',
-    'echo "lvs-cdktf: $owner: generation $gen applied"',
-  );
+    writeFile(`${UNIT_DIR}/${unit}`, unitText, '0644'),
+    `lvs_enable ${sq(unit)}`,
+  ]
+    .filter((s) => s.length > 0)
+    .join('\n') + '\n';
 
-  return { owner: spec.owner, generation, apply, destroy, upScript, downScript, unit: unitText };
+  return { owner: spec.owner, generation, apply: [head, LIBRARY, tail], destroy, upScript, downScript, unit: unitText };
+}
+
+const LIBRARY_BLOCK = new RegExp(`(<<'${LIBRARY_EOF}'\\n)([\\s\\S]*?)(\\n${LIBRARY_EOF}\\n)`);
+
+/**
+ * A create script's copy of the shell library, and the script with a
+ * one-line pointer in its place, for reports that show the library once.
+ */
+export function splitLibrary(script: string): { readonly library?: string; readonly rest: string } {
+  const m = LIBRARY_BLOCK.exec(script);
+  if (!m) return { rest: script };
+  return { library: m[2] + '\n', rest: script.replace(LIBRARY_BLOCK, (_all, open: string, _lib: string, close: string) => `${open}# … the shell library, lib/scripts/lvs.sh (installed as lib.sh) …${close}`) };
+}
+
+/** The create script as one text, as Terraform joins the `inline` list. */
+export function applyScript(bundle: RenderedBundle): string {
+  return bundle.apply.join('\n');
 }

@@ -18,7 +18,7 @@ import {
   sysctlKey,
   webServerFragment,
 } from './host';
-import { Forwarding } from './ipvs';
+import { Forwarding } from '../ipvs';
 import { sq } from './shell';
 
 export interface InterfaceAddress {
@@ -44,12 +44,7 @@ export interface DirectorBaseSpec {
 /** Fails the apply, before any change, when a declared address is missing. */
 function expectAddresses(interfaces: InterfaceAddress[]): Fragment {
   return {
-    prepare: interfaces
-      .map(({ dev, cidr }) => {
-        const fam = cidr.includes(':') ? 'inet6' : 'inet';
-        return `ip -o addr show dev ${sq(dev)} 2>/dev/null | grep -qF ${sq(` ${fam} ${cidr} `)} || { echo ${sq(`lvs-cdktf: expected ${cidr} on ${dev}; configure the interface first`)} >&2; exit 1; }`;
-      })
-      .join('\n'),
+    prepare: interfaces.map(({ dev, cidr }) => `lvs_expect_address ${sq(dev)} ${cidr.includes(':') ? 'inet6' : 'inet'} ${sq(cidr)}`).join('\n'),
   };
 }
 

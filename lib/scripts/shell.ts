@@ -4,6 +4,8 @@
  * second line of defence, not the first.
  */
 import { createHash } from 'crypto';
+import { readFileSync } from 'fs';
+import { join } from 'path';
 
 /** Single-quote a value for POSIX sh. */
 export function sq(value: string | number): string {
@@ -41,21 +43,39 @@ export function asRoot(script: string): string {
 }
 
 /**
- * Writes `content` to `path` through a quoted heredoc (no expansion), only
- * replacing the file when it changes so re-runs leave mtimes alone;
- * `onChange` runs only then.
+ * Writes `content` to `path` on the host through the library's one writer,
+ * `lvs_write` (replaced only when the content changes), from a quoted
+ * heredoc (no expansion). {@link embeddedFiles} reads these back.
  */
-export function writeFile(path: string, content: string, mode = '0644', onChange?: string): string {
+export function writeFile(path: string, content: string, mode = '0644'): string {
   const body = content.endsWith('\n') ? content : content + '\n';
   let marker = 'LVS_CDKTF_EOF';
   while (body.includes(marker)) marker += '_';
-  const replace = `mv -f ${sq(path + '.new')} ${sq(path)}${onChange ? `; ${onChange}` : ''}`;
-  return [
-    `cat > ${sq(path + '.new')} <<'${marker}'`,
-    body + marker,
-    `chmod ${mode} ${sq(path + '.new')}`,
-    `if cmp -s ${sq(path + '.new')} ${sq(path)}; then rm -f ${sq(path + '.new')}; else ${replace}; fi`,
-  ].join('\n');
+  return `lvs_write ${sq(path)} ${mode} <<'${marker}'\n${body}${marker}`;
+}
+
+// A file as writeFile renders it; and as scripts before lvs_write wrote it
+// (`cat > 'path.new'`), so that a review against an older commit still
+// compares file by file.
+const WRITTEN = /(?:lvs_write '([^']+)' \d+|cat > '([^']+)\.new') <<'(LVS_CDKTF_EOF_*)'\n([\s\S]*?)\n\3\n/g;
+
+/** The files a script writes with {@link writeFile}, by path on the host. */
+export function embeddedFiles(script: string): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (const m of script.matchAll(WRITTEN)) files[m[1] ?? m[2]] = m[4] + '\n';
+  return files;
+}
+
+/**
+ * The script with the bodies of the given files replaced by a one-line
+ * pointer, so that a report showing those files separately does not print
+ * them twice.
+ */
+export function elideFiles(script: string, paths: string[]): string {
+  return script.replace(WRITTEN, (whole, path: string | undefined, old: string | undefined, eof: string) => {
+    const file = path ?? old!;
+    return paths.includes(file) ? whole.slice(0, whole.indexOf('\n') + 1) + `# … ${file} (shown above) …\n${eof}\n` : whole;
+  });
 }
 
 /** Root of the per-owner state kept on each host. */
@@ -72,25 +92,10 @@ export function unitName(owner: string): string {
 }
 
 /**
- * Shell functions shared by create scripts: OS family detection (from
- * /etc/os-release, at run time) and package installation.
+ * The shell library (lvs.sh) as it ships in scripts: without its comments,
+ * which are for readers of the file, but with shellcheck's directives.
  */
-export const OS_FUNCTIONS = `lvs_os_family() {
-  # shellcheck disable=SC1091
-  . /etc/os-release
-  case " \${ID:-} \${ID_LIKE:-} " in
-    *" debian "*|*" ubuntu "*) echo debian ;;
-    *" rhel "*|*" fedora "*|*" centos "*|*" rocky "*|*" almalinux "*) echo rhel ;;
-    *) echo "lvs-cdktf: unsupported OS '\${ID:-unknown}' (need a Debian or RHEL family host)" >&2; return 1 ;;
-  esac
-}
-lvs_install() {
-  case "$(lvs_os_family)" in
-    debian)
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >/dev/null 2>&1 ||
-        { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >/dev/null; } ;;
-    rhel)
-      if command -v dnf >/dev/null 2>&1; then dnf install -y -q "$@" >/dev/null; else yum install -y -q "$@" >/dev/null; fi ;;
-  esac
-}
-lvs_systemd() { [ -d /run/systemd/system ]; }`;
+export const LIBRARY = readFileSync(join(__dirname, 'lvs.sh'), 'utf8')
+  .split('\n')
+  .filter((line) => line.trim() !== '' && !/^\s*#(?! shellcheck disable)/.test(line))
+  .join('\n');

@@ -1,0 +1,166 @@
+/**
+ * The IPVS model: a virtual service and its real-server entries, encoded as
+ * ipvsadm arguments and as the rules `ipvsadm -Sn` prints, and decoded from a
+ * live table. The constructs, the table scripts, the recorded topology, plan
+ * review and verification all use this one model.
+ */
+import { hostPort } from './validation';
+
+/** Transport protocol of an address service. */
+export type Protocol = 'tcp' | 'udp' | 'sctp';
+/** Every protocol a virtual service can use. */
+export const PROTOCOLS: readonly Protocol[] = ['tcp', 'udp', 'sctp'];
+
+/** IPVS forwarding method: NAT (masquerading, `-m`), DR (direct routing, `-g`) or TUN (IPIP tunnel, `-i`). */
+export type Forwarding = 'nat' | 'dr' | 'tun';
+
+/** How each forwarding method is named and which ipvsadm flag selects it. */
+export const FORWARDING: Readonly<Record<Forwarding, { readonly name: string; readonly flag: string }>> = {
+  nat: { name: 'NAT', flag: '-m' },
+  dr: { name: 'DR', flag: '-g' },
+  tun: { name: 'TUN', flag: '-i' },
+};
+
+/** Every scheduler ipvsadm knows. */
+export const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh'] as const;
+/** An IPVS scheduling algorithm: one of {@link SCHEDULERS}. */
+export type Scheduler = (typeof SCHEDULERS)[number];
+
+/** One real server of a virtual service. */
+export interface IpvsRealServer {
+  /** Construct path of the real server. */
+  readonly server: string;
+  /** IPv4 or IPv6 address (RIP). */
+  readonly address: string;
+  /** Port on the real server; undefined for firewall-mark services. */
+  readonly port?: number;
+  readonly forwarding: Forwarding;
+  readonly weight: number;
+  /** 0: no limit. */
+  readonly upperThreshold: number;
+  /** 0: none. */
+  readonly lowerThreshold: number;
+}
+
+/** One virtual service: `{ protocol, vip, port }` for address services, or `{ fwmark }`. */
+export interface IpvsService {
+  /** Construct path of the service. */
+  readonly path: string;
+  /** {@link serviceKey}: unique per table. */
+  readonly key: string;
+  readonly protocol?: Protocol;
+  readonly vip?: string;
+  readonly port?: number;
+  readonly fwmark?: number;
+  readonly scheduler: string;
+  readonly persistence?: { readonly timeout: number; readonly netmask?: string };
+  readonly realServers: IpvsRealServer[];
+}
+
+type ServiceAddress = Pick<IpvsService, 'protocol' | 'vip' | 'port' | 'fwmark'>;
+
+/** `protocol:vip:port` or `fwmark:N`. */
+export function serviceKey(s: ServiceAddress): string {
+  return s.fwmark !== undefined ? `fwmark:${s.fwmark}` : `${s.protocol}:${s.vip}:${s.port}`;
+}
+
+const PROTOCOL_FLAG: Record<Protocol, string> = { tcp: '-t', udp: '-u', sctp: '--sctp-service' };
+
+/** The service selector, e.g. `-t 192.168.115.111:80` or `-f 1`. */
+export function serviceSelector(s: ServiceAddress): string {
+  if (s.fwmark !== undefined) return `-f ${s.fwmark}`;
+  return `${PROTOCOL_FLAG[s.protocol ?? 'tcp']} ${hostPort(s.vip!, s.port ?? 0)}`;
+}
+
+/** `192.168.115.110:80`, `[2001:db8::1]:80/udp` or `fwmark 5`: the service as ipvsadm users say it. */
+export function serviceLabel(s: ServiceAddress): string {
+  if (s.fwmark !== undefined) return `fwmark ${s.fwmark}`;
+  const proto = s.protocol && s.protocol !== 'tcp' ? `/${s.protocol}` : '';
+  return `${hostPort(s.vip ?? '?', s.port)}${proto}`;
+}
+
+function defaultNetmask(s: IpvsService): string {
+  return (s.vip ?? '').includes(':') ? '128' : '255.255.255.255';
+}
+
+/**
+ * One line per service and real server, in declaration order. `saved`
+ * gives the form ipvsadm-save (`ipvsadm -Sn`, ipvsadm 1.30+) prints, which
+ * verification compares with (thresholds are not saved; TUN entries carry
+ * `--tun-type ipip`); otherwise the arguments the scripts pass to ipvsadm,
+ * which older ipvsadm versions accept too.
+ */
+export function ruleLines(services: IpvsService[], saved: boolean): string[] {
+  const lines: string[] = [];
+  for (const s of services) {
+    const sel = serviceSelector(s);
+    let svc = `-A ${sel} -s ${s.scheduler}`;
+    if (s.persistence) {
+      svc += ` -p ${s.persistence.timeout}`;
+      const mask = s.persistence.netmask;
+      if (mask !== undefined && mask !== defaultNetmask(s)) svc += ` -M ${mask}`;
+    }
+    lines.push(svc);
+    for (const r of s.realServers) {
+      // ipvsadm writes port 0 for the real servers of a firewall-mark service.
+      let rs = `-a ${sel} -r ${hostPort(r.address, s.fwmark !== undefined ? 0 : (r.port ?? 0))} ${FORWARDING[r.forwarding].flag} -w ${r.weight}`;
+      if (saved) {
+        if (r.forwarding === 'tun') rs += ' --tun-type ipip';
+      } else {
+        if (r.upperThreshold) rs += ` -x ${r.upperThreshold}`;
+        if (r.lowerThreshold) rs += ` -y ${r.lowerThreshold}`;
+      }
+      lines.push(rs);
+    }
+  }
+  return lines;
+}
+
+/**
+ * The rules as `ipvsadm -Sn` prints them for this table, in declaration
+ * order (ipvsadm itself prints services in hash order: compare as sets).
+ */
+export function renderRules(services: IpvsService[]): string[] {
+  return ruleLines(services, true);
+}
+
+/** One line of `ipvsadm -Sn`, decoded. */
+export interface IpvsRule {
+  /** `-A` (service) or `-a` (real server). */
+  readonly op: '-A' | '-a';
+  /** `-t 192.168.115.110:80`. */
+  readonly selector: string;
+  /** The `-r` target of a real-server line. */
+  readonly real?: string;
+  /** The forwarding method of a real-server line. */
+  readonly forwarding?: Forwarding;
+  /** Every other option by flag (`-s` → `wrr`); a flag without a value maps to ''. */
+  readonly options: ReadonlyMap<string, string>;
+  /** The line with its whitespace normalised. */
+  readonly line: string;
+}
+
+const BY_FLAG = new Map(Object.entries(FORWARDING).map(([method, f]) => [f.flag, method as Forwarding]));
+
+/** Decodes one line of `ipvsadm -Sn`; undefined for anything else. */
+export function parseRule(raw: string): IpvsRule | undefined {
+  const t = raw.trim().split(/\s+/);
+  if ((t[0] !== '-A' && t[0] !== '-a') || t.length < 3) return undefined;
+  const options = new Map<string, string>();
+  let real: string | undefined;
+  let forwarding: Forwarding | undefined;
+  for (let i = 3; i < t.length; i++) {
+    const flag = t[i];
+    const next = t[i + 1];
+    if (BY_FLAG.has(flag)) {
+      forwarding = BY_FLAG.get(flag);
+    } else if (next !== undefined && !next.startsWith('-')) {
+      if (flag === '-r') real = next;
+      else options.set(flag, next);
+      i++;
+    } else {
+      options.set(flag, '');
+    }
+  }
+  return { op: t[0], selector: `${t[1]} ${t[2]}`, real, forwarding, line: t.join(' '), options };
+}

@@ -1,0 +1,335 @@
+# shellcheck shell=sh disable=SC2154 # owner, dir and gen are set by the scripts that source this
+# lvs-cdktf shell library: functions every create script defines and every
+# up.sh and down.sh sources from its state directory ($dir/lib.sh). One copy
+# per stack in the synthesized configuration (a Terraform local), so each
+# host's script carries only what is particular to it.
+
+# --- OS family and packages -------------------------------------------------
+
+lvs_os_family() {
+  # shellcheck disable=SC1091
+  . /etc/os-release
+  case " ${ID:-} ${ID_LIKE:-} " in
+    *" debian "*|*" ubuntu "*) echo debian ;;
+    *" rhel "*|*" fedora "*|*" centos "*|*" rocky "*|*" almalinux "*) echo rhel ;;
+    *) echo "lvs-cdktf: unsupported OS '${ID:-unknown}' (need a Debian or RHEL family host)" >&2; return 1 ;;
+  esac
+}
+
+lvs_install() {
+  case "$(lvs_os_family)" in
+    debian)
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >/dev/null 2>&1 ||
+        { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >/dev/null; } ;;
+    rhel)
+      if command -v dnf >/dev/null 2>&1; then dnf install -y -q "$@" >/dev/null; else yum install -y -q "$@" >/dev/null; fi ;;
+  esac
+}
+
+lvs_systemd() { [ -d /run/systemd/system ]; }
+
+# --- Files --------------------------------------------------------------------
+
+# lvs_write PATH MODE < content: the one writer of every file the scripts
+# install. The file is replaced only when its content changes, so re-runs
+# leave mtimes alone; lvs_changed=1 says it was replaced.
+lvs_write() {
+  cat > "$1.new"
+  chmod "$2" "$1.new"
+  if cmp -s "$1.new" "$1"; then rm -f "$1.new"; lvs_changed=; else mv -f "$1.new" "$1"; lvs_changed=1; fi
+}
+
+# --- A bundle's life cycle (see bundle.ts) --------------------------------------
+
+# lvs_begin ON_CHANGE: the state directory, and for `teardown` bundles the
+# previous generation undone before this one is applied.
+lvs_begin() {
+  umask 022
+  mkdir -p "$dir"
+  prev=$(cat "$dir/generation" 2>/dev/null || true)
+  if [ "$1" = teardown ] && [ -n "$prev" ] && [ "$prev" != "$gen" ] && [ -f "$dir/down.sh" ]; then
+    echo "lvs-cdktf: $owner: undoing generation $prev before applying $gen"
+    sh "$dir/down.sh"
+  fi
+}
+
+# lvs_enable UNIT: after the unit file was written; systemd is reloaded only
+# when it changed (a reload takes seconds on a busy host).
+lvs_enable() {
+  if command -v systemctl >/dev/null 2>&1; then
+    if lvs_systemd && [ -n "$lvs_changed" ]; then systemctl daemon-reload; fi
+    systemctl is-enabled --quiet "$1" 2>/dev/null || systemctl enable --quiet --no-reload "$1"
+  else
+    echo "lvs-cdktf: $owner: no systemctl here, so this state is not restored at boot" >&2
+  fi
+  echo "lvs-cdktf: $owner: generation $gen applied"
+}
+
+# lvs_remove UNIT_FILE: the destroy step once the generation check passed.
+lvs_remove() {
+  sh "$dir/down.sh"
+  if command -v systemctl >/dev/null 2>&1; then
+    systemctl disable --no-reload "$(basename "$1")" >/dev/null 2>&1 || true
+  fi
+  rm -f "$1"
+  if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
+  rm -rf "$dir"
+  rmdir "$(dirname "$dir")" 2>/dev/null || true
+  echo "lvs-cdktf: $owner: removed"
+}
+
+# --- Host settings (host.ts) ------------------------------------------------
+
+# lvs_expect_address DEV FAMILY CIDR: fails the apply before any change.
+lvs_expect_address() {
+  ip -o addr show dev "$1" 2>/dev/null | grep -qF " $2 $3 " || { echo "lvs-cdktf: expected $3 on $1; configure the interface first" >&2; exit 1; }
+}
+
+# lvs_sysctl_record KEY...: the values before the first apply, for down.
+lvs_sysctl_record() {
+  if [ ! -f "$dir/sysctl.orig" ]; then
+    printf '%s\n' "$@" | while read -r key; do printf '%s=%s\n' "$key" "$(sysctl -n "$key")"; done > "$dir/sysctl.orig.new"
+    mv "$dir/sysctl.orig.new" "$dir/sysctl.orig"
+  fi
+}
+
+# lvs_sysctl_restore DROP_IN
+lvs_sysctl_restore() {
+  rm -f "$1"
+  if [ -f "$dir/sysctl.orig" ]; then
+    while IFS='=' read -r key value; do sysctl -q -w "$key=$value" || true; done < "$dir/sysctl.orig"
+    rm -f "$dir/sysctl.orig"
+  fi
+}
+
+# lvs_link_record DEV: whether the link was up before the first apply.
+lvs_link_record() {
+  [ -f "$dir/link-$1" ] || { if ip -o link show dev "$1" | grep -q '[<,]UP[,>]'; then echo keep; else echo ours; fi > "$dir/link-$1"; }
+}
+
+# lvs_link_restore DEV
+lvs_link_restore() {
+  if [ "$(cat "$dir/link-$1" 2>/dev/null)" = ours ]; then ip link set dev "$1" down || true; fi
+  rm -f "$dir/link-$1"
+}
+
+# lvs_has_address DEV FAMILY CIDR
+lvs_has_address() {
+  ip -o addr show dev "$1" | grep -qF " $2 $3 "
+}
+
+# lvs_address_record DEV FAMILY CIDR: whether the address was there before.
+lvs_address_record() {
+  rec="$dir/addr-$1-$(echo "$3" | tr '/:' '__')"
+  [ -f "$rec" ] || { if lvs_has_address "$1" "$2" "$3"; then echo keep; else echo ours; fi > "$rec"; }
+}
+
+# lvs_address_up DEV FAMILY CIDR [LABEL]
+lvs_address_up() {
+  if lvs_has_address "$1" "$2" "$3"; then return 0; fi
+  if [ -n "${4:-}" ]; then ip addr add "$3" dev "$1" label "$4"; else ip addr add "$3" dev "$1"; fi
+}
+
+# lvs_address_restore DEV FAMILY CIDR: removes the address only if it was ours.
+lvs_address_restore() {
+  rec="$dir/addr-$1-$(echo "$3" | tr '/:' '__')"
+  if [ "$(cat "$rec" 2>/dev/null)" = ours ] && lvs_has_address "$1" "$2" "$3"; then ip addr del "$3" dev "$1"; fi
+  rm -f "$rec"
+}
+
+# lvs_default_route_record FAMILY ("-4" or "-6"): the default routes before the first apply.
+lvs_default_route_record() {
+  if [ ! -f "$dir/default-route.orig" ]; then
+    ip "$1" route show default > "$dir/default-route.orig.new"
+    mv "$dir/default-route.orig.new" "$dir/default-route.orig"
+  fi
+}
+
+# lvs_default_route_restore FAMILY GATEWAY DEV
+lvs_default_route_restore() {
+  ip "$1" route del default via "$2" dev "$3" 2>/dev/null || true
+  if [ -f "$dir/default-route.orig" ]; then
+    # shellcheck disable=SC2086 # each recorded line is an `ip route` argument list
+    while read -r route; do [ -z "$route" ] || ip "$1" route replace $route || true; done < "$dir/default-route.orig"
+    rm -f "$dir/default-route.orig"
+  fi
+}
+
+# lvs_web_server KIND PAGE: installs and starts nginx or httpd (apache2 on
+# Debian) serving PAGE, recording first what lvs_web_server_restore puts back.
+lvs_web_server() {
+  if [ "$1" = nginx ]; then
+    svc=nginx
+    if [ "$(lvs_os_family)" = debian ]; then docroot=/var/www/html; else docroot=/usr/share/nginx/html; fi
+  else
+    if [ "$(lvs_os_family)" = debian ]; then svc=apache2; else svc=httpd; fi
+    docroot=/var/www/html
+  fi
+  command -v "$svc" >/dev/null 2>&1 || lvs_install "$svc"
+  if [ ! -f "$dir/web.recorded" ]; then
+    echo "$svc" > "$dir/web.service"
+    echo "$docroot" > "$dir/web.docroot"
+    if [ -f "$docroot/index.html" ]; then cp -p "$docroot/index.html" "$dir/web.index.orig"; fi
+    if lvs_systemd; then
+      systemctl is-enabled --quiet "$svc" 2>/dev/null || touch "$dir/web.was-disabled"
+      systemctl is-active --quiet "$svc" 2>/dev/null || touch "$dir/web.was-stopped"
+    else
+      service "$svc" status >/dev/null 2>&1 || touch "$dir/web.was-stopped"
+    fi
+    touch "$dir/web.recorded"
+  fi
+  mkdir -p "$docroot"
+  printf '%s\n' "$2" > "$docroot/index.html"
+  # is-enabled/is-active first: enable reloads systemd (seconds on a busy host) even when nothing changes.
+  if lvs_systemd; then
+    systemctl is-enabled --quiet "$svc" 2>/dev/null || systemctl enable --quiet --no-reload "$svc"
+    systemctl is-active --quiet "$svc" || systemctl start "$svc"
+  else
+    service "$svc" start >/dev/null
+  fi
+}
+
+# lvs_web_server_restore: the page, and the service's enabled and running state, as recorded.
+lvs_web_server_restore() {
+  if [ -f "$dir/web.recorded" ]; then
+    svc=$(cat "$dir/web.service"); docroot=$(cat "$dir/web.docroot")
+    if [ -f "$dir/web.index.orig" ]; then cp -p "$dir/web.index.orig" "$docroot/index.html"; else rm -f "$docroot/index.html"; fi
+    if [ -d /run/systemd/system ]; then
+      if [ -f "$dir/web.was-disabled" ]; then systemctl disable --quiet --no-reload "$svc" || true; fi
+      if [ -f "$dir/web.was-stopped" ]; then systemctl stop "$svc" || true; fi
+    elif [ -f "$dir/web.was-stopped" ]; then
+      service "$svc" stop >/dev/null 2>&1 || true
+    fi
+    rm -f "$dir"/web.*
+  fi
+}
+
+# --- The IPVS table (ipvs.ts) -----------------------------------------------
+# A service selector is passed as one word ("-t 1.2.3.4:80") and split
+# deliberately into ipvsadm's two arguments; every value in it was validated
+# as an address, port or number before rendering.
+
+lvs_rules_file() {
+  if [ "$(lvs_os_family)" = debian ]; then echo /etc/ipvsadm.rules; else echo /etc/sysconfig/ipvsadm; fi
+}
+
+# Real servers of one live service: "<address:port> <forwarding flag>" per line.
+lvs_live_reals() {
+  ipvsadm -S -n | awk -v sel="$1" '$1 == "-a" && ($2 " " $3) == sel { for (i = 4; i <= NF; i++) if ($i == "-r") print $(i + 1), $(i + 2) }'
+}
+
+lvs_has_real() {
+  lvs_live_reals "$1" | awk -v rs="$2" '$1 == rs { found = 1 } END { exit !found }'
+}
+
+# shellcheck disable=SC2086
+lvs_active_conns() {
+  ipvsadm -L -n $1 2>/dev/null | awk -v rs="$2" '$1 == "->" && $2 == rs { print $5 }'
+}
+
+# Sets weight 0 on the listed real servers ("<selector>|<rs>|<fwd>" per line),
+# waits up to $drain_seconds (set by lvs_table_up/down) for their active connections to end, then deletes them.
+# shellcheck disable=SC2086
+lvs_drain_and_delete() {
+  [ -n "$1" ] || return 0
+  printf '%s\n' "$1" | while IFS='|' read -r sel rs fwd; do
+    echo "lvs-cdktf: draining $rs from $sel"
+    ipvsadm -e $sel -r "$rs" $fwd -w 0
+  done
+  waited=0
+  while [ "$waited" -lt "$drain_seconds" ]; do
+    busy=$(printf '%s\n' "$1" | while IFS='|' read -r sel rs fwd; do lvs_active_conns "$sel" "$rs"; done | awk '{ n += $1 } END { print n + 0 }')
+    [ "$busy" -gt 0 ] || break
+    sleep 1
+    waited=$((waited + 1))
+  done
+  printf '%s\n' "$1" | while IFS='|' read -r sel rs fwd; do
+    ipvsadm -d $sel -r "$rs" 2>/dev/null || true
+  done
+}
+
+# Drains and deletes whole services (one selector per line).
+# shellcheck disable=SC2086
+lvs_delete_services() {
+  [ -n "$1" ] || return 0
+  drain=$(printf '%s\n' "$1" | while read -r sel; do
+    lvs_live_reals "$sel" | while read -r rs fwd; do printf '%s|%s|%s\n' "$sel" "$rs" "$fwd"; done
+  done)
+  lvs_drain_and_delete "$drain"
+  printf '%s\n' "$1" | while read -r sel; do
+    echo "lvs-cdktf: deleting service $sel"
+    ipvsadm -D $sel 2>/dev/null || true
+  done
+}
+
+# Keeps the distribution's saved rules in step with the live table.
+lvs_save_rules() {
+  file=$(lvs_rules_file)
+  mkdir -p "$(dirname "$file")"
+  ipvsadm-save -n > "$file.new"
+  mv -f "$file.new" "$file"
+}
+
+# lvs_table_record: the distribution's rules file before the first apply.
+lvs_table_record() {
+  if [ ! -f "$dir/rules.recorded" ]; then
+    file=$(lvs_rules_file)
+    if [ -f "$file" ]; then cp -p "$file" "$dir/rules.orig"; fi
+    touch "$dir/rules.recorded"
+  fi
+}
+
+# lvs_table_up OWNS_WHOLE_TABLE DRAIN_SECONDS DESIRED_SERVICES DESIRED_RULES: converges the
+# live table without flushing a service that stays. Services this stack owned
+# before (or, owning the whole table, any live one) that it no longer declares
+# are drained and deleted; declared services are edited in place when present
+# (-E keeps connections and counters), added otherwise; real servers no longer
+# declared are drained, then deleted; the others edited or added.
+lvs_table_up() {
+  drain_seconds=$2
+  shift
+  printf '%s\n' "$2" > "$dir/services.desired"
+  if [ "$1" = yes ]; then
+    previous=$(ipvsadm -S -n | awk '$1 == "-A" { print $2, $3 }')
+  else
+    previous=$(cat "$dir/services" 2>/dev/null || true)
+  fi
+  gone=$(printf '%s\n' "$previous" | grep -vxF -f "$dir/services.desired" | grep . || true)
+  lvs_delete_services "$gone"
+  # shellcheck disable=SC2086 # $rest holds validated ipvsadm options
+  printf '%s\n' "$3" | while read -r op proto addr rest; do
+    [ "$op" = -A ] || continue
+    if ipvsadm -L -n "$proto" "$addr" >/dev/null 2>&1; then ipvsadm -E "$proto" "$addr" $rest; else ipvsadm -A "$proto" "$addr" $rest; fi
+  done
+  stale=$(printf '%s\n' "$2" | while read -r sel; do
+    lvs_live_reals "$sel" | while read -r rs fwd; do
+      printf '%s\n' "$3" | grep -qF -- "-a $sel -r $rs " || printf '%s|%s|%s\n' "$sel" "$rs" "$fwd"
+    done
+  done)
+  lvs_drain_and_delete "$stale"
+  # shellcheck disable=SC2086
+  printf '%s\n' "$3" | while read -r op proto addr _ rs rest; do
+    [ "$op" = -a ] || continue
+    if lvs_has_real "$proto $addr" "$rs"; then ipvsadm -e "$proto" "$addr" -r "$rs" $rest; else ipvsadm -a "$proto" "$addr" -r "$rs" $rest; fi
+  done
+  mv -f "$dir/services.desired" "$dir/services"
+  lvs_save_rules
+}
+
+# lvs_table_down OWNS_WHOLE_TABLE DRAIN_SECONDS: deletes this stack's services (after
+# draining), the whole table if it owns it, and puts the rules file back.
+lvs_table_down() {
+  drain_seconds=$2
+  if [ -f "$dir/services" ]; then lvs_delete_services "$(cat "$dir/services")"; fi
+  if [ "$1" = yes ]; then ipvsadm -C; fi
+  rm -f "$dir/services" "$dir/services.desired"
+  file=$(lvs_rules_file)
+  if [ -n "$(ipvsadm -S -n)" ]; then
+    lvs_save_rules
+  elif [ -f "$dir/rules.orig" ]; then
+    cp -p "$dir/rules.orig" "$file"
+  else
+    rm -f "$file"
+  fi
+  rm -f "$dir/rules.orig" "$dir/rules.recorded"
+}
