@@ -19,7 +19,8 @@ import { StackPlan, loadStackPlan, planStack } from '../verify/plan';
 import { evaluate, parseAddresses, parseRoutes, probeCommand } from '../verify/probe';
 import { EXIT, Report, failures, formatText } from '../verify/report';
 import { verifyStacks } from '../verify/run';
-import { RunResult, SshTarget, runOnHost } from '../verify/ssh';
+import type { SshTarget } from '../lib/connection';
+import { RunResult, runOnHost } from '../verify/ssh';
 import { distribution, parseAnswers, trafficChecks, trafficTargets } from '../verify/traffic';
 import { parseArgs } from '../verify/cli';
 

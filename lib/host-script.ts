@@ -6,9 +6,9 @@
 import type { Resource as NullResource } from '@cdktf/provider-null/lib/resource';
 import type { NullProvider } from '@cdktf/provider-null/lib/provider';
 import { Construct, IConstruct } from 'constructs';
-import type { DataResource, RemoteExecProvisioner, SSHProvisionerConnection, TerraformResource } from 'cdktf';
-import { ConnectionRecord, REFERENCE_FIELDS } from './connection';
-import { Framework, frameworkOf } from './framework';
+import type { DataResource, RemoteExecProvisioner, TerraformResource } from 'cdktf';
+import { ConnectionRecord, referencePreconditions, selfConnection } from './connection';
+import { frameworkOf } from './framework';
 import { RenderedBundle } from './scripts/bundle';
 import { LIBRARY, asRoot } from './scripts/shell';
 import { claimNames } from './names';
@@ -64,36 +64,9 @@ export function logicalIdFor(scope: IConstruct, id: string): string {
   return /^[A-Za-z_]/.test(name) ? name : `_${name}`;
 }
 
-/** The attribute of the resource that holds the connection and destroy script. */
-function selfRoot(kind: ResourceKind): string {
+/** The attribute of the resource that holds the connection and destroy script. @internal */
+export function selfRoot(kind: ResourceKind): string {
   return kind === ResourceKind.TERRAFORM_DATA ? 'input' : 'triggers';
-}
-
-/**
- * The SSH connection, built only from `self` as destroy-time provisioners
- * require. Plain `${self...}` strings rather than cdktf tokens: cdktf passes
- * them through verbatim, and each token would capture a stack trace (most of
- * synth time for large clusters).
- * @internal
- */
-export function selfConnection(kind: ResourceKind, rec: ConnectionRecord): SSHProvisionerConnection {
-  const ref = (key: string) => `\${self.${selfRoot(kind)}.${key}}`;
-  const file = (key: string) => `\${file(self.${selfRoot(kind)}.${key})}`;
-  const has = (key: string) => rec[key] !== undefined;
-  return {
-    type: 'ssh',
-    host: ref('host'),
-    port: ref('port') as unknown as number,
-    user: ref('user'),
-    timeout: ref('timeout'),
-    ...(has('private_key_path') ? { privateKey: file('private_key_path'), agent: 'false' } : { agent: 'true' }),
-    ...(has('host_key') ? { hostKey: ref('host_key') } : {}),
-    ...(has('bastion_host')
-      ? { bastionHost: ref('bastion_host'), bastionPort: ref('bastion_port') as unknown as number, bastionUser: ref('bastion_user') }
-      : {}),
-    ...(has('bastion_private_key_path') ? { bastionPrivateKey: file('bastion_private_key_path') } : {}),
-    ...(has('bastion_host_key') ? { bastionHostKey: ref('bastion_host_key') } : {}),
-  };
 }
 
 /** A destroy-time remote-exec provisioner; cdktf's type lacks `when`, Terraform accepts it. @internal */
@@ -133,7 +106,6 @@ export class HostScript extends Construct {
     this.kind = resourceKindOf(this);
     const precondition = referencePreconditions(fw, scope.node.path, props.connection);
     const meta = {
-      connection: selfConnection(this.kind, props.connection),
       lifecycle:
         props.createBeforeDestroy || precondition.length > 0
           ? { createBeforeDestroy: props.createBeforeDestroy || undefined, precondition: precondition.length > 0 ? precondition : undefined }
@@ -148,6 +120,8 @@ export class HostScript extends Construct {
       this.resource = new provider.Resource(this, 'Resource', meta);
     }
     this.resource.overrideLogicalId(logicalIdFor(scope, id));
+    // Terraform's own block, as a `removed` block of a retired server has it too (RetiredRealServer).
+    this.resource.addOverride('connection', selfConnection(selfRoot(this.kind), props.connection));
     // The bundle depends on services and servers added after construction, so
     // it is rendered at synth time, when aspects run.
     fw.Aspects.of(this).add({
@@ -189,22 +163,6 @@ export class HostScript extends Construct {
       (this.resource as NullResource).triggers = Object.fromEntries(Object.entries(all).map(([k, v]) => [k, String(v)]));
     }
   }
-}
-
-/**
- * The synth-time checks of connection fields given as Terraform references,
- * as preconditions that Terraform evaluates once it knows the value.
- */
-function referencePreconditions(fw: Framework, path: string, rec: ConnectionRecord): { condition: unknown; errorMessage: string }[] {
-  return Object.entries(REFERENCE_FIELDS).flatMap(([key, check]) => {
-    const value = rec[key];
-    if (value === undefined || !fw.Token.isUnresolved(value)) return [];
-    return [
-      check.port
-        ? { condition: fw.Op.and(fw.Op.gte(value, 1), fw.Op.lte(value, 65535)), errorMessage: `${path}: ${check.field}: expected a port from 1 to 65535` }
-        : { condition: fw.Fn.can(fw.Fn.regex(check.pattern!, value as string)), errorMessage: `${path}: ${check.field}: does not match ${check.pattern}` },
-    ];
-  });
 }
 
 /** Name of the Terraform local that holds the shell library, once per stack. */

@@ -1,8 +1,8 @@
 import { Construct } from 'constructs';
 import type { TerraformStack } from 'cdktf';
-import { SshConnectionProps, connectionRecord } from './connection';
+import { SshConnectionProps, connectionRecord, selfConnection } from './connection';
 import { frameworkOf } from './framework';
-import { destroyProvisioner, logicalIdFor, ownerKeyFor, resourceKindOf, selfConnection } from './host-script';
+import { destroyProvisioner, logicalIdFor, ownerKeyFor, resourceKindOf, selfRoot } from './host-script';
 import { claimNames } from './names';
 import { addTopology } from './topology';
 import { checkId } from './validation';
@@ -42,7 +42,7 @@ export class RetiredRealServer extends Construct {
     removedBlocks(this).push({
       from: this.address,
       lifecycle: { destroy: true },
-      connection: snakeKeys(selfConnection(kind, record)),
+      connection: selfConnection(selfRoot(kind), record),
       provisioner: [{ 'remote-exec': { when: 'destroy', inline: destroyProvisioner(kind).inline } }],
     });
     addTopology(this, { retired: () => ({ path: this.node.path, resource: this.address }) });
@@ -63,8 +63,4 @@ function removedBlocks(scope: Construct): object[] {
     list = created;
   }
   return list;
-}
-
-function snakeKeys(o: object): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), v]));
 }

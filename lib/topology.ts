@@ -7,6 +7,7 @@
 import { IConstruct } from 'constructs';
 import type { TerraformStack } from 'cdktf';
 import { frameworkOf } from './framework';
+import type { ConnectionSummary } from './connection';
 import type { Forwarding, IpvsService } from './ipvs';
 import type { HostSettings } from './scripts/roles';
 
@@ -14,15 +15,6 @@ import type { HostSettings } from './scripts/roles';
 export const TOPOLOGY_KEY = 'lvs-cdktf';
 /** Format version of the recorded {@link Topology} ({@link Topology.version}). */
 export const TOPOLOGY_VERSION = 1;
-
-/** Where a host is reached over SSH, as the topology records it (no key paths). */
-export interface TopologyConnection {
-  /** A Terraform expression where the app gave a reference. */
-  readonly host: string;
-  /** A Terraform expression (a string) where the app gave a reference. */
-  readonly port: number | string;
-  readonly user: string;
-}
 
 /** What the host's scripts set on it (lib/scripts/roles.ts HostSettings), for verification. */
 export interface TopologySettings {
@@ -49,7 +41,7 @@ export function topologySettings(s: HostSettings): TopologySettings {
 /** One {@link LvsDirector}, as the topology records it. */
 export interface TopologyDirector {
   readonly path: string;
-  readonly connection: TopologyConnection;
+  readonly connection: ConnectionSummary;
   readonly interfaces: { readonly name: string; readonly address: string }[];
   readonly ownsWholeTable: boolean;
   /** Terraform addresses of the director's base and table steps. */
@@ -63,7 +55,7 @@ export interface TopologyDirector {
 /** One real server construct, as the topology records it. */
 export interface TopologyRealServer {
   readonly path: string;
-  readonly connection: TopologyConnection;
+  readonly connection: ConnectionSummary;
   readonly forwarding: Forwarding;
   readonly interface: { readonly name: string; readonly address: string };
   readonly vips: string[];

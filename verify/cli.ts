@@ -12,7 +12,7 @@ import { synthesize } from '../review/synthesize';
 import { StackPlan, loadStackPlan, stacksIn } from './plan';
 import { EXIT, formatJson, formatText } from './report';
 import { verifyStacks, TrafficOptions } from './run';
-import { SshTarget } from './ssh';
+import type { SshTarget } from '../lib/connection';
 
 const USAGE = `usage: npm run verify -- [STACK...] [options]
 

@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
 import { Topology, topologyOf } from '../lib/topology';
 import { HostExpectation, directorExpectation, realServerExpectation } from './expect';
-import { SshEndpoint, SshTarget } from './ssh';
+import { SshTarget, targetOf } from '../lib/connection';
 
 export interface PlannedHost {
   readonly expectation: HostExpectation;
@@ -32,32 +32,6 @@ function attributesOf(json: any, address: string): Attrs {
   const attrs = body?.input ?? body?.triggers;
   if (!attrs || typeof attrs !== 'object') throw new Error(`${address}: resource or its connection attributes not found in cdk.tf.json`);
   return attrs as Attrs;
-}
-
-function str(a: Attrs, k: string): string | undefined {
-  return a[k] === undefined || a[k] === null ? undefined : String(a[k]);
-}
-
-/** The SSH target as the deploy reaches it (lib/connection.ts `connectionRecord`). */
-export function targetOf(a: Attrs): SshTarget {
-  const bastionHost = str(a, 'bastion_host');
-  const bastion: SshEndpoint | undefined = bastionHost
-    ? {
-        host: bastionHost,
-        port: Number(a.bastion_port ?? 22),
-        user: str(a, 'bastion_user') ?? str(a, 'user') ?? 'root',
-        privateKeyPath: str(a, 'bastion_private_key_path'),
-        hostKey: str(a, 'bastion_host_key'),
-      }
-    : undefined;
-  return {
-    host: String(a.host),
-    port: Number(a.port ?? 22),
-    user: str(a, 'user') ?? 'root',
-    privateKeyPath: str(a, 'private_key_path'),
-    hostKey: str(a, 'host_key'),
-    bastion,
-  };
 }
 
 export function planStack(stack: string, json: any): StackPlan {

@@ -5,7 +5,8 @@
 import { StackPlan } from './plan';
 import { probeCommand } from './probe';
 import { HostReport, Report, hostReport, makeReport, statusOf } from './report';
-import { RunResult, SshTarget, runOnHost, targetLabel } from './ssh';
+import type { SshTarget } from '../lib/connection';
+import { RunResult, runOnHost, targetLabel } from './ssh';
 import { distribution, parseAnswers, trafficChecks, trafficCommand, trafficTargets } from './traffic';
 
 export interface TrafficOptions {

@@ -7,21 +7,8 @@
 import { readFileSync } from 'fs';
 import { homedir } from 'os';
 import { NodeSSH } from 'node-ssh';
+import type { SshEndpoint, SshTarget } from '../lib/connection';
 import { hostPort } from '../lib/validation';
-
-export interface SshEndpoint {
-  readonly host: string;
-  readonly port: number;
-  readonly user: string;
-  /** Private key file; otherwise the SSH agent ($SSH_AUTH_SOCK). */
-  readonly privateKeyPath?: string;
-  /** Pinned public host key, "ssh-ed25519 AAAA..."; any other key is refused. */
-  readonly hostKey?: string;
-}
-
-export interface SshTarget extends SshEndpoint {
-  readonly bastion?: SshEndpoint;
-}
 
 export type RunResult =
   | { readonly ok: true; readonly stdout: string; readonly stderr: string; readonly code: number | null; readonly ms: number }
