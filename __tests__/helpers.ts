@@ -2,7 +2,7 @@ import { readFileSync } from 'fs';
 import { join } from 'path';
 import { App, Testing, TerraformStack } from 'cdktf';
 import { ResourceKind, RESOURCE_KIND_CONTEXT } from '../lib';
-import { embeddedFiles, unescapeTemplate as unescape } from '../review/synth';
+import { embeddedFiles, unescapeTemplate as unescape } from '../synth/read';
 import { ClusterStack, LvsConfig, defineStacks } from '../stacks';
 
 export { embeddedFiles };

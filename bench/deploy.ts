@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { LAB_STATE, hostOfPort, labHosts } from '../__tests__/e2e/lab';
-import { HostStep, readSynthDir } from '../review/synth';
+import { HostStep, readSynthDir } from '../synth/read';
 import { LvsConfig } from '../stacks';
 import { ROOT, machine, median, stat, writeSection } from './common';
 import { ENV, onHost, useLab } from './lab';

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { hostOfPort } from '../__tests__/e2e/lab';
-import { HostStep, readSynthDir } from '../review/synth';
+import { HostStep, readSynthDir } from '../synth/read';
 import { ROOT, machine, median, writeSection } from './common';
 import { ENV, onHost, useLab } from './lab';
 

@@ -12,7 +12,7 @@ import {
   shortName,
 } from './labels';
 import { lineDiff } from './line-diff';
-import { HostStep, StackSynth, elideFiles, hostLabel } from './synth';
+import { HostStep, StackSynth, elideFiles, hostLabel } from '../synth/read';
 
 export interface ScriptDiff {
   /** `up.sh`, `create script`, `destroy script`, ... */
