@@ -6,13 +6,14 @@
 import { Topology, TopologyDirector, TopologyService } from '../lib/topology';
 import {
   forwardingName,
+  hostLabel,
   persistenceLabel,
   realServerTarget,
   serviceLabel,
   shortName,
 } from './labels';
 import { lineDiff } from './line-diff';
-import { HostStep, StackSynth, elideFiles, hostLabel } from '../synth/read';
+import { HostStep, StackSynth, elideFiles } from '../synth/read';
 
 export interface ScriptDiff {
   /** `up.sh`, `create script`, `destroy script`, ... */

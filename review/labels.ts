@@ -18,9 +18,14 @@ export function forwardingLabel(method: string): string {
   return f ? `${f.name} (${f.flag})` : method;
 }
 
-function hostPort(address: string, port: number | undefined): string {
+function hostPort(address: string, port: number | string | undefined): string {
   const host = address.includes(':') ? `[${address}]` : address;
   return port === undefined ? host : `${host}:${port}`;
+}
+
+/** `host:port` as the reviewer knows the machine (a host step's or a topology connection's). */
+export function hostLabel(at: { host: string; port: number | string }): string {
+  return hostPort(at.host, at.port);
 }
 
 /** `192.168.115.110:80`, `[2001:db8::1]:80/udp` or `fwmark 5`: the service as ipvsadm users say it. */

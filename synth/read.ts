@@ -119,8 +119,3 @@ export function readSynthDir(dir: string): StackSynth[] {
     .sort()
     .map((name) => parseStack(name, JSON.parse(readFileSync(join(root, name, 'cdk.tf.json'), 'utf8'))));
 }
-
-/** `host:port` as the reviewer knows the machine. */
-export function hostLabel(step: { host: string; port: number | string }): string {
-  return `${step.host.includes(':') ? `[${step.host}]` : step.host}:${step.port}`;
-}
