@@ -102,7 +102,7 @@ describe.each(CASES)('$stack on the lab', ({ stack, prefix, vip }) => {
   });
 
   it('running every create script again leaves every host as it was', () => {
-    for (const [host, r] of resourcesByHost(labStack(stack))) sh(host, 'sh -s', r.apply);
+    for (const [host, r] of resourcesByHost(labStack(stack))) sh(host, 'sh -s', r.create);
     for (const h of hosts) expect(snapshot(h)).toEqual(deployed[h]);
     expectRoundRobin(curlVip(client, vip, 4), ['web1', 'web2']);
   });

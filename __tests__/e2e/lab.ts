@@ -120,7 +120,7 @@ export function hostOfPort(port: number): string {
 
 /** Lab host name for a synthesized resource, from its SSH port. */
 export function hostOf(r: SynthResource): string {
-  return hostOfPort(Number(r.state.port));
+  return hostOfPort(r.port);
 }
 
 export function resourcesByHost(stack: ClusterStack): [string, SynthResource][] {
