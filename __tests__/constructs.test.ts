@@ -238,7 +238,7 @@ describe('topology metadata', () => {
   it('records directors, services, real servers and retired servers under "//" for review and verification', () => {
     const { stack } = drCluster();
     new RetiredRealServer(stack, 'web9', { connection: { host: '10.9.0.19' } });
-    const topo = topologyOf(fullJson(stack))!;
+    const topo = topologyOf(fullJson(stack), 'lib-test')!;
     expect(topo.version).toBe(1);
     expect(topo.directors).toHaveLength(1);
     expect(topo.directors[0]).toMatchObject({
@@ -262,6 +262,18 @@ describe('topology metadata', () => {
     const json = fullJson(stack);
     const recorded = json['//']['lvs-cdktf'];
     expect(typeof recorded).toBe('string');
-    expect(topologyOf({ '//': { 'lvs-cdktf': JSON.parse(recorded) } })).toEqual(topologyOf(json));
+    expect(topologyOf({ '//': { 'lvs-cdktf': JSON.parse(recorded) } }, 'lib-test')).toEqual(topologyOf(json, 'lib-test'));
+  });
+
+  it('of a newer version than this code knows fails naming the stack; version 1 and older read', () => {
+    const recorded = JSON.parse(fullJson(drCluster().stack)['//']['lvs-cdktf']);
+    const withVersion = (version: number) => ({ '//': { 'lvs-cdktf': JSON.stringify({ ...recorded, version }) } });
+    expect(() => topologyOf(withVersion(2), 'nat-stack')).toThrow(
+      new Error('nat-stack: cdk.tf.json records topology version 2; this lvs-cdktf reads up to 1: upgrade'),
+    );
+    expect(() => topologyOf({ '//': { 'lvs-cdktf': { ...recorded, version: 3 } } }, 'nat-stack')).toThrow(/records topology version 3;/);
+    expect(topologyOf(withVersion(1), 'nat-stack')).toEqual(recorded);
+    expect(topologyOf(withVersion(0), 'nat-stack')?.directors).toEqual(recorded.directors);
+    expect(topologyOf({}, 'nat-stack')).toBeUndefined();
   });
 });

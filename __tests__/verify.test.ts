@@ -301,7 +301,7 @@ describe('parsers', () => {
 
   it('persistence adds expire_quiescent_template on the director', () => {
     const [nat] = defineStacks(Testing.app(), { stacks: { 'nat-stack': { service: { persistence: { timeout: 300 } } } } });
-    const e = directorExpectation(topologyOf(fullJson(nat))!.directors[0]);
+    const e = directorExpectation(topologyOf(fullJson(nat), 'nat-stack')!.directors[0]);
     expect(e.sysctls).toContainEqual({ key: 'net.ipv4.vs.expire_quiescent_template', value: '1' });
   });
 });

@@ -94,7 +94,7 @@ function ownersOf(topology: Topology | undefined): Map<string, string> {
 
 /** Parses one stack's cdk.tf.json. */
 export function parseStack(name: string, json: any): StackSynth {
-  const topology = topologyOf(json);
+  const topology = topologyOf(json, name);
   const owners = ownersOf(topology);
   const steps: HostStep[] = [];
   for (const [type, byName] of Object.entries<Record<string, RawResource>>(json.resource ?? {})) {
