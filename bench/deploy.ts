@@ -11,7 +11,7 @@ import { spawnSync } from 'child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { LAB_STATE, hostOfPort, labHosts } from '../__tests__/e2e/lab';
+import { LAB_STATE, hostOfPort, labHosts } from '../lab/client';
 import { HostStep, readStack } from '../synth/read';
 import { LvsConfig } from '../stacks';
 import { ROOT, machine, median, stat, writeSection } from './common';

@@ -9,7 +9,7 @@ import { spawnSync } from 'child_process';
 import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { hostOfPort } from '../__tests__/e2e/lab';
+import { hostOfPort } from '../lab/client';
 import { HostStep, readStack } from '../synth/read';
 import { ROOT, machine, median, writeSection } from './common';
 import { ENV, onHost, useLab } from './lab';

@@ -16,7 +16,7 @@ import {
   sh,
   snapshot,
   sortedLines,
-} from './lab';
+} from '../../lab/client';
 
 interface Case {
   stack: string;

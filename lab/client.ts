@@ -8,10 +8,10 @@ import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 
 import { tmpdir } from 'os';
 import { join, resolve } from 'path';
 import { Testing } from 'cdktf';
-import { ClusterStack, defineStacks, loadConfigFile } from '../../stacks';
-import { resourcesOf, SynthResource } from '../helpers';
+import { ClusterStack, defineStacks, loadConfigFile } from '../stacks';
+import { resourcesOf, SynthResource } from '../__tests__/helpers';
 
-export const ROOT = resolve(__dirname, '../..');
+export const ROOT = resolve(__dirname, '..');
 export const LAB = join(ROOT, 'lab');
 export const LAB_CONFIG = join(LAB, 'lab-config.yaml');
 export const LAB_STATE = join(LAB, '.state');
