@@ -3,20 +3,8 @@
  * CLI and Terraform configure lab hosts (real IPVS kernels) over real SSH;
  * traffic goes through the VIP from the lab's client host.
  */
-import {
-  CdktfProject,
-  curlVip,
-  expectRoundRobin,
-  lab,
-  labHosts,
-  labStack,
-  leaveHostsAsFound,
-  requireLab,
-  resourcesByHost,
-  sh,
-  snapshot,
-  sortedLines,
-} from '../../lab/client';
+import { CdktfProject, curlVip, lab, labHosts, labStack, leaveHostsAsFound, requireLab, sh, snapshot, sortedLines } from '../../lab/client';
+import { expectRoundRobin, resourcesByHost } from './helpers';
 
 interface Case {
   stack: string;
