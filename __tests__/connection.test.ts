@@ -50,9 +50,9 @@ describe('connection fields given as references to other resources', () => {
   const web = resourcesOf(stack).find((r) => r.name === 'web1_Host')!;
 
   it('reach the step as Terraform expressions, so Terraform configures the host after it exists', () => {
-    expect(web.state.host).toBe('${terraform_data.machine.output[\"address\"]}');
-    expect(web.state.port).toBe('${terraform_data.machine.output[\"port\"]}');
-    expect(web.state.host_key).toBe('${terraform_data.machine.output[\"key\"]}');
+    expect(web.attributes.host).toBe('${terraform_data.machine.output[\"address\"]}');
+    expect(web.attributes.port).toBe('${terraform_data.machine.output[\"port\"]}');
+    expect(web.attributes.host_key).toBe('${terraform_data.machine.output[\"key\"]}');
     // The connection itself still reads only `self`, as destroy-time provisioners require.
     expect(web.body.connection.host).toBe('${self.input.host}');
   });
@@ -99,17 +99,17 @@ describe('a login user other than root', () => {
   const reexec = '[ "$(id -u)" = 0 ] || exec sudo -n /bin/sh "$0"';
 
   it('runs the create and the destroy script as root through non-interactive sudo, right after set -eu', () => {
-    for (const script of [web.apply, web.destroy]) expect(script.split('\n').slice(0, 3)).toEqual(['#!/bin/sh', 'set -eu', reexec]);
+    for (const script of [web.create, web.destroy]) expect(script.split('\n').slice(0, 3)).toEqual(['#!/bin/sh', 'set -eu', reexec]);
     expect(synthJson(stack).resource.terraform_data.web1_Host.input.user).toBe('deploy');
   });
 
   it('root needs no sudo', () => {
-    for (const script of [lb.apply, lb.destroy]) expect(script).not.toContain('sudo');
+    for (const script of [lb.create, lb.destroy]) expect(script).not.toContain('sudo');
   });
 
   it('the scripts pass shellcheck', () => {
     const dir = mkdtempSync(join(tmpdir(), 'lvs-sc-'));
-    const files = [web.apply, web.destroy].map((body, i) => {
+    const files = [web.create, web.destroy].map((body, i) => {
       const f = join(dir, `${i}.sh`);
       writeFileSync(f, body);
       return f;

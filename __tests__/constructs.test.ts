@@ -11,7 +11,7 @@ import {
   TunRealServer,
 } from '../lib';
 import { topologyOf } from '../lib/topology';
-import { appWith, embeddedFiles, fullJson, resourcesOf, stacks, synthJson } from './helpers';
+import { appWith, fullJson, resourcesOf, stacks, synthJson } from './helpers';
 
 function drCluster(kind?: ResourceKind) {
   const stack = new TerraformStack(appWith(kind), 'lib-test');
@@ -54,7 +54,7 @@ describe('ordering', () => {
     const { stack } = drCluster();
     const web1 = resourcesOf(stack).find((r) => r.name === 'web1_Host')!;
     expect(Object.keys(web1.body.triggers_replace).sort()).toEqual(['generation', 'owner']);
-    expect(web1.state.port).toBe(2222);
+    expect(web1.attributes.port).toBe(2222);
   });
 });
 
@@ -72,9 +72,9 @@ describe('destroy-time steps read only self', () => {
   it('connections carry port, user, pinned host key, bastion and key paths', () => {
     const { stack } = drCluster();
     const r = Object.fromEntries(resourcesOf(stack).map((x) => [x.name, x]));
-    expect(r.web1_Host.state).toMatchObject({ host: '10.9.0.12', port: 2222, user: 'ops', private_key_path: '/keys/id_ed25519', host_key: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJv4y0EwOl9sJlxiNRiu4Za2tRzTnB0aJKU6Dt5RxE2x' });
+    expect(r.web1_Host.attributes).toMatchObject({ host: '10.9.0.12', port: 2222, user: 'ops', private_key_path: '/keys/id_ed25519', host_key: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJv4y0EwOl9sJlxiNRiu4Za2tRzTnB0aJKU6Dt5RxE2x' });
     expect(r.web1_Host.body.connection).toMatchObject({ host_key: '${self.input.host_key}', private_key: '${file(self.input.private_key_path)}', agent: 'false' });
-    expect(r.web2_Host.state).toMatchObject({ bastion_host: 'jump.example.net', bastion_port: 22, bastion_user: 'jump', bastion_private_key_path: '/keys/jump', user: 'root', port: 22 });
+    expect(r.web2_Host.attributes).toMatchObject({ bastion_host: 'jump.example.net', bastion_port: 22, bastion_user: 'jump', bastion_private_key_path: '/keys/jump', user: 'root', port: 22 });
     expect(r.web2_Host.body.connection).toMatchObject({ agent: 'true', bastion_private_key: '${file(self.input.bastion_private_key_path)}' });
   });
 });
@@ -87,7 +87,7 @@ describe('key paths', () => {
       connection: { host: 'web', privateKeyPath, bastion: { host: 'jump', privateKeyPath: bastionKey } },
       dataInterface: { name: 'eth0', address: '10.0.0.2/24' },
     });
-    const { private_key_path, bastion_private_key_path } = resourcesOf(stack)[0].state;
+    const { private_key_path, bastion_private_key_path } = resourcesOf(stack)[0].attributes;
     return [private_key_path, bastion_private_key_path];
   }
 
@@ -141,13 +141,13 @@ describe('director', () => {
   it('DR: VIP as an alias on the data interface, send_redirects=0, quiescent templates expire', () => {
     const { stack, director } = drCluster();
     const base = resourcesOf(stack).find((r) => r.name === 'lb_Host')!;
-    const up = embeddedFiles(base.apply)['/var/lib/lvs-cdktf/lib-test-lb/up.sh'];
+    const up = base.files['/var/lib/lvs-cdktf/lib-test-lb/up.sh'];
     expect(up).toContain("lvs_address_up 'ens33' inet '192.168.115.110/32' 'ens33:0'");
-    expect(base.apply).toContain('net.ipv4.conf.all.send_redirects = 0');
-    expect(base.apply).toContain('net.ipv4.conf.ens33.send_redirects = 0');
-    expect(base.apply).toContain('net.ipv4.vs.expire_quiescent_template = 1');
-    expect(base.apply).not.toContain('ip_forward');
-    expect(base.apply).toContain('command -v ipvsadm >/dev/null 2>&1 || lvs_install ipvsadm');
+    expect(base.create).toContain('net.ipv4.conf.all.send_redirects = 0');
+    expect(base.create).toContain('net.ipv4.conf.ens33.send_redirects = 0');
+    expect(base.create).toContain('net.ipv4.vs.expire_quiescent_template = 1');
+    expect(base.create).not.toContain('ip_forward');
+    expect(base.create).toContain('command -v ipvsadm >/dev/null 2>&1 || lvs_install ipvsadm');
     expect(director.desiredRules).toEqual([
       '-A -t 192.168.115.110:80 -s wrr -p 120',
       '-a -t 192.168.115.110:80 -r 192.168.115.112:80 -g -w 3',
@@ -158,13 +158,13 @@ describe('director', () => {
   it('TUN: ipip and ip_forward on the director, VIP on tunl0; NAT: no VIP when it is the director address', () => {
     const [nat, , tun] = stacks();
     const tunBase = resourcesOf(tun).find((r) => r.name === 'director_Host')!;
-    expect(tunBase.apply).toContain("modprobe -a 'ip_vs' 'ipip'");
-    expect(tunBase.apply).toContain('net.ipv4.ip_forward = 1');
-    expect(embeddedFiles(tunBase.apply)['/var/lib/lvs-cdktf/tun-stack-director/up.sh']).toContain("lvs_address_up 'tunl0' inet '192.168.100.101/32'");
+    expect(tunBase.create).toContain("modprobe -a 'ip_vs' 'ipip'");
+    expect(tunBase.create).toContain('net.ipv4.ip_forward = 1');
+    expect(tunBase.files['/var/lib/lvs-cdktf/tun-stack-director/up.sh']).toContain("lvs_address_up 'tunl0' inet '192.168.100.101/32'");
     const natBase = resourcesOf(nat).find((r) => r.name === 'director_Host')!;
-    expect(natBase.apply).toContain('net.ipv4.ip_forward = 1');
-    expect(embeddedFiles(natBase.apply)['/var/lib/lvs-cdktf/nat-stack-director/up.sh']).not.toContain('lvs_address_up');
-    expect(natBase.apply).toContain("lvs_expect_address 'ens34' inet '192.168.116.111/24'");
+    expect(natBase.create).toContain('net.ipv4.ip_forward = 1');
+    expect(natBase.files['/var/lib/lvs-cdktf/nat-stack-director/up.sh']).not.toContain('lvs_address_up');
+    expect(natBase.create).toContain("lvs_expect_address 'ens34' inet '192.168.116.111/24'");
   });
 
   it('NAT real servers take the director address on their subnet as gateway', () => {
@@ -238,7 +238,7 @@ describe('topology metadata', () => {
   it('records directors, services, real servers and retired servers under "//" for review and verification', () => {
     const { stack } = drCluster();
     new RetiredRealServer(stack, 'web9', { connection: { host: '10.9.0.19' } });
-    const topo = topologyOf(fullJson(stack))!;
+    const topo = topologyOf(fullJson(stack), 'lib-test')!;
     expect(topo.version).toBe(1);
     expect(topo.directors).toHaveLength(1);
     expect(topo.directors[0]).toMatchObject({
@@ -262,6 +262,18 @@ describe('topology metadata', () => {
     const json = fullJson(stack);
     const recorded = json['//']['lvs-cdktf'];
     expect(typeof recorded).toBe('string');
-    expect(topologyOf({ '//': { 'lvs-cdktf': JSON.parse(recorded) } })).toEqual(topologyOf(json));
+    expect(topologyOf({ '//': { 'lvs-cdktf': JSON.parse(recorded) } }, 'lib-test')).toEqual(topologyOf(json, 'lib-test'));
+  });
+
+  it('of a newer version than this code knows fails naming the stack; version 1 and older read', () => {
+    const recorded = JSON.parse(fullJson(drCluster().stack)['//']['lvs-cdktf']);
+    const withVersion = (version: number) => ({ '//': { 'lvs-cdktf': JSON.stringify({ ...recorded, version }) } });
+    expect(() => topologyOf(withVersion(2), 'nat-stack')).toThrow(
+      new Error('nat-stack: cdk.tf.json records topology version 2; this lvs-cdktf reads up to 1: upgrade'),
+    );
+    expect(() => topologyOf({ '//': { 'lvs-cdktf': { ...recorded, version: 3 } } }, 'nat-stack')).toThrow(/records topology version 3;/);
+    expect(topologyOf(withVersion(1), 'nat-stack')).toEqual(recorded);
+    expect(topologyOf(withVersion(0), 'nat-stack')?.directors).toEqual(recorded.directors);
+    expect(topologyOf({}, 'nat-stack')).toBeUndefined();
   });
 });

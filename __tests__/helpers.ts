@@ -2,22 +2,15 @@ import { readFileSync } from 'fs';
 import { join } from 'path';
 import { App, Testing, TerraformStack } from 'cdktf';
 import { ResourceKind, RESOURCE_KIND_CONTEXT } from '../lib';
-import { createScriptOf, unescapeTemplate as unescape } from '../lib/host-script';
-import { embeddedFiles } from '../lib/scripts/shell';
+import { HostStep, parseStack } from '../synth/read';
 import { ClusterStack, LvsConfig, defineStacks } from '../stacks';
 
-export { embeddedFiles };
-
-/** What a stack synthesizes, parsed. */
-export interface SynthResource {
+/** A host step of a stack, with what tests check of its resource beyond the reader's model. */
+export interface SynthResource extends HostStep {
   readonly type: string;
   readonly name: string;
+  /** The resource as synthesized (provisioners, connection, lifecycle, depends_on, ...). */
   readonly body: any;
-  /** State attributes holding connection and destroy script (input or triggers). */
-  readonly state: Record<string, any>;
-  /** The create-time script as it reaches the host (Terraform template escapes undone). */
-  readonly apply: string;
-  readonly destroy: string;
 }
 
 export function synthJson(stack: TerraformStack): any {
@@ -30,26 +23,13 @@ export function fullJson(stack: TerraformStack): any {
   return JSON.parse(readFileSync(join(dir, 'stacks', stack.node.id, 'cdk.tf.json'), 'utf8'));
 }
 
-/** The host steps of a stack (resources with provisioners). */
+/** The host steps of a stack, as the synth output reader reads them. */
 export function resourcesOf(stack: TerraformStack): SynthResource[] {
   const json = synthJson(stack);
-  const out: SynthResource[] = [];
-  for (const [type, byName] of Object.entries<any>(json.resource ?? {})) {
-    for (const [name, body] of Object.entries<any>(byName)) {
-      // Host steps only: other resources of the stack run no script.
-      if (!body.provisioner) continue;
-      const state = body.input ?? body.triggers;
-      out.push({
-        type,
-        name,
-        body,
-        state,
-        apply: createScriptOf(json, body.provisioner[0]['remote-exec'].inline),
-        destroy: unescape(state.destroy_script),
-      });
-    }
-  }
-  return out;
+  return parseStack(stack.node.id, json).steps.map((step) => {
+    const [type, name] = step.address.split('.');
+    return { ...step, type, name, body: json.resource[type][name] };
+  });
 }
 
 export function appWith(kind?: ResourceKind): App {

@@ -8,7 +8,8 @@ import { diffStack } from '../review/diff';
 import { lineDiff } from '../review/line-diff';
 import { mermaidOf, mermaidText } from '../review/mermaid';
 import { buildReport } from '../review/report';
-import { StackSynth, hostLabel, parseStack } from '../review/synth';
+import { hostLabel } from '../review/labels';
+import { StackSynth, parseStack } from '../synth/read';
 import { fullJson } from './helpers';
 
 /** Every stack as written to cdk.tf.json. */

@@ -13,7 +13,7 @@ const drRealServer = (spec: RealServerSpec) => realServerRole(spec, drRealServer
 const tunRealServer = (spec: RealServerSpec) => realServerRole(spec, tunRealServerSettings(spec));
 const natRealServer = (spec: RealServerSpec & { gateway: string }) => realServerRole(spec, natRealServerSettings(spec));
 import { LIBRARY, sq } from '../lib/scripts/shell';
-import { embeddedFiles, resourcesOf, stacks } from './helpers';
+import { resourcesOf, stacks } from './helpers';
 
 type LooseReal = Omit<IpvsRealServer, 'server' | 'upperThreshold' | 'lowerThreshold'> & Partial<IpvsRealServer>;
 /** Services in the IPVS model from what a test cares about. */
@@ -222,9 +222,9 @@ function allScripts(): Record<string, string> {
     for (const stack of stacks({}, kind)) {
       for (const r of resourcesOf(stack)) {
         const key = `${kind}/${stack.node.id}/${r.name}`;
-        out[`${key}/apply`] = r.apply;
+        out[`${key}/apply`] = r.create;
         out[`${key}/destroy`] = r.destroy;
-        for (const [path, body] of Object.entries(embeddedFiles(r.apply))) {
+        for (const [path, body] of Object.entries(r.files)) {
           if (path.endsWith('.sh')) out[`${key}${path}`] = body;
         }
       }

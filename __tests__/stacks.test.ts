@@ -44,7 +44,7 @@ describe('default stacks are the tutorial topologies', () => {
   it('web pages name their host', () => {
     const [nat] = stacks();
     const web1 = resourcesOf(nat).find((r) => r.name === 'web1_Host')!;
-    expect(web1.apply).toContain("lvs_web_server nginx 'web1 (192.168.116.112)'");
+    expect(web1.create).toContain("lvs_web_server nginx 'web1 (192.168.116.112)'");
   });
 });
 
@@ -95,7 +95,7 @@ describe('config file', () => {
     const [, dr] = stacks(cfg);
     const director = resourcesOf(dr).find((r) => r.name === 'director_Host')!;
     expect(director.type).toBe('null_resource');
-    expect(director.state).toMatchObject({ host: '127.0.0.1', port: '2221', timeout: '30s', private_key_path: join(file, '..', 'keys/id_ed25519') });
+    expect(director.attributes).toMatchObject({ host: '127.0.0.1', port: '2221', timeout: '30s', private_key_path: join(file, '..', 'keys/id_ed25519') });
     expect(dr.director.desiredRules[0]).toBe('-A -t 192.168.115.110:80 -s wrr');
   });
 

@@ -414,7 +414,7 @@ describe('host keys', () => {
   function pinned(hostKey: string, bastionKey = hostKey) {
     const stack = new TerraformStack(appWith(), 's');
     new DrRealServer(stack, 'web1', { ...goodServer, connection: { host: 'web1', hostKey, bastion: { host: 'jump', hostKey: bastionKey } } });
-    const r = resourcesOf(stack)[0].state;
+    const r = resourcesOf(stack)[0].attributes;
     return [r.host_key, r.bastion_host_key];
   }
 

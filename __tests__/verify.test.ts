@@ -12,6 +12,7 @@ import { join, resolve } from 'path';
 import { Testing } from 'cdktf';
 import { topologyOf } from '../lib/topology';
 import { synthesize } from '../review/synthesize';
+import { parseStack } from '../synth/read';
 import { defineStacks } from '../stacks';
 import { fullJson } from './helpers';
 import { directorExpectation } from '../verify/expect';
@@ -110,6 +111,7 @@ describe('plan from synth output', () => {
       resource: {
         null_resource: {
           director_Host: {
+            provisioner: [{ 'remote-exec': { inline: ['true'] } }],
             triggers: {
               host: '10.0.0.10', port: '2222', user: 'ops', private_key_path: '~/.ssh/id', host_key: 'ssh-ed25519 AAAAxyz',
               bastion_host: 'jump', bastion_port: '22', bastion_user: 'ops', bastion_private_key_path: '~/.ssh/jump', bastion_host_key: 'ssh-ed25519 AAAAjump',
@@ -118,7 +120,7 @@ describe('plan from synth output', () => {
         },
       },
     };
-    expect(planStack('x', json).hosts[0].target).toEqual({
+    expect(planStack(parseStack('x', json)).hosts[0].target).toEqual({
       host: '10.0.0.10', port: 2222, user: 'ops', privateKeyPath: '~/.ssh/id', hostKey: 'ssh-ed25519 AAAAxyz',
       bastion: { host: 'jump', port: 22, user: 'ops', privateKeyPath: '~/.ssh/jump', hostKey: 'ssh-ed25519 AAAAjump' },
     });
@@ -300,7 +302,7 @@ describe('parsers', () => {
 
   it('persistence adds expire_quiescent_template on the director', () => {
     const [nat] = defineStacks(Testing.app(), { stacks: { 'nat-stack': { service: { persistence: { timeout: 300 } } } } });
-    const e = directorExpectation(topologyOf(fullJson(nat))!.directors[0]);
+    const e = directorExpectation(topologyOf(fullJson(nat), 'nat-stack')!.directors[0]);
     expect(e.sysctls).toContainEqual({ key: 'net.ipv4.vs.expire_quiescent_template', value: '1' });
   });
 });

@@ -11,8 +11,8 @@ import { spawnSync } from 'child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { LAB_STATE, hostOfPort, labHosts } from '../__tests__/e2e/lab';
-import { HostStep, readSynthDir } from '../review/synth';
+import { LAB_STATE, hostOfPort, labHosts } from '../lab/client';
+import { HostStep, readStack } from '../synth/read';
 import { LvsConfig } from '../stacks';
 import { ROOT, machine, median, stat, writeSection } from './common';
 import { ENV, onHost, useLab } from './lab';
@@ -72,7 +72,7 @@ const provisioners = (out: string) => (out.match(/Provisioning with 'remote-exec
  * step, plus the table step. Also the sum of all steps (the work itself).
  */
 function criticalPath(): { critical: number; sum: number } {
-  const steps = readSynthDir(join(dir, 'cdktf.out')).find((s) => s.name === STACK)!.steps;
+  const steps = readStack(join(dir, 'cdktf.out'), STACK).steps;
   const table = steps.find((s) => s.address.endsWith('director_Services'))!;
   const hostSteps = steps.filter((s) => s !== table);
   const run = (step: HostStep, script: string) => onHost(hostOfPort(step.port), script).seconds;

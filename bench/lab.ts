@@ -1,7 +1,7 @@
 /** The lab as the deploy benchmarks use it: started on demand, and SSH to its hosts timed. */
 import { spawnSync } from 'child_process';
 import { join } from 'path';
-import { CLI_ENV, LAB_STATE, labHosts } from '../__tests__/e2e/lab';
+import { CLI_ENV, LAB_STATE, labHosts } from '../lab/client';
 import { ROOT } from './common';
 
 export const ENV = { ...process.env, ...CLI_ENV };

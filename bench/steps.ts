@@ -9,8 +9,8 @@ import { spawnSync } from 'child_process';
 import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { hostOfPort } from '../__tests__/e2e/lab';
-import { HostStep, readSynthDir } from '../review/synth';
+import { hostOfPort } from '../lab/client';
+import { HostStep, readStack } from '../synth/read';
 import { ROOT, machine, median, writeSection } from './common';
 import { ENV, onHost, useLab } from './lab';
 
@@ -28,7 +28,7 @@ const synth = spawnSync('node', [join(ROOT, 'bin/app.js')], {
   encoding: 'utf8',
 });
 if (synth.status !== 0) throw new Error(`synth failed:\n${synth.stderr}`);
-const all = readSynthDir(out).find((s) => s.name === STACK)!.steps;
+const all = readStack(out, STACK).steps;
 const steps: HostStep[] = ORDER.map((id) => all.find((s) => s.address.endsWith(`.${id}`))!);
 const host = (s: HostStep) => hostOfPort(s.port);
 

@@ -108,11 +108,16 @@ export function addTopology(scope: IConstruct, part: Part): void {
 }
 
 /**
- * The topology recorded in a synthesized cdk.tf.json, if any. Synth output of
- * commits before it was a string holds it as an object; reviews against such
- * a commit still read it.
+ * The topology recorded in a synthesized cdk.tf.json, if any; `stack` names
+ * it in errors. Synth output of commits before it was a string holds it as
+ * an object; reviews against such a commit still read it. A newer version
+ * than this code knows fails rather than being misread.
  */
-export function topologyOf(synthesized: { '//'?: Record<string, unknown> }): Topology | undefined {
+export function topologyOf(synthesized: { '//'?: Record<string, unknown> }, stack: string): Topology | undefined {
   const recorded = synthesized['//']?.[TOPOLOGY_KEY];
-  return typeof recorded === 'string' ? (JSON.parse(recorded) as Topology) : (recorded as Topology | undefined);
+  const topology = typeof recorded === 'string' ? (JSON.parse(recorded) as Topology) : (recorded as Topology | undefined);
+  if (topology && topology.version > TOPOLOGY_VERSION) {
+    throw new Error(`${stack}: cdk.tf.json records topology version ${topology.version}; this lvs-cdktf reads up to ${TOPOLOGY_VERSION}: upgrade`);
+  }
+  return topology;
 }

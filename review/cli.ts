@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } f
 import { tmpdir } from 'os';
 import { dirname, join, resolve } from 'path';
 import { buildReport } from './report';
-import { StackSynth, readSynthDir } from './synth';
+import { StackSynth, readSynthDir } from '../synth/read';
 import { synthesize, synthesizeRef } from './synthesize';
 
 interface Options {

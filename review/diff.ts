@@ -7,13 +7,14 @@ import { IpvsService } from '../lib/ipvs';
 import { Topology, TopologyDirector } from '../lib/topology';
 import {
   forwardingName,
+  hostLabel,
   persistenceLabel,
   realServerTarget,
   serviceLabel,
   shortName,
 } from './labels';
 import { lineDiff } from './line-diff';
-import { HostStep, StackSynth, elideFiles, hostLabel } from './synth';
+import { HostStep, StackSynth, elideFiles } from '../synth/read';
 
 export interface ScriptDiff {
   /** `up.sh`, `create script`, `destroy script`, ... */

@@ -15,6 +15,11 @@ export function forwardingLabel(method: string): string {
   return f ? `${f.name} (${f.flag})` : method;
 }
 
+/** `host:port` as the reviewer knows the machine (a host step's or a topology connection's). */
+export function hostLabel(at: { host: string; port: number | string }): string {
+  return hostPort(at.host, at.port);
+}
+
 /** `192.168.115.112:80`: where the director sends a real server's traffic (no port for a firewall-mark service). */
 export function realServerTarget(r: IpvsRealServer): string {
   return hostPort(r.address, r.port);

@@ -5,10 +5,10 @@
  */
 import { TopologyDirector, TopologyRealServer } from '../lib/topology';
 import { StackDiff, diffStack } from './diff';
-import { forwardingLabel, persistenceLabel, realServerTarget, serviceLabel, shortName, thresholdsLabel } from './labels';
+import { forwardingLabel, hostLabel, persistenceLabel, realServerTarget, serviceLabel, shortName, thresholdsLabel } from './labels';
 import { details, fence, table } from './markdown';
 import { mermaidOf } from './mermaid';
-import { HostStep, StackSynth, elideFiles, hostLabel } from './synth';
+import { HostStep, StackSynth, elideFiles } from '../synth/read';
 
 /** Marks a PR comment as this stack's report, so CI can update it instead of adding another. */
 function reportMarker(stack: string): string {

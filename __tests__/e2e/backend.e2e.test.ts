@@ -8,7 +8,7 @@
 import { ChildProcess, spawn, spawnSync } from 'child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
-import { CdktfProject, LAB_CONFIG, filesUnder, labStack, leaveHostsAsFound, requireLab, sh, snapshot, sortedLines } from './lab';
+import { CdktfProject, LAB_CONFIG, filesUnder, labStack, leaveHostsAsFound, requireLab, sh, snapshot, sortedLines } from '../../lab/client';
 import { PostgresServer } from './postgres';
 import { loadConfigFile } from '../../stacks';
 

@@ -12,7 +12,7 @@ import { LvsConfig, RealServerConfig, loadConfigFile } from '../../stacks';
 import { loadStackPlan } from '../../verify/plan';
 import { failures } from '../../verify/report';
 import { verifyStacks } from '../../verify/run';
-import { CdktfProject, LAB, LAB_CONFIG, LoadLoop, LoadResult, SlowDownloads, curlVip, filesUnder, lab, labStack, leaveHostsAsFound, requireLab, sh, snapshot, sortedLines } from './lab';
+import { CdktfProject, LAB, LAB_CONFIG, LoadLoop, LoadResult, SlowDownloads, curlVip, filesUnder, lab, labStack, leaveHostsAsFound, requireLab, sh, snapshot, sortedLines } from '../../lab/client';
 
 jest.setTimeout(900_000);
 

@@ -3,20 +3,8 @@
  * CLI and Terraform configure lab hosts (real IPVS kernels) over real SSH;
  * traffic goes through the VIP from the lab's client host.
  */
-import {
-  CdktfProject,
-  curlVip,
-  expectRoundRobin,
-  lab,
-  labHosts,
-  labStack,
-  leaveHostsAsFound,
-  requireLab,
-  resourcesByHost,
-  sh,
-  snapshot,
-  sortedLines,
-} from './lab';
+import { CdktfProject, curlVip, lab, labHosts, labStack, leaveHostsAsFound, requireLab, sh, snapshot, sortedLines } from '../../lab/client';
+import { expectRoundRobin, resourcesByHost } from './helpers';
 
 interface Case {
   stack: string;
@@ -102,7 +90,7 @@ describe.each(CASES)('$stack on the lab', ({ stack, prefix, vip }) => {
   });
 
   it('running every create script again leaves every host as it was', () => {
-    for (const [host, r] of resourcesByHost(labStack(stack))) sh(host, 'sh -s', r.apply);
+    for (const [host, r] of resourcesByHost(labStack(stack))) sh(host, 'sh -s', r.create);
     for (const h of hosts) expect(snapshot(h)).toEqual(deployed[h]);
     expectRoundRobin(curlVip(client, vip, 4), ['web1', 'web2']);
   });

@@ -4,7 +4,7 @@
  * boot's network namespace outlives its processes (as the kernel's deferred
  * cleanup of a busy director's namespace does).
  */
-import { lab, labHosts, requireLab, sh } from './lab';
+import { lab, labHosts, requireLab, sh } from '../../lab/client';
 
 jest.setTimeout(300_000);
 

@@ -11,7 +11,7 @@ import { execFileSync, spawnSync } from 'child_process';
 import { lstatSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { CLI_ENV, LAB_STATE, ROOT, curlVip, leaveHostsAsFound, requireLab, sh, snapshot } from './lab';
+import { CLI_ENV, LAB_STATE, ROOT, curlVip, leaveHostsAsFound, requireLab, sh, snapshot } from '../../lab/client';
 
 jest.setTimeout(900_000);
 

@@ -13,7 +13,7 @@ import { synthesize } from '../../review/synthesize';
 import { StackPlan, loadStackPlan } from '../../verify/plan';
 import { EXIT, Report, failures } from '../../verify/report';
 import { verifyStacks } from '../../verify/run';
-import { CdktfProject, ROOT, lab, labHosts, leaveHostsAsFound, requireLab, sh, snapshot } from './lab';
+import { CdktfProject, ROOT, lab, labHosts, leaveHostsAsFound, requireLab, sh, snapshot } from '../../lab/client';
 
 jest.setTimeout(900_000);
 

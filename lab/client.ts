@@ -1,17 +1,17 @@
 /**
- * Helpers for end-to-end tests against the lab (bash lab/lab.sh up): real
- * IPVS kernels reached over real SSH, configured by the real cdktf CLI and
- * Terraform.
+ * Drives the lab (bash lab/lab.sh up) for the end-to-end tests and the
+ * benchmarks: its hosts (real IPVS kernels reached over real SSH), commands
+ * and traffic on them, and cdktf projects that deploy to them with the real
+ * cdktf CLI and Terraform. Nothing here needs jest.
  */
 import { execFileSync, spawnSync } from 'child_process';
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join, resolve } from 'path';
 import { Testing } from 'cdktf';
-import { ClusterStack, defineStacks, loadConfigFile } from '../../stacks';
-import { resourcesOf, SynthResource } from '../helpers';
+import { ClusterStack, defineStacks, loadConfigFile } from '../stacks';
 
-export const ROOT = resolve(__dirname, '../..');
+export const ROOT = resolve(__dirname, '..');
 export const LAB = join(ROOT, 'lab');
 export const LAB_CONFIG = join(LAB, 'lab-config.yaml');
 export const LAB_STATE = join(LAB, '.state');
@@ -118,15 +118,6 @@ export function hostOfPort(port: number): string {
   return host.name;
 }
 
-/** Lab host name for a synthesized resource, from its SSH port. */
-export function hostOf(r: SynthResource): string {
-  return hostOfPort(Number(r.state.port));
-}
-
-export function resourcesByHost(stack: ClusterStack): [string, SynthResource][] {
-  return resourcesOf(stack).map((r) => [hostOf(r), r]);
-}
-
 /**
  * What the constructs may touch on a host: addresses, links, routes, the
  * IPVS table, the sysctls they set, the files they write, web services.
@@ -181,13 +172,6 @@ export function leaveHostsAsFound(before: Record<string, string>, teardown: () =
 export function curlVip(client: string, vip: string, count: number): string[] {
   const out = sh(client, `for i in $(seq ${count}); do curl -s -m 5 http://${vip}/ || echo FAILED; done`);
   return out.trim().split('\n');
-}
-
-/** Checks answers alternate between the real servers (round robin) and all answered. */
-export function expectRoundRobin(answers: string[], servers: string[]): void {
-  const names = answers.map((a) => a.split(' ')[0]);
-  expect(new Set(names)).toEqual(new Set(servers));
-  for (let i = 1; i < names.length; i++) expect(names[i]).not.toBe(names[i - 1]);
 }
 
 export interface LoadResult {

@@ -1,7 +1,9 @@
 /**
- * Reads synthesized stacks (cdk.tf.json) into what a reviewer cares about:
- * the recorded cluster topology and, per host step, the scripts that run
- * over SSH. Works on synth output alone, so an older commit's output can be
+ * Reads synthesized stacks (cdktf.out/stacks/<stack>/cdk.tf.json): the
+ * recorded cluster topology and, per host step, how it reaches its host and
+ * the scripts it runs there over SSH. The one reader of synth output, for
+ * review, verify, the benchmarks and the tests, so that they agree on what a
+ * stack holds. Works on synth output alone, so an older commit's output is
  * read the same way.
  */
 import { existsSync, readdirSync, readFileSync } from 'fs';
@@ -17,7 +19,16 @@ export interface HostStep {
   readonly address: string;
   /** Construct path of the owning director or real server (e.g. `dr-stack/web1`). */
   readonly owner: string;
+  /**
+   * The step's `input` (terraform_data) or `triggers` (null_resource) as
+   * synthesized: the connection record its provisioners read
+   * (lib/connection.ts `connectionRecord`, snake_case keys) and its destroy
+   * script; null_resource triggers hold every value as a string.
+   */
+  readonly attributes: Readonly<Record<string, unknown>>;
+  /** `attributes.host`. */
   readonly host: string;
+  /** `attributes.port` as a number. */
   readonly port: number;
   /** Create-time script as it reaches the host (Terraform escapes undone), with the shell library elided. */
   readonly create: string;
@@ -66,7 +77,7 @@ function ownersOf(topology: Topology | undefined): Map<string, string> {
 
 /** Parses one stack's cdk.tf.json. */
 export function parseStack(name: string, json: any): StackSynth {
-  const topology = topologyOf(json);
+  const topology = topologyOf(json, name);
   const owners = ownersOf(topology);
   const steps: HostStep[] = [];
   for (const [type, byName] of Object.entries<Record<string, RawResource>>(json.resource ?? {})) {
@@ -79,6 +90,7 @@ export function parseStack(name: string, json: any): StackSynth {
       steps.push({
         address,
         owner: owners.get(address) ?? (body['//']?.metadata?.path ?? address).replace(/\/Resource$/, ''),
+        attributes: state,
         host: String(state.host),
         port: Number(state.port ?? 22),
         create,
@@ -94,17 +106,25 @@ export function parseStack(name: string, json: any): StackSynth {
   return { name, topology, steps, removed };
 }
 
-/** Reads every `stacks/<stack>/cdk.tf.json` under a synth output directory. */
-export function readSynthDir(dir: string): StackSynth[] {
+/** Names of the stacks in a synth output directory (those with a cdk.tf.json), sorted. */
+export function stacksIn(dir: string): string[] {
   const root = join(dir, 'stacks');
   if (!existsSync(root)) throw new Error(`${dir}: no stacks/ directory (expected cdktf synth output)`);
   return readdirSync(root)
     .filter((name) => existsSync(join(root, name, 'cdk.tf.json')))
-    .sort()
-    .map((name) => parseStack(name, JSON.parse(readFileSync(join(root, name, 'cdk.tf.json'), 'utf8'))));
+    .sort();
 }
 
-/** `host:port` as the reviewer knows the machine. */
-export function hostLabel(step: { host: string; port: number | string }): string {
-  return `${step.host.includes(':') ? `[${step.host}]` : step.host}:${step.port}`;
+/** Reads `stacks/<stack>/cdk.tf.json` under a synth output directory. */
+export function readStack(dir: string, stack: string): StackSynth {
+  const file = join(dir, 'stacks', stack, 'cdk.tf.json');
+  if (!existsSync(file)) {
+    throw new Error(`no stack "${stack}" in ${dir} (stacks there: ${stacksIn(dir).join(', ') || 'none'})`);
+  }
+  return parseStack(stack, JSON.parse(readFileSync(file, 'utf8')));
+}
+
+/** Reads every stack of a synth output directory. */
+export function readSynthDir(dir: string): StackSynth[] {
+  return stacksIn(dir).map((name) => readStack(dir, name));
 }
