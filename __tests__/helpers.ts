@@ -2,11 +2,11 @@ import { readFileSync } from 'fs';
 import { join } from 'path';
 import { App, Testing, TerraformStack } from 'cdktf';
 import { ResourceKind, RESOURCE_KIND_CONTEXT } from '../lib';
-import { HostStep, parseStack } from '../synth/read';
+import { SynthesizedStep, parseStack } from '../synth/read';
 import { ClusterStack, LvsConfig, defineStacks } from '../stacks';
 
 /** A host step of a stack, with what tests check of its resource beyond the reader's model. */
-export interface SynthResource extends HostStep {
+export interface SynthResource extends SynthesizedStep {
   readonly type: string;
   readonly name: string;
   /** The resource as synthesized (provisioners, connection, lifecycle, depends_on, ...). */

@@ -36,6 +36,7 @@ describe('the npm package', () => {
   it('exports the hand-picked API and none of the plumbing', () => {
     expect(Object.keys(api).sort()).toEqual(
       [
+        'ConfiguredHost',
         'DrRealServer',
         'FRAMEWORKS',
         'LvsDirector',

@@ -285,7 +285,7 @@ describe('construct ids: empty or taken ones fail in the same form', () => {
 
   it('names what holds the id', () => {
     expect(() => new DrRealServer(base().stack, 'web1', goodServer)).toThrow(new LvsValidationError('s/web1', 'id', '"web1" is already taken in s (NatRealServer)'));
-    expect(() => base().lb.addService('Host', goodService)).toThrow('s/lb/Host: id: "Host" is already taken in s/lb (HostScript)');
+    expect(() => base().lb.addService('Host', goodService)).toThrow('s/lb/Host: id: "Host" is already taken in s/lb (HostStep)');
   });
 });
 

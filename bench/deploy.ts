@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { LAB_STATE, hostOfPort, labHosts } from '../lab/client';
-import { HostStep, readStack } from '../synth/read';
+import { SynthesizedStep, readStack } from '../synth/read';
 import { LvsConfig } from '../stacks';
 import { ROOT, machine, median, stat, writeSection } from './common';
 import { ENV, onHost, useLab } from './lab';
@@ -75,7 +75,7 @@ function criticalPath(): { critical: number; sum: number } {
   const steps = readStack(join(dir, 'cdktf.out'), STACK).steps;
   const table = steps.find((s) => s.address.endsWith('director_Services'))!;
   const hostSteps = steps.filter((s) => s !== table);
-  const run = (step: HostStep, script: string) => onHost(hostOfPort(step.port), script).seconds;
+  const run = (step: SynthesizedStep, script: string) => onHost(hostOfPort(step.port), script).seconds;
   const times = hostSteps.map((s) => {
     const t = run(s, s.create);
     if (s.address.endsWith('director_Host')) {

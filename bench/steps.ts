@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { hostOfPort } from '../lab/client';
-import { HostStep, readStack } from '../synth/read';
+import { SynthesizedStep, readStack } from '../synth/read';
 import { ROOT, machine, median, writeSection } from './common';
 import { ENV, onHost, useLab } from './lab';
 
@@ -29,8 +29,8 @@ const synth = spawnSync('node', [join(ROOT, 'bin/app.js')], {
 });
 if (synth.status !== 0) throw new Error(`synth failed:\n${synth.stderr}`);
 const all = readStack(out, STACK).steps;
-const steps: HostStep[] = ORDER.map((id) => all.find((s) => s.address.endsWith(`.${id}`))!);
-const host = (s: HostStep) => hostOfPort(s.port);
+const steps: SynthesizedStep[] = ORDER.map((id) => all.find((s) => s.address.endsWith(`.${id}`))!);
+const host = (s: SynthesizedStep) => hostOfPort(s.port);
 
 /** bash prints PS4 before each command it runs: one `+` per nesting level, then the time (set in the script: bash ignores PS4 from the environment when run as root). */
 const withTrace = (script: string) => `PS4='+\${EPOCHREALTIME} '\nset -x\n${script}`;
@@ -59,7 +59,7 @@ interface Measured {
   traced: number[];
   commands: Map<string, number>[];
 }
-const measured = new Map<HostStep, Measured>(steps.map((s) => [s, { plain: [], traced: [], commands: [] }]));
+const measured = new Map<SynthesizedStep, Measured>(steps.map((s) => [s, { plain: [], traced: [], commands: [] }]));
 for (let run = 0; run < RUNS; run++) {
   for (const traced of [false, true]) {
     for (const s of steps) {

@@ -1,22 +1,18 @@
 import { Construct } from 'constructs';
-import { SshConnectionProps, connectionRecord, connectionSummary } from './connection';
-import { frameworkOf } from './framework';
-import { HostScript, ownerKeyFor } from './host-script';
+import { ConfiguredHost, ConfiguredHostProps } from './configured-host';
+import { HostStep, ownerKeyFor } from './host-step';
 import { claimNames } from './names';
 import { InterfaceProps, RealServer } from './real-server';
 import { AddressSpec } from './scripts/host';
-import { renderBundle } from './scripts/bundle';
 import { Forwarding, renderRules } from './ipvs';
 import { ipvsTableFragment } from './scripts/table';
 import { DirectorBaseSpec, directorBase, directorSettings } from './scripts/roles';
-import { Cidr, checkBool, checkCidr, checkId, checkInt, checkInterface, fail, inSubnet } from './validation';
-import { addTopology, topologySettings } from './topology';
+import { Cidr, checkBool, checkCidr, checkInt, checkInterface, fail, inSubnet } from './validation';
+import { TopologyPart, topologySettings } from './topology';
 import { ServiceOwner, VirtualService, VirtualServiceOptions } from './virtual-service';
 
 /** Props of an {@link LvsDirector}. */
-export interface LvsDirectorProps {
-  /** How Terraform reaches the director (management address). */
-  readonly connection: SshConnectionProps;
+export interface LvsDirectorProps extends ConfiguredHostProps {
   /**
    * The director's data-plane interfaces and the addresses they already
    * carry (DIPs). They are checked at apply, never changed. A VIP that is
@@ -54,24 +50,17 @@ export interface LvsDirectorProps {
  * weights are edited, new servers added, removed servers drained then
  * deleted, and no service is ever flushed.
  */
-export class LvsDirector extends Construct implements ServiceOwner {
+export class LvsDirector extends ConfiguredHost implements ServiceOwner {
   /** The data-plane interfaces, with their checked addresses. */
   public readonly interfaces: { readonly name: string; readonly cidr: Cidr }[];
   /** Whether this stack owns the whole IPVS table (see {@link LvsDirectorProps.ownsWholeTable}). */
   public readonly ownsWholeTable: boolean;
-  /** Base setup of the host. */
-  public readonly host: HostScript;
-  private servicesStep?: HostScript;
+  private servicesStep?: HostStep;
   private readonly services: VirtualService[] = [];
-  private readonly connection: ReturnType<typeof connectionRecord>;
   private readonly drainSeconds: number;
 
   constructor(scope: Construct, id: string, props: LvsDirectorProps) {
-    super(scope, checkId(scope, id));
-    // A tree from another copy of the framework fails here, naming this construct.
-    frameworkOf(this);
-    if (!props || typeof props !== 'object') fail(this, 'props', 'are required');
-    this.connection = connectionRecord(this, props.connection);
+    super(scope, id, props);
     if (!Array.isArray(props.interfaces) || props.interfaces.length === 0) {
       fail(this, 'interfaces', 'at least one data-plane interface is required');
     }
@@ -86,30 +75,28 @@ export class LvsDirector extends Construct implements ServiceOwner {
     }
     this.ownsWholeTable = checkBool(this, 'ownsWholeTable', props.ownsWholeTable ?? false);
     this.drainSeconds = checkInt(this, 'drainSeconds', props.drainSeconds ?? 30, 0, 86400);
-    this.host = new HostScript(this, 'Host', {
-      connection: this.connection,
-      bundle: () =>
-        renderBundle({
-          owner: ownerKeyFor(this),
-          description: `LVS director ${this.node.path}`,
-          onChange: 'teardown',
-          ...directorBase(this.baseSpec()),
-        }),
-    });
-    addTopology(this, { directors: () => this.describe() });
   }
 
-  /** @internal the director as plan review and verification see it */
-  private describe() {
+  protected get description(): string {
+    return `LVS director ${this.node.path}`;
+  }
+
+  protected hostScripts() {
+    return directorBase(this.baseSpec());
+  }
+
+  protected topologyPart(): TopologyPart {
     return {
-      path: this.node.path,
-      connection: connectionSummary(this, this.connection),
-      interfaces: this.interfaces.map((i) => ({ name: i.name, address: i.cidr.cidr })),
-      ownsWholeTable: this.ownsWholeTable,
-      resources: { host: this.host.address, services: this.servicesStep?.address },
-      services: this.services.map((s) => s._entry()),
-      rules: this.desiredRules,
-      settings: topologySettings(directorSettings(this.baseSpec())),
+      director: {
+        path: this.node.path,
+        connection: this.connectionSummary,
+        interfaces: this.interfaces.map((i) => ({ name: i.name, address: i.cidr.cidr })),
+        ownsWholeTable: this.ownsWholeTable,
+        resources: { host: this.host.address, services: this.servicesStep?.address },
+        services: this.services.map((s) => s._entry()),
+        rules: this.desiredRules,
+        settings: topologySettings(directorSettings(this.baseSpec())),
+      },
     };
   }
 
@@ -168,25 +155,24 @@ export class LvsDirector extends Construct implements ServiceOwner {
   }
 
   /** The table step, created with the director's first service. */
-  private tableStep(): HostScript {
+  private tableStep(): HostStep {
     const owner = ownerKeyFor(this, 'services');
     claimNames(this, { stateKey: owner });
-    const step = new HostScript(this, 'Services', {
-      connection: this.connection,
-      createBeforeDestroy: true,
-      bundle: () =>
-        renderBundle({
-          owner,
-          description: `IPVS services of ${this.node.path}`,
-          onChange: 'reconcile',
-          after: [ownerKeyFor(this)],
-          ...ipvsTableFragment({
-            services: this.services.map((s) => s._entry()),
-            ownsWholeTable: this.ownsWholeTable,
-            drainSeconds: this.drainSeconds,
-          }),
+    const step = this.addStep(
+      'Services',
+      () => ({
+        owner,
+        description: `IPVS services of ${this.node.path}`,
+        onChange: 'reconcile',
+        after: [ownerKeyFor(this)],
+        ...ipvsTableFragment({
+          services: this.services.map((s) => s._entry()),
+          ownsWholeTable: this.ownsWholeTable,
+          drainSeconds: this.drainSeconds,
         }),
-    });
+      }),
+      { createBeforeDestroy: true },
+    );
     step.runsAfter(this.host);
     return step;
   }

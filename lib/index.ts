@@ -1,5 +1,7 @@
 // The public API of lvs-cdktf, listed by hand: everything else in lib/ is
 // internal and may change without notice.
+export { ConfiguredHost } from './configured-host';
+export type { ConfiguredHostProps } from './configured-host';
 export { LvsDirector } from './director';
 export type { LvsDirectorProps } from './director';
 export { VirtualService } from './virtual-service';
@@ -11,8 +13,8 @@ export type { RealServerProps, NatRealServerProps, InterfaceProps, WebServerProp
 export { RetiredRealServer } from './retired-real-server';
 export type { RetiredRealServerProps } from './retired-real-server';
 export type { SshConnectionProps, BastionProps } from './connection';
-export { ResourceKind, RESOURCE_KIND_CONTEXT } from './host-script';
-export type { HostScript } from './host-script';
+export { ResourceKind, RESOURCE_KIND_CONTEXT } from './host-step';
+export type { HostStep } from './host-step';
 export { LvsValidationError } from './validation';
 export type { Cidr } from './validation';
 export { FRAMEWORKS } from './framework';

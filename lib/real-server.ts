@@ -1,10 +1,8 @@
 import { Construct } from 'constructs';
-import { SshConnectionProps, connectionRecord, connectionSummary } from './connection';
-import { frameworkOf } from './framework';
-import { HostScript, ownerKeyFor } from './host-script';
-import { addTopology, topologySettings } from './topology';
-import { renderBundle } from './scripts/bundle';
-import { Forwarding } from './ipvs';
+import { ConfiguredHost, ConfiguredHostProps } from './configured-host';
+import { ownerKeyFor } from './host-step';
+import { TopologyPart, topologySettings } from './topology';
+import { FORWARDING, Forwarding } from './ipvs';
 import { WebServerKind } from './scripts/host';
 import {
   HostSettings,
@@ -14,7 +12,7 @@ import {
   realServerRole,
   tunRealServerSettings,
 } from './scripts/roles';
-import { Cidr, checkCidr, checkId, checkInterface, checkIp, checkLabel, checkOneOf, fail, inSubnet } from './validation';
+import { Cidr, checkCidr, checkInterface, checkIp, checkLabel, checkOneOf, fail, inSubnet } from './validation';
 
 /** A data-plane interface and the address it already carries. */
 export interface InterfaceProps {
@@ -37,9 +35,7 @@ export interface WebServerProps {
 }
 
 /** Props of a {@link DrRealServer} or {@link TunRealServer}; NAT servers take {@link NatRealServerProps}. */
-export interface RealServerProps {
-  /** How Terraform reaches the host (management address). */
-  readonly connection: SshConnectionProps;
+export interface RealServerProps extends ConfiguredHostProps {
   /** The interface that carries the real server's address (RIP) on the data plane. */
   readonly dataInterface: InterfaceProps;
   /**
@@ -63,24 +59,18 @@ export interface NatRealServerProps extends RealServerProps {
  * The real-server side of one host. Subclasses fix the forwarding method:
  * the director uses `-m` for NAT, `-g` for DR and `-i` for TUN servers.
  */
-export abstract class RealServer extends Construct {
+export abstract class RealServer extends ConfiguredHost {
   /** Forwarding method of this server's IPVS entries. */
   public abstract readonly forwarding: Forwarding;
   /** The real server's data-plane address (RIP). */
   public readonly address: string;
   /** The data-plane interface, with its checked address. */
   public readonly dataInterface: { readonly name: string; readonly cidr: Cidr };
-  /** The step that prepares this host; the director sends traffic only after it. */
-  public readonly host: HostScript;
   private readonly vipSet = new Set<string>();
   private readonly webServer?: { kind: WebServerKind; page: string };
 
   protected constructor(scope: Construct, id: string, props: RealServerProps) {
-    super(scope, checkId(scope, id));
-    // A tree from another copy of the framework fails here, naming this construct.
-    frameworkOf(this);
-    if (!props || typeof props !== 'object') fail(this, 'props', 'are required');
-    const record = connectionRecord(this, props.connection);
+    super(scope, id, props);
     if (!props.dataInterface || typeof props.dataInterface !== 'object') fail(this, 'dataInterface', 'is required');
     const cidr = checkCidr(this, 'dataInterface.address', props.dataInterface.address);
     this.dataInterface = { name: checkInterface(this, 'dataInterface.name', props.dataInterface.name), cidr };
@@ -91,20 +81,21 @@ export abstract class RealServer extends Construct {
         page: checkLabel(this, 'webServer.page', props.webServer.page ?? `${id} (${this.address})`),
       };
     }
-    this.host = new HostScript(this, 'Host', {
-      connection: record,
-      bundle: () =>
-        renderBundle({
-          owner: ownerKeyFor(this),
-          description: `${this.forwarding.toUpperCase()} real server ${this.node.path}`,
-          onChange: 'teardown',
-          ...realServerRole(this.roleSpec(), this.roleSettings(this.roleSpec())),
-        }),
-    });
-    addTopology(this, {
-      realServers: () => ({
+  }
+
+  protected get description(): string {
+    return `${FORWARDING[this.forwarding].name} real server ${this.node.path}`;
+  }
+
+  protected hostScripts() {
+    return realServerRole(this.roleSpec(), this.roleSettings(this.roleSpec()));
+  }
+
+  protected topologyPart(): TopologyPart {
+    return {
+      realServer: {
         path: this.node.path,
-        connection: connectionSummary(this, record),
+        connection: this.connectionSummary,
         forwarding: this.forwarding,
         interface: { name: this.dataInterface.name, address: this.dataInterface.cidr.cidr },
         vips: this.vips,
@@ -112,8 +103,8 @@ export abstract class RealServer extends Construct {
         webServer: this.webServer?.kind,
         resource: this.host.address,
         settings: topologySettings(this.roleSettings(this.roleSpec())),
-      }),
-    });
+      },
+    };
   }
 
   private roleSpec(): RealServerSpec {

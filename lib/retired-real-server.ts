@@ -2,7 +2,7 @@ import { Construct } from 'constructs';
 import type { TerraformStack } from 'cdktf';
 import { SshConnectionProps, connectionRecord, selfConnection } from './connection';
 import { frameworkOf } from './framework';
-import { destroyProvisioner, logicalIdFor, ownerKeyFor, resourceKindOf, selfRoot } from './host-script';
+import { destroyProvisioner, logicalIdFor, ownerKeyFor, resourceKindOf, selfRoot } from './host-step';
 import { claimNames } from './names';
 import { addTopology } from './topology';
 import { checkId } from './validation';
@@ -45,7 +45,7 @@ export class RetiredRealServer extends Construct {
       connection: selfConnection(selfRoot(kind), record),
       provisioner: [{ 'remote-exec': { when: 'destroy', inline: destroyProvisioner(kind).inline } }],
     });
-    addTopology(this, { retired: () => ({ path: this.node.path, resource: this.address }) });
+    addTopology(this, () => ({ retired: { path: this.node.path, resource: this.address } }));
   }
 }
 

@@ -74,11 +74,17 @@ export interface Topology {
   readonly retired: { readonly path: string; readonly resource: string }[];
 }
 
-type Part = { directors?: () => TopologyDirector; realServers?: () => TopologyRealServer; retired?: () => Topology['retired'][number] };
+/** What one construct adds to its stack's topology. */
+export type TopologyPart =
+  | { readonly director: TopologyDirector }
+  | { readonly realServer: TopologyRealServer }
+  | { readonly retired: Topology['retired'][number] };
+
+type Part = () => TopologyPart;
 
 const registries = new WeakMap<TerraformStack, Part[]>();
 
-/** Adds a construct's part of the topology; produced at synth time. */
+/** Adds a construct's part of the topology, produced at synth time. */
 export function addTopology(scope: IConstruct, part: Part): void {
   const { Lazy, TerraformStack } = frameworkOf(scope);
   const stack = TerraformStack.of(scope);
@@ -92,11 +98,12 @@ export function addTopology(scope: IConstruct, part: Part): void {
       `//.${TOPOLOGY_KEY}`,
       Lazy.stringValue({
         produce: () => {
+          const parts = created.map((p) => p());
           const topology: Topology = {
             version: TOPOLOGY_VERSION,
-            directors: created.flatMap((p) => (p.directors ? [p.directors()] : [])),
-            realServers: created.flatMap((p) => (p.realServers ? [p.realServers()] : [])),
-            retired: created.flatMap((p) => (p.retired ? [p.retired()] : [])),
+            directors: parts.flatMap((p) => ('director' in p ? [p.director] : [])),
+            realServers: parts.flatMap((p) => ('realServer' in p ? [p.realServer] : [])),
+            retired: parts.flatMap((p) => ('retired' in p ? [p.retired] : [])),
           };
           return JSON.stringify(topology);
         },

@@ -14,7 +14,7 @@ import {
   shortName,
 } from './labels';
 import { lineDiff } from './line-diff';
-import { HostStep, StackSynth, elideFiles } from '../synth/read';
+import { SynthesizedStep, StackSynth, elideFiles } from '../synth/read';
 
 export interface ScriptDiff {
   /** `up.sh`, `create script`, `destroy script`, ... */
@@ -138,7 +138,7 @@ export function diffTopology(before: Topology, after: Topology): string[] {
  * rest of the create script, the destroy script. Parts with the same diff
  * (the destroy script and its copy kept on the host) are shown once.
  */
-function scriptDiffs(before: HostStep, after: HostStep): ScriptDiff[] {
+function scriptDiffs(before: SynthesizedStep, after: SynthesizedStep): ScriptDiff[] {
   const files = [...new Set([...Object.keys(before.files), ...Object.keys(after.files)])].sort();
   const parts = files.map((path) => ({ name: path, diff: lineDiff(before.files[path] ?? '', after.files[path] ?? '') }));
   parts.push({
@@ -152,11 +152,11 @@ function scriptDiffs(before: HostStep, after: HostStep): ScriptDiff[] {
   return [...byDiff].map(([diff, names]) => ({ name: names.join(', '), diff }));
 }
 
-function where(step: HostStep): string {
+function where(step: SynthesizedStep): string {
   return `host ${hostLabel(step)} (${step.owner})`;
 }
 
-function diffStep(before: HostStep | undefined, after: HostStep | undefined, removed: Set<string>): HostChange | undefined {
+function diffStep(before: SynthesizedStep | undefined, after: SynthesizedStep | undefined, removed: Set<string>): HostChange | undefined {
   if (!before && after) return { summary: `new step ${after.address} on ${where(after)}: its create script runs`, diffs: [] };
   if (before && !after) {
     return {

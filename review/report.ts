@@ -8,7 +8,7 @@ import { StackDiff, diffStack } from './diff';
 import { forwardingLabel, hostLabel, persistenceLabel, realServerTarget, serviceLabel, shortName, thresholdsLabel } from './labels';
 import { details, fence, table } from './markdown';
 import { mermaidOf } from './mermaid';
-import { HostStep, StackSynth, elideFiles } from '../synth/read';
+import { SynthesizedStep, StackSynth, elideFiles } from '../synth/read';
 
 /** Marks a PR comment as this stack's report, so CI can update it instead of adding another. */
 function reportMarker(stack: string): string {
@@ -90,7 +90,7 @@ function topologySection(stack: StackSynth): string {
   return out.join('\n');
 }
 
-function createStep(step: HostStep): string {
+function createStep(step: SynthesizedStep): string {
   const shown = Object.keys(step.files).filter((p) => /\/(up|down)\.sh$/.test(p));
   const out = [`**\`${step.address}\`** (${step.owner})`, ''];
   for (const path of shown) {
@@ -101,13 +101,13 @@ function createStep(step: HostStep): string {
   return out.join('\n');
 }
 
-function destroyStep(step: HostStep): string {
+function destroyStep(step: SynthesizedStep): string {
   return [`**\`${step.address}\`** (${step.owner})`, '', details('destroy script', fence(step.destroy, 'sh'))].join('\n');
 }
 
 /** Commands grouped by host (SSH address), then by create and destroy. */
 function commandsSection(stack: StackSynth, before?: StackSynth): string {
-  const hosts = new Map<string, HostStep[]>();
+  const hosts = new Map<string, SynthesizedStep[]>();
   for (const s of stack.steps) hosts.set(hostLabel(s), [...(hosts.get(hostLabel(s)) ?? []), s]);
   const out = ['## Commands per host'];
   for (const [host, steps] of hosts) {

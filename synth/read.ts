@@ -8,13 +8,13 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
-import { createScriptOf, unescapeTemplate } from '../lib/host-script';
+import { createScriptOf, unescapeTemplate } from '../lib/host-step';
 import { splitLibrary } from '../lib/scripts/bundle';
 import { embeddedFiles } from '../lib/scripts/shell';
 import { Topology, topologyOf } from '../lib/topology';
 
 /** One Terraform resource that runs scripts on one host. */
-export interface HostStep {
+export interface SynthesizedStep {
   /** Terraform address, e.g. `terraform_data.web1_Host`. */
   readonly address: string;
   /** Construct path of the owning director or real server (e.g. `dr-stack/web1`). */
@@ -47,13 +47,13 @@ export interface StackSynth {
   readonly name: string;
   /** Absent in output synthesized before the topology was recorded. */
   readonly topology?: Topology;
-  readonly steps: HostStep[];
+  readonly steps: SynthesizedStep[];
   /** Addresses in the stack's Terraform `removed` blocks (retired servers). */
   readonly removed: string[];
 }
 
 export { elideFiles, embeddedFiles } from '../lib/scripts/shell';
-export { unescapeTemplate } from '../lib/host-script';
+export { unescapeTemplate } from '../lib/host-step';
 
 interface RawResource {
   readonly '//'?: { readonly metadata?: { readonly path?: string } };
@@ -79,7 +79,7 @@ function ownersOf(topology: Topology | undefined): Map<string, string> {
 export function parseStack(name: string, json: any): StackSynth {
   const topology = topologyOf(json, name);
   const owners = ownersOf(topology);
-  const steps: HostStep[] = [];
+  const steps: SynthesizedStep[] = [];
   for (const [type, byName] of Object.entries<Record<string, RawResource>>(json.resource ?? {})) {
     for (const [id, body] of Object.entries(byName)) {
       const createRun = body.provisioner?.find((p) => p['remote-exec'] && p['remote-exec'].when !== 'destroy');

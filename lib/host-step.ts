@@ -74,8 +74,8 @@ export function destroyProvisioner(kind: ResourceKind): RemoteExecProvisioner {
   return { type: 'remote-exec', when: 'destroy', inline: [`\${self.${selfRoot(kind)}.destroy_script}`] } as RemoteExecProvisioner;
 }
 
-/** Props of a {@link HostScript}. */
-export interface HostScriptProps {
+/** Props of a {@link HostStep}. */
+export interface HostStepProps {
   /** Validated connection record (see `connectionRecord`). */
   readonly connection: ConnectionRecord;
   /**
@@ -92,14 +92,14 @@ export interface HostScriptProps {
 }
 
 /** One bundle on one host, as one Terraform resource. */
-export class HostScript extends Construct {
+export class HostStep extends Construct {
   /** @internal the Terraform resource; its type is the framework's */
   public readonly resource: TerraformResource;
-  /** Which resource type {@link HostScript.resource} is. */
+  /** Which resource type {@link HostStep.resource} is. */
   public readonly kind: ResourceKind;
-  private readonly after = new Set<HostScript>();
+  private readonly after = new Set<HostStep>();
 
-  constructor(scope: Construct, id: string, props: HostScriptProps) {
+  constructor(scope: Construct, id: string, props: HostStepProps) {
     super(scope, checkId(scope, id));
     const fw = frameworkOf(this);
     claimNames(scope, { resource: logicalIdFor(scope, id), stateKey: ownerKeyFor(scope) });
@@ -137,7 +137,7 @@ export class HostScript extends Construct {
   }
 
   /** This step runs after `other` on create, and before it on destroy. */
-  public runsAfter(other: HostScript): void {
+  public runsAfter(other: HostStep): void {
     if (this.after.has(other)) return;
     this.after.add(other);
     (this.resource.dependsOn ??= []).push(other.address);
