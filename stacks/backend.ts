@@ -22,7 +22,7 @@ import {
   SwiftBackend,
   TerraformBackend,
 } from 'cdktf';
-import type { Shape } from './config';
+import { ConfigError, Shape, checkShape } from './schema';
 
 export interface BackendConfig {
   /** The Terraform backend type: one of the keys of BACKENDS (local, pg, s3, http, ...). */
@@ -215,6 +215,36 @@ export const BACKENDS: Record<string, BackendKind> = {
     files: ['cacertFile', 'cert', 'key'],
   }),
 };
+
+/**
+ * Checks a backend setting: a known type, its arguments and their types,
+ * and a state of its own for every stack.
+ */
+export function checkBackend(file: string, path: string, value: unknown): void {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new ConfigError(file, path, 'expected a mapping');
+  const { type, ...options } = value as Record<string, unknown>;
+  const kind = backendKind(type);
+  if (!kind) {
+    throw new ConfigError(file, `${path}.type`, `expected one of ${Object.keys(BACKENDS).join(', ')}, got ${JSON.stringify(type)}`);
+  }
+  // Terraform's documentation spells arguments in snake_case; say which name is meant.
+  for (const key of Object.keys(options)) {
+    const camel = key.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+    if (camel !== key && Object.prototype.hasOwnProperty.call(kind.options, camel)) {
+      throw new ConfigError(file, `${path}.${key}`, `write it as ${camel} (cdktf's name for Terraform's ${key})`);
+    }
+  }
+  checkShape(file, path, options, kind.options);
+  for (const name of kind.required ?? []) {
+    if (options[name] === undefined) throw new ConfigError(file, `${path}.${name}`, `required by the ${type} backend`);
+  }
+  for (const name of kind.stateOptions) {
+    const v = options[name];
+    if (typeof v === 'string' && !v.includes('{stack}')) {
+      throw new ConfigError(file, `${path}.${name}`, `must contain {stack}: every stack needs a state of its own, got ${JSON.stringify(v)}`);
+    }
+  }
+}
 
 /** The backend's arguments for one stack: the state option defaulted, `{stack}` replaced. */
 export function stackBackendOptions(config: BackendConfig, stack: string): Record<string, unknown> {

@@ -13,7 +13,8 @@ import type { SshConnectionProps } from '../lib';
 import type { PersistenceOptions } from '../lib/virtual-service';
 import type { Scheduler } from '../lib/ipvs';
 import type { Protocol, WebServerKind } from '../lib';
-import { BACKENDS, BackendConfig, backendKind } from './backend';
+import { BackendConfig, backendKind, checkBackend } from './backend';
+import { ConfigError, Shape, checkShape } from './schema';
 
 export interface ClusterConfig {
   readonly director: {
@@ -73,22 +74,6 @@ export interface LvsConfig {
 export const CONFIG_ENV = 'LVS_CDKTF_CONFIG';
 export const CONFIG_CONTEXT = 'lvs-cdktf:config';
 
-export class ConfigError extends Error {
-  constructor(file: string, path: string, detail: string) {
-    super(`${file}: ${path}: ${detail}`);
-    this.name = 'ConfigError';
-  }
-}
-
-/** What a config value must look like; a function checks what a shape cannot say. */
-export type Shape =
-  | 'string'
-  | 'number'
-  | 'boolean'
-  | { [key: string]: Shape }
-  | [Shape]
-  | ((file: string, path: string, value: unknown) => void);
-
 const CONNECTION: Shape = {
   host: 'string',
   port: 'number',
@@ -130,60 +115,6 @@ const SCHEMA: Shape = {
     },
   },
 };
-
-function checkShape(file: string, path: string, value: unknown, shape: Shape): void {
-  const where = path || '(top level)';
-  if (typeof shape === 'function') return shape(file, path, value);
-  if (typeof shape === 'string') {
-    if (typeof value !== shape) throw new ConfigError(file, where, `expected a ${shape}, got ${JSON.stringify(value)}`);
-    // YAML's .nan and .inf are numbers; copied as JSON they would become null, and so the default.
-    if (shape === 'number' && !Number.isFinite(value)) throw new ConfigError(file, where, `expected a finite number, got ${value}`);
-    return;
-  }
-  if (Array.isArray(shape)) {
-    if (!Array.isArray(value)) throw new ConfigError(file, where, 'expected a list');
-    value.forEach((v, i) => checkShape(file, `${path}[${i}]`, v, shape[0]));
-    return;
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new ConfigError(file, where, 'expected a mapping');
-  }
-  for (const [k, v] of Object.entries(value)) {
-    const sub = shape[k] ?? shape['*'];
-    if (!sub) throw new ConfigError(file, where, `unknown key "${k}" (expected one of ${Object.keys(shape).join(', ')})`);
-    checkShape(file, path ? `${path}.${k}` : k, v, sub);
-  }
-}
-
-/**
- * Checks a backend setting: a known type, its arguments and their types,
- * and a state of its own for every stack.
- */
-export function checkBackend(file: string, path: string, value: unknown): void {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new ConfigError(file, path, 'expected a mapping');
-  const { type, ...options } = value as Record<string, unknown>;
-  const kind = backendKind(type);
-  if (!kind) {
-    throw new ConfigError(file, `${path}.type`, `expected one of ${Object.keys(BACKENDS).join(', ')}, got ${JSON.stringify(type)}`);
-  }
-  // Terraform's documentation spells arguments in snake_case; say which name is meant.
-  for (const key of Object.keys(options)) {
-    const camel = key.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
-    if (camel !== key && Object.prototype.hasOwnProperty.call(kind.options, camel)) {
-      throw new ConfigError(file, `${path}.${key}`, `write it as ${camel} (cdktf's name for Terraform's ${key})`);
-    }
-  }
-  checkShape(file, path, options, kind.options);
-  for (const name of kind.required ?? []) {
-    if (options[name] === undefined) throw new ConfigError(file, `${path}.${name}`, `required by the ${type} backend`);
-  }
-  for (const name of kind.stateOptions) {
-    const v = options[name];
-    if (typeof v === 'string' && !v.includes('{stack}')) {
-      throw new ConfigError(file, `${path}.${name}`, `must contain {stack}: every stack needs a state of its own, got ${JSON.stringify(v)}`);
-    }
-  }
-}
 
 /** Reads and checks a config file; relative key (and backend file) paths become relative to the file. */
 export function loadConfigFile(file: string): LvsConfig {
