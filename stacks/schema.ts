@@ -39,7 +39,9 @@ export function checkShape(file: string, path: string, value: unknown, shape: Sh
     throw new ConfigError(file, where, 'expected a mapping');
   }
   for (const [k, v] of Object.entries(value)) {
-    const sub = shape[k] ?? shape['*'];
+    // Own keys only: "constructor" or "toString" is an unknown key, not Object's method taken for a check.
+    const own = (key: string) => (Object.prototype.hasOwnProperty.call(shape, key) ? shape[key] : undefined);
+    const sub = own(k) ?? own('*');
     if (!sub) throw new ConfigError(file, where, `unknown key "${k}" (expected one of ${Object.keys(shape).join(', ')})`);
     checkShape(file, path ? `${path}.${k}` : k, v, sub);
   }
