@@ -9,112 +9,103 @@ import { readFileSync } from 'fs';
 import { dirname, resolve } from 'path';
 import { parse as parseYaml } from 'yaml';
 import { absolutePath } from '../lib/validation';
-import type { SshConnectionProps } from '../lib';
-import type { PersistenceOptions } from '../lib/virtual-service';
-import type { Scheduler } from '../lib/ipvs';
-import type { Protocol, WebServerKind } from '../lib';
+import type {
+  BastionProps,
+  InterfaceProps,
+  LvsDirectorProps,
+  PersistenceOptions,
+  Protocol,
+  RealServerOptions,
+  Scheduler,
+  SshConnectionProps,
+  VirtualServiceOptions,
+  WebServerKind,
+} from '../lib';
 import { BackendConfig, backendKind, checkBackend } from './backend';
-import { ConfigError, Shape, checkShape } from './schema';
+import { ConfigError, FieldsOf, Infer, bool, custom, list, num, obj, objOf, optional, partial, record, str } from './schema';
 
-export interface ClusterConfig {
-  readonly director: {
-    readonly connection: SshConnectionProps;
-    readonly interfaces: { readonly name: string; readonly address: string }[];
-    readonly ownsWholeTable?: boolean;
-    readonly drainSeconds?: number;
-  };
-  readonly service: {
-    readonly vip: string;
-    readonly port?: number;
-    readonly protocol?: Protocol;
-    readonly scheduler?: Scheduler;
-    readonly persistence?: PersistenceOptions;
-  };
-  readonly realServers: RealServerConfig[];
-}
+// The director, the service and connections are lib's props, documented
+// there; objOf holds each schema to its type's fields, so a field added in
+// lib fails to compile here until the config file takes it too.
+const BASTION = objOf<BastionProps>({ host: str(), port: num(), user: str(), privateKeyPath: str(), hostKey: str() });
+const CONNECTION = objOf<SshConnectionProps>({
+  host: str(),
+  port: num(),
+  user: str(),
+  privateKeyPath: str(),
+  hostKey: str(),
+  timeout: str(),
+  bastion: BASTION,
+});
+const INTERFACE = objOf<InterfaceProps>({ name: str(), address: str() });
+const DIRECTOR = objOf<LvsDirectorProps>({ connection: CONNECTION, interfaces: list(INTERFACE), ownsWholeTable: bool(), drainSeconds: num() });
+/** The stack's one virtual service: an address service, so a VIP and no fwmark. */
+const SERVICE = objOf<Omit<VirtualServiceOptions, 'fwmark'> & Required<Pick<VirtualServiceOptions, 'vip'>>>({
+  vip: str(),
+  port: num(),
+  protocol: str<Protocol>(),
+  scheduler: str<Scheduler>(),
+  persistence: objOf<PersistenceOptions>({ timeout: num(), netmask: str() }),
+});
+/** How a real server is added to the service: its weight, port and thresholds. */
+const SERVER_OPTIONS: FieldsOf<RealServerOptions> = { weight: num(), port: num(), upperThreshold: num(), lowerThreshold: num() };
 
-export interface RealServerConfig {
+const REAL_SERVER = obj({
   /** Construct id of the server: keep it stable, it names the Terraform resource. */
-  readonly name: string;
-  readonly connection: SshConnectionProps;
-  readonly interface: { readonly name: string; readonly address: string };
-  readonly weight?: number;
-  readonly port?: number;
-  readonly upperThreshold?: number;
-  readonly lowerThreshold?: number;
+  name: str(),
+  /** How Terraform reaches the host (management address). */
+  connection: CONNECTION,
+  /** The server's data-plane interface and its address (RIP): the construct's dataInterface. */
+  interface: INTERFACE,
+  ...SERVER_OPTIONS,
   /** NAT only: the director address to use as gateway. */
-  readonly gateway?: string;
-  readonly webServer?: WebServerKind;
+  gateway: optional(str()),
+  /** A web server to install and start on the host. @default - none */
+  webServer: optional(str<WebServerKind>()),
   /** Leaves the cluster: drained out of the table and its host cleaned (see RetiredRealServer). */
-  readonly retired?: boolean;
-}
+  retired: optional(bool()),
+});
 
-export interface StackConfig {
-  readonly director?: Partial<ClusterConfig['director']>;
-  readonly service?: Partial<ClusterConfig['service']>;
+/** A stack's part of the file, merged over its default topology: the director's and the service's fields one by one. */
+const STACK = obj({
+  director: optional(partial(DIRECTOR)),
+  service: optional(partial(SERVICE)),
   /** Replaces the default list of real servers. */
-  readonly realServers?: RealServerConfig[];
-}
+  realServers: optional(list(REAL_SERVER)),
+});
 
-export interface LvsConfig {
+const SCHEMA = obj({
   /** @default 'terraform_data' */
-  readonly resourceKind?: string;
-  /** Connection settings every host starts from (host-level settings win). */
-  readonly defaults?: Partial<SshConnectionProps>;
-  readonly stacks?: Record<string, StackConfig>;
+  resourceKind: optional(str()),
   /**
    * Where every stack keeps its Terraform state, for example
    * `{ type: pg, schemaName: "lb_{stack}" }` with the connection string in
    * PG_CONN_STR. Each stack gets a state of its own (see BACKENDS).
    * @default - cdktf's local backend: terraform.<stack>.tfstate in the directory cdktf runs in
    */
-  readonly backend?: BackendConfig;
+  backend: optional(custom<BackendConfig>(checkBackend)),
+  /** Connection settings every host starts from (host-level settings win). */
+  defaults: optional(partial(CONNECTION)),
+  /** By stack name (nat-stack, dr-stack, tun-stack). */
+  stacks: optional(record(STACK)),
+});
+
+/** A real server, as the config file and the default topologies give it. */
+export interface RealServerConfig extends Infer<typeof REAL_SERVER> {}
+/** A stack's settings in the config file. */
+export interface StackConfig extends Infer<typeof STACK> {}
+/** The config file. */
+export interface LvsConfig extends Infer<typeof SCHEMA> {}
+
+/** What a stack builds: its default topology, with the config file's settings merged over it. */
+export interface ClusterConfig {
+  readonly director: Infer<typeof DIRECTOR>;
+  readonly service: Infer<typeof SERVICE>;
+  readonly realServers: RealServerConfig[];
 }
 
 export const CONFIG_ENV = 'LVS_CDKTF_CONFIG';
 export const CONFIG_CONTEXT = 'lvs-cdktf:config';
-
-const CONNECTION: Shape = {
-  host: 'string',
-  port: 'number',
-  user: 'string',
-  privateKeyPath: 'string',
-  hostKey: 'string',
-  timeout: 'string',
-  bastion: { host: 'string', port: 'number', user: 'string', privateKeyPath: 'string', hostKey: 'string' },
-};
-const INTERFACE: Shape = { name: 'string', address: 'string' };
-const SCHEMA: Shape = {
-  resourceKind: 'string',
-  backend: checkBackend,
-  defaults: CONNECTION,
-  stacks: {
-    '*': {
-      director: { connection: CONNECTION, interfaces: [INTERFACE], ownsWholeTable: 'boolean', drainSeconds: 'number' },
-      service: {
-        vip: 'string',
-        port: 'number',
-        protocol: 'string',
-        scheduler: 'string',
-        persistence: { timeout: 'number', netmask: 'string' },
-      },
-      realServers: [
-        {
-          name: 'string',
-          connection: CONNECTION,
-          interface: INTERFACE,
-          weight: 'number',
-          port: 'number',
-          upperThreshold: 'number',
-          lowerThreshold: 'number',
-          gateway: 'string',
-          webServer: 'string',
-          retired: 'boolean',
-        },
-      ],
-    },
-  },
-};
 
 /** Reads and checks a config file; relative key (and backend file) paths become relative to the file. */
 export function loadConfigFile(file: string): LvsConfig {
@@ -125,7 +116,7 @@ export function loadConfigFile(file: string): LvsConfig {
   } catch (e) {
     throw new ConfigError(file, '(file)', `cannot read: ${(e as Error).message}`);
   }
-  checkShape(file, '', raw ?? {}, SCHEMA);
+  SCHEMA.check(file, '', raw ?? {});
   const base = dirname(resolve(file));
   const absolute = (p: unknown) => (typeof p === 'string' ? absolutePath(p, base) : p);
   const config = JSON.parse(JSON.stringify(raw ?? {}), (key, value) =>
