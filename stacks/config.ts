@@ -84,7 +84,7 @@ const SCHEMA = obj({
    * @default - cdktf's local backend: terraform.<stack>.tfstate in the directory cdktf runs in
    */
   backend: optional(custom<BackendConfig>(checkBackend)),
-  /** Connection settings every host starts from (host-level settings win). */
+  /** Connection settings every host starts from; a host's own settings win field by field, the bastion's too. */
   defaults: optional(partial(CONNECTION)),
   /** By stack name (nat-stack, dr-stack, tun-stack). */
   stacks: optional(record(STACK)),
@@ -137,14 +137,33 @@ export function configPath(context: unknown): string | undefined {
   return typeof context === 'string' && context ? context : undefined;
 }
 
+const isMapping = (v: unknown): v is object => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * Connection settings with `over` winning, field by field, the bastion's
+ * fields too: a host's bastion port keeps the bastion host and user of the
+ * defaults. A bastion that is not a mapping (a config given in code) wins
+ * as it is, for the construct to name.
+ */
+function overlay(under: Partial<SshConnectionProps>, over: Partial<SshConnectionProps> | undefined): Partial<SshConnectionProps> {
+  const merged = { ...under, ...over };
+  return isMapping(under.bastion) && isMapping(over?.bastion) ? { ...merged, bastion: { ...under.bastion, ...over.bastion } } : merged;
+}
+
 /** Applies a stack's config over its default topology. */
 export function mergeCluster(defaults: ClusterConfig, config: LvsConfig, stackName: string): ClusterConfig {
   const stack = config.stacks?.[stackName] ?? {};
-  const conn = (c: SshConnectionProps | undefined): SshConnectionProps => ({ ...config.defaults, ...c }) as SshConnectionProps;
-  const director = { ...defaults.director, ...stack.director };
+  // The file's defaults, then the host's settings in order. Nothing else:
+  // lib defaults what is still unset (port 22, user root) and names a
+  // missing host.
+  const connection = (...host: (SshConnectionProps | undefined)[]) => [config.defaults, ...host].reduce(overlay, {}) as SshConnectionProps;
   return {
-    director: { ...director, connection: conn({ ...defaults.director.connection, ...stack.director?.connection }) },
+    director: {
+      ...defaults.director,
+      ...stack.director,
+      connection: connection(defaults.director.connection, stack.director?.connection),
+    },
     service: { ...defaults.service, ...stack.service },
-    realServers: (stack.realServers ?? defaults.realServers).map((r) => ({ ...r, connection: conn(r.connection) })),
+    realServers: (stack.realServers ?? defaults.realServers).map((r) => ({ ...r, connection: connection(r.connection) })),
   };
 }
