@@ -22,7 +22,7 @@ import {
   SwiftBackend,
   TerraformBackend,
 } from 'cdktf';
-import type { Shape } from './config';
+import { ConfigError, Schema, bool, list, num, obj, record, str } from './schema';
 
 export interface BackendConfig {
   /** The Terraform backend type: one of the keys of BACKENDS (local, pg, s3, http, ...). */
@@ -36,8 +36,8 @@ export interface BackendConfig {
 }
 
 export interface BackendKind {
-  /** The arguments the backend takes, and the shape of each. */
-  readonly options: Record<string, Shape>;
+  /** The arguments the backend takes, and the schema of each. */
+  readonly options: Record<string, Schema<unknown>>;
   /**
    * The arguments that name a stack's state (or its lock): each that is set
    * must contain `{stack}`, or the stacks would overwrite one another's state.
@@ -67,13 +67,14 @@ export interface BackendKind {
   readonly create: (scope: Construct, options: Record<string, unknown>) => TerraformBackend;
 }
 
-type ArgType = 'string' | 'number' | 'boolean' | 'list';
+const ARG_TYPES = { string: str(), number: num(), boolean: bool(), list: list(str()) };
+type ArgType = keyof typeof ARG_TYPES;
 
-/** Shapes of arguments by type, names separated by spaces: `{ string: 'a b', boolean: 'c' }`; `list` is a list of strings. */
-function args(byType: Partial<Record<ArgType, string>>, nested: Record<string, Shape> = {}): Record<string, Shape> {
-  const out: Record<string, Shape> = { ...nested };
+/** Schemas of arguments by type, names separated by spaces: `{ string: 'a b', boolean: 'c' }`; `list` is a list of strings. */
+function args(byType: Partial<Record<ArgType, string>>, nested: Record<string, Schema<unknown>> = {}): Record<string, Schema<unknown>> {
+  const out: Record<string, Schema<unknown>> = { ...nested };
   for (const [type, names] of Object.entries(byType) as [ArgType, string][]) {
-    for (const name of names.split(/\s+/)) out[name] = type === 'list' ? ['string'] : type;
+    for (const name of names.split(/\s+/)) out[name] = ARG_TYPES[type];
   }
   return out;
 }
@@ -120,16 +121,20 @@ export const BACKENDS: Record<string, BackendKind> = {
         list: 'allowedAccountIds forbiddenAccountIds sharedConfigFiles sharedCredentialsFiles assumeRolePolicyArns assumeRoleTransitiveTagKeys',
       },
       {
-        assumeRoleTags: { '*': 'string' },
-        endpoints: args({ string: 'dynamodb iam s3 sso sts' }),
-        assumeRole: args(
-          { string: 'roleArn duration externalId policy sessionName sourceIdentity', list: 'policyArns transitiveTagKeys' },
-          { tags: { '*': 'string' } },
+        assumeRoleTags: record(str()),
+        endpoints: obj(args({ string: 'dynamodb iam s3 sso sts' })),
+        assumeRole: obj(
+          args(
+            { string: 'roleArn duration externalId policy sessionName sourceIdentity', list: 'policyArns transitiveTagKeys' },
+            { tags: record(str()) },
+          ),
         ),
-        assumeRoleWithWebIdentity: args({
-          string: 'roleArn duration policy sessionName webIdentityToken webIdentityTokenFile',
-          list: 'policyArns',
-        }),
+        assumeRoleWithWebIdentity: obj(
+          args({
+            string: 'roleArn duration policy sessionName webIdentityToken webIdentityTokenFile',
+            list: 'policyArns',
+          }),
+        ),
       },
     ),
     stateOptions: ['key'],
@@ -179,7 +184,7 @@ export const BACKENDS: Record<string, BackendKind> = {
   cos: backend(CosBackend, {
     options: args(
       { string: 'secretId secretKey securityToken region bucket prefix key acl endpoint domain', boolean: 'encrypt accelerate' },
-      { assumeRole: args({ string: 'roleArn sessionName policy', number: 'sessionDuration' }) },
+      { assumeRole: obj(args({ string: 'roleArn sessionName policy', number: 'sessionDuration' })) },
     ),
     stateOptions: ['key'],
     stateDefault: 'lvs-cdktf/{stack}.tfstate',
@@ -194,7 +199,7 @@ export const BACKENDS: Record<string, BackendKind> = {
         boolean: 'encrypt',
         number: 'assumeRoleSessionExpiration',
       },
-      { assumeRole: args({ string: 'roleArn policy sessionName', number: 'sessionExpiration' }) },
+      { assumeRole: obj(args({ string: 'roleArn policy sessionName', number: 'sessionExpiration' })) },
     ),
     stateOptions: ['key'],
     stateDefault: 'lvs-cdktf/{stack}.tfstate',
@@ -215,6 +220,36 @@ export const BACKENDS: Record<string, BackendKind> = {
     files: ['cacertFile', 'cert', 'key'],
   }),
 };
+
+/**
+ * Checks a backend setting: a known type, its arguments and their types,
+ * and a state of its own for every stack.
+ */
+export function checkBackend(file: string, path: string, value: unknown): void {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new ConfigError(file, path, 'expected a mapping');
+  const { type, ...options } = value as Record<string, unknown>;
+  const kind = backendKind(type);
+  if (!kind) {
+    throw new ConfigError(file, `${path}.type`, `expected one of ${Object.keys(BACKENDS).join(', ')}, got ${JSON.stringify(type)}`);
+  }
+  // Terraform's documentation spells arguments in snake_case; say which name is meant.
+  for (const key of Object.keys(options)) {
+    const camel = key.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+    if (camel !== key && Object.prototype.hasOwnProperty.call(kind.options, camel)) {
+      throw new ConfigError(file, `${path}.${key}`, `write it as ${camel} (cdktf's name for Terraform's ${key})`);
+    }
+  }
+  obj(kind.options).check(file, path, options);
+  for (const name of kind.required ?? []) {
+    if (options[name] === undefined) throw new ConfigError(file, `${path}.${name}`, `required by the ${type} backend`);
+  }
+  for (const name of kind.stateOptions) {
+    const v = options[name];
+    if (typeof v === 'string' && !v.includes('{stack}')) {
+      throw new ConfigError(file, `${path}.${name}`, `must contain {stack}: every stack needs a state of its own, got ${JSON.stringify(v)}`);
+    }
+  }
+}
 
 /** The backend's arguments for one stack: the state option defaulted, `{stack}` replaced. */
 export function stackBackendOptions(config: BackendConfig, stack: string): Record<string, unknown> {

@@ -9,181 +9,103 @@ import { readFileSync } from 'fs';
 import { dirname, resolve } from 'path';
 import { parse as parseYaml } from 'yaml';
 import { absolutePath } from '../lib/validation';
-import type { SshConnectionProps } from '../lib';
-import type { PersistenceOptions } from '../lib/virtual-service';
-import type { Scheduler } from '../lib/ipvs';
-import type { Protocol, WebServerKind } from '../lib';
-import { BACKENDS, BackendConfig, backendKind } from './backend';
+import type {
+  BastionProps,
+  InterfaceProps,
+  LvsDirectorProps,
+  PersistenceOptions,
+  Protocol,
+  RealServerOptions,
+  Scheduler,
+  SshConnectionProps,
+  VirtualServiceOptions,
+  WebServerKind,
+} from '../lib';
+import { BackendConfig, backendKind, checkBackend } from './backend';
+import { ConfigError, FieldsOf, Infer, bool, custom, list, num, obj, objOf, optional, partial, record, str } from './schema';
 
-export interface ClusterConfig {
-  readonly director: {
-    readonly connection: SshConnectionProps;
-    readonly interfaces: { readonly name: string; readonly address: string }[];
-    readonly ownsWholeTable?: boolean;
-    readonly drainSeconds?: number;
-  };
-  readonly service: {
-    readonly vip: string;
-    readonly port?: number;
-    readonly protocol?: Protocol;
-    readonly scheduler?: Scheduler;
-    readonly persistence?: PersistenceOptions;
-  };
-  readonly realServers: RealServerConfig[];
-}
+// The director, the service and connections are lib's props, documented
+// there; objOf holds each schema to its type's fields, so a field added in
+// lib fails to compile here until the config file takes it too.
+const BASTION = objOf<BastionProps>({ host: str(), port: num(), user: str(), privateKeyPath: str(), hostKey: str() });
+const CONNECTION = objOf<SshConnectionProps>({
+  host: str(),
+  port: num(),
+  user: str(),
+  privateKeyPath: str(),
+  hostKey: str(),
+  timeout: str(),
+  bastion: BASTION,
+});
+const INTERFACE = objOf<InterfaceProps>({ name: str(), address: str() });
+const DIRECTOR = objOf<LvsDirectorProps>({ connection: CONNECTION, interfaces: list(INTERFACE), ownsWholeTable: bool(), drainSeconds: num() });
+/** The stack's one virtual service: an address service, so a VIP and no fwmark. */
+const SERVICE = objOf<Omit<VirtualServiceOptions, 'fwmark'> & Required<Pick<VirtualServiceOptions, 'vip'>>>({
+  vip: str(),
+  port: num(),
+  protocol: str<Protocol>(),
+  scheduler: str<Scheduler>(),
+  persistence: objOf<PersistenceOptions>({ timeout: num(), netmask: str() }),
+});
+/** How a real server is added to the service: its weight, port and thresholds. */
+const SERVER_OPTIONS: FieldsOf<RealServerOptions> = { weight: num(), port: num(), upperThreshold: num(), lowerThreshold: num() };
 
-export interface RealServerConfig {
+const REAL_SERVER = obj({
   /** Construct id of the server: keep it stable, it names the Terraform resource. */
-  readonly name: string;
-  readonly connection: SshConnectionProps;
-  readonly interface: { readonly name: string; readonly address: string };
-  readonly weight?: number;
-  readonly port?: number;
-  readonly upperThreshold?: number;
-  readonly lowerThreshold?: number;
+  name: str(),
+  /** How Terraform reaches the host (management address). */
+  connection: CONNECTION,
+  /** The server's data-plane interface and its address (RIP): the construct's dataInterface. */
+  interface: INTERFACE,
+  ...SERVER_OPTIONS,
   /** NAT only: the director address to use as gateway. */
-  readonly gateway?: string;
-  readonly webServer?: WebServerKind;
+  gateway: optional(str()),
+  /** A web server to install and start on the host. @default - none */
+  webServer: optional(str<WebServerKind>()),
   /** Leaves the cluster: drained out of the table and its host cleaned (see RetiredRealServer). */
-  readonly retired?: boolean;
-}
+  retired: optional(bool()),
+});
 
-export interface StackConfig {
-  readonly director?: Partial<ClusterConfig['director']>;
-  readonly service?: Partial<ClusterConfig['service']>;
+/** A stack's part of the file, merged over its default topology: the director's and the service's fields one by one. */
+const STACK = obj({
+  director: optional(partial(DIRECTOR)),
+  service: optional(partial(SERVICE)),
   /** Replaces the default list of real servers. */
-  readonly realServers?: RealServerConfig[];
-}
+  realServers: optional(list(REAL_SERVER)),
+});
 
-export interface LvsConfig {
+const SCHEMA = obj({
   /** @default 'terraform_data' */
-  readonly resourceKind?: string;
-  /** Connection settings every host starts from (host-level settings win). */
-  readonly defaults?: Partial<SshConnectionProps>;
-  readonly stacks?: Record<string, StackConfig>;
+  resourceKind: optional(str()),
   /**
    * Where every stack keeps its Terraform state, for example
    * `{ type: pg, schemaName: "lb_{stack}" }` with the connection string in
    * PG_CONN_STR. Each stack gets a state of its own (see BACKENDS).
    * @default - cdktf's local backend: terraform.<stack>.tfstate in the directory cdktf runs in
    */
-  readonly backend?: BackendConfig;
+  backend: optional(custom<BackendConfig>(checkBackend)),
+  /** Connection settings every host starts from; a host's own settings win field by field, the bastion's too. */
+  defaults: optional(partial(CONNECTION)),
+  /** By stack name (nat-stack, dr-stack, tun-stack). */
+  stacks: optional(record(STACK)),
+});
+
+/** A real server, as the config file and the default topologies give it. */
+export interface RealServerConfig extends Infer<typeof REAL_SERVER> {}
+/** A stack's settings in the config file. */
+export interface StackConfig extends Infer<typeof STACK> {}
+/** The config file. */
+export interface LvsConfig extends Infer<typeof SCHEMA> {}
+
+/** What a stack builds: its default topology, with the config file's settings merged over it. */
+export interface ClusterConfig {
+  readonly director: Infer<typeof DIRECTOR>;
+  readonly service: Infer<typeof SERVICE>;
+  readonly realServers: RealServerConfig[];
 }
 
 export const CONFIG_ENV = 'LVS_CDKTF_CONFIG';
 export const CONFIG_CONTEXT = 'lvs-cdktf:config';
-
-export class ConfigError extends Error {
-  constructor(file: string, path: string, detail: string) {
-    super(`${file}: ${path}: ${detail}`);
-    this.name = 'ConfigError';
-  }
-}
-
-/** What a config value must look like; a function checks what a shape cannot say. */
-export type Shape =
-  | 'string'
-  | 'number'
-  | 'boolean'
-  | { [key: string]: Shape }
-  | [Shape]
-  | ((file: string, path: string, value: unknown) => void);
-
-const CONNECTION: Shape = {
-  host: 'string',
-  port: 'number',
-  user: 'string',
-  privateKeyPath: 'string',
-  hostKey: 'string',
-  timeout: 'string',
-  bastion: { host: 'string', port: 'number', user: 'string', privateKeyPath: 'string', hostKey: 'string' },
-};
-const INTERFACE: Shape = { name: 'string', address: 'string' };
-const SCHEMA: Shape = {
-  resourceKind: 'string',
-  backend: checkBackend,
-  defaults: CONNECTION,
-  stacks: {
-    '*': {
-      director: { connection: CONNECTION, interfaces: [INTERFACE], ownsWholeTable: 'boolean', drainSeconds: 'number' },
-      service: {
-        vip: 'string',
-        port: 'number',
-        protocol: 'string',
-        scheduler: 'string',
-        persistence: { timeout: 'number', netmask: 'string' },
-      },
-      realServers: [
-        {
-          name: 'string',
-          connection: CONNECTION,
-          interface: INTERFACE,
-          weight: 'number',
-          port: 'number',
-          upperThreshold: 'number',
-          lowerThreshold: 'number',
-          gateway: 'string',
-          webServer: 'string',
-          retired: 'boolean',
-        },
-      ],
-    },
-  },
-};
-
-function checkShape(file: string, path: string, value: unknown, shape: Shape): void {
-  const where = path || '(top level)';
-  if (typeof shape === 'function') return shape(file, path, value);
-  if (typeof shape === 'string') {
-    if (typeof value !== shape) throw new ConfigError(file, where, `expected a ${shape}, got ${JSON.stringify(value)}`);
-    // YAML's .nan and .inf are numbers; copied as JSON they would become null, and so the default.
-    if (shape === 'number' && !Number.isFinite(value)) throw new ConfigError(file, where, `expected a finite number, got ${value}`);
-    return;
-  }
-  if (Array.isArray(shape)) {
-    if (!Array.isArray(value)) throw new ConfigError(file, where, 'expected a list');
-    value.forEach((v, i) => checkShape(file, `${path}[${i}]`, v, shape[0]));
-    return;
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new ConfigError(file, where, 'expected a mapping');
-  }
-  for (const [k, v] of Object.entries(value)) {
-    const sub = shape[k] ?? shape['*'];
-    if (!sub) throw new ConfigError(file, where, `unknown key "${k}" (expected one of ${Object.keys(shape).join(', ')})`);
-    checkShape(file, path ? `${path}.${k}` : k, v, sub);
-  }
-}
-
-/**
- * Checks a backend setting: a known type, its arguments and their types,
- * and a state of its own for every stack.
- */
-export function checkBackend(file: string, path: string, value: unknown): void {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new ConfigError(file, path, 'expected a mapping');
-  const { type, ...options } = value as Record<string, unknown>;
-  const kind = backendKind(type);
-  if (!kind) {
-    throw new ConfigError(file, `${path}.type`, `expected one of ${Object.keys(BACKENDS).join(', ')}, got ${JSON.stringify(type)}`);
-  }
-  // Terraform's documentation spells arguments in snake_case; say which name is meant.
-  for (const key of Object.keys(options)) {
-    const camel = key.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
-    if (camel !== key && Object.prototype.hasOwnProperty.call(kind.options, camel)) {
-      throw new ConfigError(file, `${path}.${key}`, `write it as ${camel} (cdktf's name for Terraform's ${key})`);
-    }
-  }
-  checkShape(file, path, options, kind.options);
-  for (const name of kind.required ?? []) {
-    if (options[name] === undefined) throw new ConfigError(file, `${path}.${name}`, `required by the ${type} backend`);
-  }
-  for (const name of kind.stateOptions) {
-    const v = options[name];
-    if (typeof v === 'string' && !v.includes('{stack}')) {
-      throw new ConfigError(file, `${path}.${name}`, `must contain {stack}: every stack needs a state of its own, got ${JSON.stringify(v)}`);
-    }
-  }
-}
 
 /** Reads and checks a config file; relative key (and backend file) paths become relative to the file. */
 export function loadConfigFile(file: string): LvsConfig {
@@ -194,7 +116,7 @@ export function loadConfigFile(file: string): LvsConfig {
   } catch (e) {
     throw new ConfigError(file, '(file)', `cannot read: ${(e as Error).message}`);
   }
-  checkShape(file, '', raw ?? {}, SCHEMA);
+  SCHEMA.check(file, '', raw ?? {});
   const base = dirname(resolve(file));
   const absolute = (p: unknown) => (typeof p === 'string' ? absolutePath(p, base) : p);
   const config = JSON.parse(JSON.stringify(raw ?? {}), (key, value) =>
@@ -215,14 +137,33 @@ export function configPath(context: unknown): string | undefined {
   return typeof context === 'string' && context ? context : undefined;
 }
 
+const isMapping = (v: unknown): v is object => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * Connection settings with `over` winning, field by field, the bastion's
+ * fields too: a host's bastion port keeps the bastion host and user of the
+ * defaults. A bastion that is not a mapping (a config given in code) wins
+ * as it is, for the construct to name.
+ */
+function overlay(under: Partial<SshConnectionProps>, over: Partial<SshConnectionProps> | undefined): Partial<SshConnectionProps> {
+  const merged = { ...under, ...over };
+  return isMapping(under.bastion) && isMapping(over?.bastion) ? { ...merged, bastion: { ...under.bastion, ...over.bastion } } : merged;
+}
+
 /** Applies a stack's config over its default topology. */
 export function mergeCluster(defaults: ClusterConfig, config: LvsConfig, stackName: string): ClusterConfig {
   const stack = config.stacks?.[stackName] ?? {};
-  const conn = (c: SshConnectionProps | undefined): SshConnectionProps => ({ ...config.defaults, ...c }) as SshConnectionProps;
-  const director = { ...defaults.director, ...stack.director };
+  // The file's defaults, then the host's settings in order. Nothing else:
+  // lib defaults what is still unset (port 22, user root) and names a
+  // missing host.
+  const connection = (...host: (SshConnectionProps | undefined)[]) => [config.defaults, ...host].reduce(overlay, {}) as SshConnectionProps;
   return {
-    director: { ...director, connection: conn({ ...defaults.director.connection, ...stack.director?.connection }) },
+    director: {
+      ...defaults.director,
+      ...stack.director,
+      connection: connection(defaults.director.connection, stack.director?.connection),
+    },
     service: { ...defaults.service, ...stack.service },
-    realServers: (stack.realServers ?? defaults.realServers).map((r) => ({ ...r, connection: conn(r.connection) })),
+    realServers: (stack.realServers ?? defaults.realServers).map((r) => ({ ...r, connection: connection(r.connection) })),
   };
 }

@@ -1,12 +1,15 @@
 import { App } from 'cdktf';
 import { ResourceKind } from '../lib';
 import { ClusterStack } from './cluster-stack';
-import { CONFIG_CONTEXT, ConfigError, LvsConfig, checkBackend, configPath, loadConfigFile, mergeCluster } from './config';
+import { checkBackend } from './backend';
+import { CONFIG_CONTEXT, LvsConfig, configPath, loadConfigFile, mergeCluster } from './config';
+import { ConfigError } from './schema';
 import { DEFAULT_TOPOLOGIES, STACK_MODES } from './topologies';
 
 export { ClusterStack } from './cluster-stack';
 export * from './backend';
 export * from './config';
+export { ConfigError } from './schema';
 export * from './topologies';
 
 /** Defines nat-stack, dr-stack and tun-stack on `app` from the selected config file (if any). */
