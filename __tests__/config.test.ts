@@ -52,7 +52,7 @@ describe('config file shape', () => {
 
 describe('connection defaults', () => {
   const bastionOf = (stack: ClusterStack, name: string) => {
-    const { bastion_host, bastion_port, bastion_user, bastion_private_key_path } = resourcesOf(stack).find((r) => r.name === `${name}_Host`)!.state;
+    const { bastion_host, bastion_port, bastion_user, bastion_private_key_path } = resourcesOf(stack).find((r) => r.name === `${name}_Host`)!.attributes as Record<string, unknown>;
     return { bastion_host, bastion_port, bastion_user, bastion_private_key_path };
   };
 
