@@ -277,3 +277,75 @@ describe('topology metadata', () => {
     expect(topologyOf({}, 'nat-stack')).toBeUndefined();
   });
 });
+
+describe('a service served by two directors', () => {
+  function pair() {
+    const { stack, director, service, web1, web2 } = drCluster();
+    const second = new LvsDirector(stack, 'lb2', {
+      connection: { host: 'lb2.example.net' },
+      interfaces: [{ name: 'ens33', address: '192.168.115.114/24' }],
+    });
+    second.serve(service);
+    return { stack, director, second, service, web1, web2 };
+  }
+
+  it('keeps the same entries in both tables, each after every real server', () => {
+    const { stack, director, second, service, web1 } = pair();
+    expect(second.desiredRules).toEqual(director.desiredRules);
+    expect(service.directors).toEqual([director, second]);
+    expect(web1.vips).toEqual(['192.168.115.110']);
+    const byName = Object.fromEntries(resourcesOf(stack).map((r) => [r.name, r]));
+    expect(byName.lb2_Services.body.depends_on).toEqual(['terraform_data.lb2_Host', 'terraform_data.web1_Host', 'terraform_data.web2_Host']);
+    expect(byName.lb2_Host.files['/var/lib/lvs-cdktf/lib-test-lb2/up.sh']).toContain("lvs_address_up 'ens33' inet '192.168.115.110/32' 'ens33:0'");
+    const topology = topologyOf(fullJson(stack), 'lib-test')!;
+    expect(topology.directors.map((d) => d.services.map((s) => s.path))).toEqual([['lib-test/lb/http'], ['lib-test/lb/http']]);
+  });
+
+  it('a real server added later reaches both tables and is checked against both directors', () => {
+    const { stack, second, service } = pair();
+    const web3 = new DrRealServer(stack, 'web3', { connection: { host: '10.9.0.14' }, dataInterface: { name: 'ens33', address: '192.168.115.115/24' } });
+    service.addRealServer(web3);
+    expect(second.desiredRules).toContain('-a -t 192.168.115.110:80 -r 192.168.115.115:80 -g -w 1');
+    const far = new DrRealServer(stack, 'far', { connection: { host: '10.9.0.15' }, dataInterface: { name: 'ens33', address: '10.1.0.5/24' } });
+    expect(() => service.addRealServer(far)).toThrow('lib-test/far: realServers[far]: DR forwards by MAC on one segment, but the director has no address on the subnet of 10.1.0.5/24');
+  });
+
+  it('refuses a second director for a NAT service and a director serving a service twice', () => {
+    const [nat] = stacks();
+    const other = new LvsDirector(nat, 'other', { connection: { host: '10.0.0.9' }, interfaces: [{ name: 'ens34', address: '192.168.116.120/24' }] });
+    expect(() => other.serve(nat.service)).toThrow('nat-stack/director/web: directors: a NAT service has one director: its real servers route replies through that director');
+    const { second, service: dr } = pair();
+    expect(() => second.serve(dr)).toThrow(`lib-test/lb/http: directors: lib-test/lb2 serves this service already`);
+  });
+});
+
+describe('whole-tree checks and advice', () => {
+  const warnings = (stack: TerraformStack) =>
+    stack.node
+      .findAll()
+      .flatMap((c) => c.node.metadata.filter((m) => m.type === '@cdktf/warn').map((m) => `${c.node.path}: ${m.data}`));
+
+  it('two directors each declaring the same service fail at synth, naming serve()', () => {
+    const { stack } = drCluster();
+    const lb2 = new LvsDirector(stack, 'lb2', { connection: { host: 'lb2.example.net' }, interfaces: [{ name: 'ens33', address: '192.168.115.114/24' }] });
+    lb2.addService('http', { vip: '192.168.115.110', port: 80 });
+    expect(() => Testing.synth(stack, true)).toThrow(
+      '[lib-test/lb] services: 192.168.115.110:80 is also declared by lib-test/lb2 (lib-test/lb2/http); to serve one service from two directors, declare it once and call serve() on the other',
+    );
+  });
+
+  it('warn of a director without services, a service without real servers and a real server in no service', () => {
+    const stack = new TerraformStack(appWith(), 'advice');
+    new LvsDirector(stack, 'idle', { connection: { host: '10.0.0.1' }, interfaces: [{ name: 'ens33', address: '10.0.0.1/24' }] });
+    const lb = new LvsDirector(stack, 'lb', { connection: { host: '10.0.0.2' }, interfaces: [{ name: 'ens33', address: '10.0.0.2/24' }] });
+    lb.addService('empty', { vip: '10.0.0.10' });
+    new DrRealServer(stack, 'spare', { connection: { host: '10.0.0.3' }, dataInterface: { name: 'ens33', address: '10.0.0.3/24' } });
+    Testing.synth(stack);
+    expect(warnings(stack).sort()).toEqual([
+      'advice/idle: declares no service: its host is prepared, but it balances nothing',
+      'advice/lb/empty: 10.0.0.10:80 has no real server: the director accepts its clients and has nowhere to send them',
+      'advice/spare: is in no service: its host is configured, but no director sends it traffic',
+    ]);
+    expect(stacks().flatMap(warnings)).toEqual([]);
+  });
+});

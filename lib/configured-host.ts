@@ -1,4 +1,4 @@
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { ConnectionRecord, ConnectionSummary, SshConnectionProps, connectionRecord, connectionSummary } from './connection';
 import { frameworkOf } from './framework';
 import { HostStep, HostStepProps, ownerKeyFor } from './host-step';
@@ -34,6 +34,24 @@ export abstract class ConfiguredHost extends Construct {
     // Rendered at synth, so that services and real servers added after construction count.
     this.host = this.addStep('Host', () => ({ owner: ownerKeyFor(this), description: this.description, onChange: 'teardown', ...this.hostScripts() }));
     addTopology(this, () => this.topologyPart());
+    // Advice needs the whole tree, so it is given when aspects run (at synth), as warnings.
+    const { Annotations, Aspects } = frameworkOf(this);
+    Aspects.of(this).add({
+      visit: (node) => {
+        if (node === this) this.advice().forEach(([scope, message]) => Annotations.of(scope).addWarning(message));
+      },
+    });
+    this.node.addValidation({ validate: () => this.validateTree() });
+  }
+
+  /** Warnings about the finished tree: what synthesizes but is likely not what was meant. */
+  protected advice(): [IConstruct, string][] {
+    return [];
+  }
+
+  /** Errors only the finished tree shows (cdktf reports them at synth as `[path] message`). */
+  protected validateTree(): string[] {
+    return [];
   }
 
   /** One line saying what this host is, e.g. `LVS director nat-stack/director`. */

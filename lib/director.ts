@@ -1,10 +1,11 @@
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { ConfiguredHost, ConfiguredHostProps } from './configured-host';
 import { HostStep, ownerKeyFor } from './host-step';
 import { claimNames } from './names';
 import { InterfaceProps, RealServer } from './real-server';
 import { AddressSpec } from './scripts/host';
-import { Forwarding, renderRules } from './ipvs';
+import { Forwarding, renderRules, serviceLabel } from './ipvs';
+import { frameworkOf } from './framework';
 import { ipvsTableFragment } from './scripts/table';
 import { DirectorBaseSpec, directorBase, directorSettings } from './scripts/roles';
 import { Cidr, checkBool, checkCidr, checkInt, checkInterface, fail, inSubnet } from './validation';
@@ -111,6 +112,23 @@ export class LvsDirector extends ConfiguredHost implements ServiceOwner {
     };
   }
 
+  protected advice(): [IConstruct, string][] {
+    if (this.services.length === 0) return [[this, 'declares no service: its host is prepared, but it balances nothing']];
+    return this.services
+      .filter((s) => s.realServers.length === 0)
+      .map((s): [IConstruct, string] => [s, `${serviceLabel(s)} has no real server: the director accepts its clients and has nowhere to send them`]);
+  }
+
+  protected validateTree(): string[] {
+    // Another director of the stack holding the same service on its own would hold the same VIP: say how to share one.
+    const mine = new Map(this.services.map((s) => [s.key, s]));
+    return this.node.root.node
+      .findAll()
+      .filter((c): c is LvsDirector => c instanceof LvsDirector && c !== this && frameworkOf(c).TerraformStack.of(c) === frameworkOf(this).TerraformStack.of(this))
+      .flatMap((other) => other.services.filter((s) => mine.get(s.key) !== undefined && mine.get(s.key) !== s).map((s) => [other, s] as const))
+      .map(([other, s]) => `services: ${serviceLabel(s)} is also declared by ${other.node.path} (${s.node.path}); to serve one service from two directors, declare it once and call serve() on the other`);
+  }
+
   /** Declares a virtual service on this director. */
   public addService(id: string, options: VirtualServiceOptions): VirtualService {
     const service = new VirtualService(this, id, options);
@@ -125,6 +143,7 @@ export class LvsDirector extends ConfiguredHost implements ServiceOwner {
    * whose real servers route replies through their one director.
    */
   public serve(service: VirtualService): void {
+    if (this.services.includes(service)) fail(service, 'directors', `${this.node.path} serves this service already`);
     const clash = this.services.find((s) => s.key === service.key);
     if (clash) fail(service, 'vip', `${service.key} is already declared by ${clash.node.path}`);
     const server = this.services.flatMap((s) => s.realServers).find((r) => r.address === service.vip);

@@ -1,4 +1,4 @@
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { ConfiguredHost, ConfiguredHostProps } from './configured-host';
 import { ownerKeyFor } from './host-step';
 import { TopologyPart, topologySettings } from './topology';
@@ -67,6 +67,7 @@ export abstract class RealServer extends ConfiguredHost {
   /** The data-plane interface, with its checked address. */
   public readonly dataInterface: { readonly name: string; readonly cidr: Cidr };
   private readonly vipSet = new Set<string>();
+  private served = false;
   private readonly webServer?: { kind: WebServerKind; page: string };
 
   protected constructor(scope: Construct, id: string, props: RealServerProps) {
@@ -116,6 +117,10 @@ export abstract class RealServer extends ConfiguredHost {
     };
   }
 
+  protected advice(): [IConstruct, string][] {
+    return this.served ? [] : [[this, 'is in no service: its host is configured, but no director sends it traffic']];
+  }
+
   /** The default gateway this server is given (NAT only). */
   public get gateway(): string | undefined {
     return undefined;
@@ -132,6 +137,7 @@ export abstract class RealServer extends ConfiguredHost {
    * @internal
    */
   public _attach(vip: string | undefined, directorAddresses: Cidr[], field: string): void {
+    this.served = true;
     if (vip !== undefined && this.forwarding !== 'nat') this.vipSet.add(vip);
     this.checkReachable(directorAddresses, field);
   }

@@ -147,7 +147,6 @@ export class VirtualService extends Construct {
    * @internal
    */
   public _servedBy(owner: ServiceOwner): void {
-    if (this.owners.includes(owner)) fail(this, 'directors', `${owner.node.path} serves this service already`);
     const nat = this.members[0]?.server.forwarding === 'nat';
     if (nat && this.owners.length > 0) fail(this, 'directors', 'a NAT service has one director: its real servers route replies through that director');
     for (const net of owner._addresses) {
