@@ -9,21 +9,23 @@ export const RESULTS = join(ROOT, 'docs', 'benchmarks.md');
 
 export interface Sample {
   readonly seconds: number;
+  /** User plus system CPU seconds of the process tree: steadier than wall time on a shared machine. */
+  readonly cpuSeconds: number;
   /** Peak resident memory of the measured process tree's largest process, in MB. */
   readonly peakMb: number;
 }
 
 /** Runs a command under GNU time; fails loudly if it fails. */
 export function measure(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Sample {
-  const res = spawnSync('/usr/bin/time', ['-f', '%e %M', cmd, ...args], {
+  const res = spawnSync('/usr/bin/time', ['-f', '%e %M %U %S', cmd, ...args], {
     cwd: opts.cwd ?? ROOT,
     env: { ...process.env, CHECKPOINT_DISABLE: '1', TF_CLI_CONFIG_FILE: '/dev/null', ...opts.env },
     encoding: 'utf8',
     maxBuffer: 256 * 1024 * 1024,
   });
   if (res.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed:\n${res.stdout}\n${res.stderr}`);
-  const [secs, kb] = res.stderr.trim().split('\n').pop()!.split(' ').map(Number);
-  return { seconds: secs, peakMb: kb / 1024 };
+  const [secs, kb, user, sys] = res.stderr.trim().split('\n').pop()!.split(' ').map(Number);
+  return { seconds: secs, peakMb: kb / 1024, cpuSeconds: user + sys };
 }
 
 export function repeat(times: number, run: () => Sample): Sample[] {
@@ -37,7 +39,7 @@ export function median(xs: number[]): number {
 }
 
 /** "median (min-max)" of a statistic. */
-export function stat(samples: Sample[], pick: (s: Sample) => number, digits = 2): string {
+export function stat<T>(samples: T[], pick: (s: T) => number, digits = 2): string {
   const xs = samples.map(pick);
   return `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}-${Math.max(...xs).toFixed(digits)})`;
 }

@@ -154,7 +154,7 @@ for (const n of SIZES) {
 console.log(`wrote ${join(ROOT, 'docs/benchmarks.md')}`);
 
 function writeResults(): void {
-  const s = (xs: number[]) => stat(xs.map((seconds) => ({ seconds, peakMb: 0 })), (x) => x.seconds, 1);
+  const s = (xs: number[]) => stat(xs, (x) => x, 1);
   const m = median;
   const first = rows[0];
   const last = rows[rows.length - 1];
