@@ -24,6 +24,11 @@ describe('the npm package', () => {
     expect(files).toContain('dist/lib/scripts/lvs.sh');
   }, 120_000);
 
+  it('declarations a consumer type-checks with skipLibCheck off name no type the build strips (@internal)', () => {
+    execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, encoding: 'utf8' });
+    execFileSync(join(ROOT, 'node_modules/.bin/tsc'), ['--noEmit', '--strict', '--skipLibCheck', 'false', '--types', 'node', join(ROOT, 'dist/lib/index.d.ts')], { cwd: ROOT, encoding: 'utf8' });
+  }, 120_000);
+
   it('declares the framework and constructs as peers and has no runtime dependency of its own', () => {
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
     expect(pkg.private).toBeUndefined();

@@ -168,6 +168,7 @@ export function connectionRecord(scope: IConstruct, props: SshConnectionProps | 
  * as destroy-time provisioners require. Plain `${self...}` strings rather
  * than cdktf tokens: they pass through verbatim, and each token would
  * capture a stack trace (most of synth time for large clusters).
+ * @internal
  */
 export function selfConnection(root: string, rec: ConnectionRecord): Record<string, string> {
   const block: Record<string, string> = { type: 'ssh' };
@@ -184,6 +185,7 @@ export function selfConnection(root: string, rec: ConnectionRecord): Record<stri
  * The synth-time checks of the record's fields given as Terraform
  * references, as lifecycle preconditions that Terraform evaluates once it
  * knows the value.
+ * @internal
  */
 export function referencePreconditions(fw: Framework, path: string, rec: ConnectionRecord): { condition: unknown; errorMessage: string }[] {
   return FIELDS.flatMap((f) => {

@@ -10,7 +10,7 @@ import { ipvsTableFragment } from './scripts/table';
 import { DirectorBaseSpec, directorBase, directorSettings } from './scripts/roles';
 import { Cidr, checkBool, checkCidr, checkInt, checkInterface, fail, inSubnet } from './validation';
 import { TopologyPart, topologySettings } from './topology';
-import { ServiceOwner, VirtualService, VirtualServiceOptions } from './virtual-service';
+import { VirtualService, VirtualServiceOptions } from './virtual-service';
 
 /** Props of an {@link LvsDirector}. */
 export interface LvsDirectorProps extends ConfiguredHostProps {
@@ -51,7 +51,7 @@ export interface LvsDirectorProps extends ConfiguredHostProps {
  * weights are edited, new servers added, removed servers drained then
  * deleted, and no service is ever flushed.
  */
-export class LvsDirector extends ConfiguredHost implements ServiceOwner {
+export class LvsDirector extends ConfiguredHost {
   /** The data-plane interfaces, with their checked addresses. */
   public readonly interfaces: { readonly name: string; readonly cidr: Cidr }[];
   /** Whether this stack owns the whole IPVS table (see {@link LvsDirectorProps.ownsWholeTable}). */
