@@ -8,6 +8,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
+import { targetOf } from '../lib/connection';
 import { createScriptOf, unescapeTemplate } from '../lib/host-step';
 import { splitLibrary } from '../lib/scripts/bundle';
 import { embeddedFiles } from '../lib/scripts/shell';
@@ -86,13 +87,14 @@ export function parseStack(name: string, json: any): StackSynth {
       const state = body.input ?? body.triggers;
       if (!createRun || !state) continue;
       const address = `${type}.${id}`;
+      const { host, port } = targetOf(state);
       const { library, rest: create } = splitLibrary(createScriptOf(json, createRun['remote-exec']?.inline ?? []));
       steps.push({
         address,
         owner: owners.get(address) ?? (body['//']?.metadata?.path ?? address).replace(/\/Resource$/, ''),
         attributes: state,
-        host: String(state.host),
-        port: Number(state.port ?? 22),
+        host,
+        port,
         create,
         library,
         destroy: unescapeTemplate(String(state.destroy_script ?? '')),

@@ -13,7 +13,7 @@ import { stacksIn } from '../synth/read';
 import { StackPlan, loadStackPlan } from './plan';
 import { EXIT, formatJson, formatText } from './report';
 import { verifyStacks, TrafficOptions } from './run';
-import type { SshTarget } from '../lib/connection';
+import { CONNECTION_DEFAULTS, SshTarget } from '../lib/connection';
 
 const USAGE = `usage: npm run verify -- [STACK...] [options]
 
@@ -102,7 +102,7 @@ function trafficClient(o: CliOptions, plans: StackPlan[]): TrafficOptions | unde
   const client: SshTarget = {
     host: o.traffic.host,
     port: o.traffic.port,
-    user: o.trafficUser ?? director?.user ?? 'root',
+    user: o.trafficUser ?? director?.user ?? CONNECTION_DEFAULTS.user,
     privateKeyPath: o.trafficKey ?? director?.privateKeyPath,
     hostKey: o.trafficHostKey,
   };
