@@ -39,6 +39,9 @@ it("keeps a step's input or triggers as synthesized, and reads host and port fro
   // Terraform's template escapes ($${) are undone in what reaches the host: the library the step references.
   expect(web1.library).toContain(' ${ID:-} ');
   expect(web1.library).not.toContain('$${');
+  // The create script is the whole text the host runs, library included (the e2e suites run it again on the hosts).
+  expect(web1.create).toContain('lvs_begin() {');
+  expect(web1.create).toContain(web1.library!.trimEnd());
 });
 
 it('fails on a topology newer than this code knows, naming the stack', () => {

@@ -14,6 +14,7 @@ import {
   shortName,
 } from './labels';
 import { lineDiff } from './line-diff';
+import { splitLibrary } from '../lib/scripts/bundle';
 import { SynthesizedStep, StackSynth, elideFiles } from '../synth/read';
 
 export interface ScriptDiff {
@@ -143,13 +144,18 @@ function scriptDiffs(before: SynthesizedStep, after: SynthesizedStep): ScriptDif
   const parts = files.map((path) => ({ name: path, diff: lineDiff(before.files[path] ?? '', after.files[path] ?? '') }));
   parts.push({
     name: 'create script (files elided)',
-    diff: lineDiff(elideFiles(before.create, Object.keys(before.files)), elideFiles(after.create, Object.keys(after.files))),
+    diff: lineDiff(createShown(before), createShown(after)),
   });
   parts.push({ name: 'destroy script', diff: lineDiff(before.destroy, after.destroy) });
   parts.push({ name: 'shell library (lib.sh)', diff: lineDiff(before.library ?? '', after.library ?? '') });
   const byDiff = new Map<string, string[]>();
   for (const p of parts) if (p.diff) byDiff.set(p.diff, [...(byDiff.get(p.diff) ?? []), p.name]);
   return [...byDiff].map(([diff, names]) => ({ name: names.join(', '), diff }));
+}
+
+/** The create script as the report shows it: the files and the library, shown on their own, elided. */
+function createShown(step: SynthesizedStep): string {
+  return elideFiles(splitLibrary(step.create).rest, Object.keys(step.files));
 }
 
 function where(step: SynthesizedStep): string {
@@ -168,7 +174,7 @@ function diffStep(before: SynthesizedStep | undefined, after: SynthesizedStep | 
   }
   if (!before || !after) return undefined;
   const moved = hostLabel(before) !== hostLabel(after) ? ` (was ${hostLabel(before)})` : '';
-  if (before.create === after.create && before.library === after.library && before.destroy === after.destroy) {
+  if (before.create === after.create && before.destroy === after.destroy) {
     return moved ? { summary: `${after.address} now connects to ${where(after)}${moved}: updated in place, no script runs`, diffs: [] } : undefined;
   }
   if (after.generation !== undefined && before.generation === after.generation) {

@@ -8,6 +8,7 @@ import { StackDiff, diffStack } from './diff';
 import { forwardingLabel, hostLabel, persistenceLabel, realServerTarget, serviceLabel, shortName, thresholdsLabel } from './labels';
 import { details, fence, table } from './markdown';
 import { mermaidOf } from './mermaid';
+import { splitLibrary } from '../lib/scripts/bundle';
 import { SynthesizedStep, StackSynth, elideFiles } from '../synth/read';
 
 /** Marks a PR comment as this stack's report, so CI can update it instead of adding another. */
@@ -97,7 +98,7 @@ function createStep(step: SynthesizedStep): string {
     const role = path.endsWith('/up.sh') ? 'what runs at apply and at every boot' : 'undo, run by destroy';
     out.push(details(`${path}: ${role}`, fence(step.files[path], 'sh')), '');
   }
-  out.push(details('create script (up.sh/down.sh bodies elided)', fence(elideFiles(step.create, shown), 'sh')));
+  out.push(details('create script (up.sh/down.sh bodies elided)', fence(elideFiles(splitLibrary(step.create).rest, shown), 'sh')));
   return out.join('\n');
 }
 

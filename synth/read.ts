@@ -31,9 +31,9 @@ export interface SynthesizedStep {
   readonly host: string;
   /** `attributes.port` as a number. */
   readonly port: number;
-  /** Create-time script as it reaches the host (Terraform escapes undone), with the shell library elided. */
+  /** Create-time script as it reaches the host: the library local put in, Terraform's escapes undone. */
   readonly create: string;
-  /** The shell library the create script carries and installs (absent in output from before it). */
+  /** The shell library the create script carries and installs (absent in output from before it); reports show it once. */
   readonly library?: string;
   /** Destroy-time script as it reaches the host. */
   readonly destroy: string;
@@ -88,7 +88,8 @@ export function parseStack(name: string, json: any): StackSynth {
       if (!createRun || !state) continue;
       const address = `${type}.${id}`;
       const { host, port } = targetOf(state);
-      const { library, rest: create } = splitLibrary(createScriptOf(json, createRun['remote-exec']?.inline ?? []));
+      const create = createScriptOf(json, createRun['remote-exec']?.inline ?? []);
+      const { library } = splitLibrary(create);
       steps.push({
         address,
         owner: owners.get(address) ?? (body['//']?.metadata?.path ?? address).replace(/\/Resource$/, ''),
