@@ -1,0 +1,81 @@
+/**
+ * Every scheduler the library accepts, on the lab's real IPVS kernel: one DR
+ * service per scheduler on dr-director (its own VIP each), both dr web nodes
+ * behind each; the table the kernel holds is the declared one, each VIP
+ * answers from a web node, and destroy leaves the hosts as they were.
+ */
+import { readStack } from '../../synth/read';
+import { CdktfProject, LAB_STATE, ROOT, curlVip, leaveHostsAsFound, requireLab, sh, snapshot, sortedLines } from '../../lab/client';
+import { writeFileSync } from 'fs';
+import { join } from 'path';
+import { SCHEDULERS } from '../../lib';
+
+jest.setTimeout(900_000);
+
+const STACK = 'schedulers';
+const HOSTS = ['dr-director', 'dr-web1', 'dr-web2'];
+/** A VIP per scheduler, outside what the other suites use on 192.168.115.0/24. */
+const vipOf = (i: number) => `192.168.115.${140 + i}`;
+
+const APP = `
+import { App, TerraformStack } from ${JSON.stringify(join(ROOT, 'node_modules/cdktf'))};
+import { DrRealServer, LvsDirector, SCHEDULERS } from ${JSON.stringify(join(ROOT, 'lib'))};
+
+const key = ${JSON.stringify(join(LAB_STATE, 'id_ed25519'))};
+const app = new App();
+const stack = new TerraformStack(app, ${JSON.stringify(STACK)});
+const director = new LvsDirector(stack, 'lb', {
+  connection: { host: '127.0.0.1', port: 2221, privateKeyPath: key },
+  interfaces: [{ name: 'ens33', address: '192.168.115.111/24' }],
+});
+const webs = [1, 2].map((n) => new DrRealServer(stack, 'web' + n, {
+  connection: { host: '127.0.0.1', port: 2221 + n, privateKeyPath: key },
+  dataInterface: { name: 'ens33', address: '192.168.115.11' + (1 + n) + '/24' },
+  webServer: { kind: 'httpd' },
+}));
+SCHEDULERS.forEach((scheduler, i) => {
+  const service = director.addService(scheduler, { vip: '192.168.115.' + (140 + i), scheduler });
+  for (const web of webs) service.addRealServer(web);
+});
+app.synth();
+`;
+
+describe('every scheduler on the lab kernel', () => {
+  const project = new CdktfProject();
+  const before: Record<string, string> = {};
+  let live = false;
+
+  beforeAll(() => {
+    requireLab();
+    writeFileSync(join(project.dir, 'app.ts'), APP);
+    writeFileSync(
+      join(project.dir, 'cdktf.json'),
+      JSON.stringify({ language: 'typescript', app: `${join(ROOT, 'node_modules/.bin/tsx')} app.ts`, sendCrashReports: 'false' }),
+    );
+    // Modules stay loaded after destroy (a documented limit): loaded before the snapshot.
+    const modules = ['ip_vs', ...SCHEDULERS.map((s) => `ip_vs_${s}`)].join(' ');
+    for (const h of HOSTS) sh(h, `modprobe -a ${modules}`);
+    for (const h of HOSTS) before[h] = snapshot(h);
+  });
+
+  afterAll(() => leaveHostsAsFound(before, () => live && project.destroy(STACK)));
+
+  it(`creates a service for each of the ${SCHEDULERS.length} schedulers; the kernel holds the declared table`, () => {
+    live = true;
+    expect(project.deploy(STACK)).toMatch(/Apply complete! Resources: 4 added, 0 changed, 0 destroyed/);
+    const declared = readStack(join(project.dir, 'cdktf.out'), STACK).topology!.directors[0].rules;
+    expect(declared.filter((r) => r.startsWith('-A')).map((r) => r.split(' ')[4])).toEqual([...SCHEDULERS]);
+    expect(sortedLines(sh('dr-director', 'ipvsadm -Sn'))).toEqual(sortedLines(declared.join('\n')));
+  });
+
+  it.each(SCHEDULERS.map((s, i) => [s, vipOf(i)]))('%s: requests through %s are answered by a web node', (_scheduler, vip) => {
+    const answers = curlVip('dr-client', vip, 3);
+    for (const a of answers) expect(a).toMatch(/^web[12] \(192\.168\.115\.11[23]\)$/);
+  });
+
+  it('destroy returns every host to its state before the deploy', () => {
+    project.destroy(STACK);
+    live = false;
+    for (const h of HOSTS) expect(snapshot(h)).toEqual(before[h]);
+  });
+});
