@@ -7,11 +7,12 @@
  * BENCH_RUNS (default 5) sets the runs per measurement; BENCH_SIZES and
  * BENCH_PLAN_SIZES (comma-separated real-server counts) shorten a quick run.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'fs';
 import { loadavg, tmpdir } from 'os';
 import { join } from 'path';
 import { LvsConfig } from '../stacks';
 import { ROOT, Sample, machine, measure, repeat, stat, writeSection } from './common';
+import { readStack } from '../synth/read';
 
 /** The machine is shared: the load around the run says how far the numbers are from an idle machine's. */
 const load = () => loadavg().map((x) => x.toFixed(2)).join(', ');
@@ -67,28 +68,22 @@ const results: Record<string, Sample[]> = {
   cliTsNode: repeat(RUNS, () => measure(cli, ['synth'], { cwd: project("p2", `${join(ROOT, "node_modules/.bin/ts-node")} ${join(ROOT, "main.ts")}`) })),
 };
 /**
- * What the synth wrote for nat-stack: cdk.tf.json in MB; web1's create
- * script as synthesized (its inline elements, joined with newlines as
- * Terraform joins them) in KB; and the shell library the stack holds once
- * (a Terraform local, where the output has one) in KB.
+ * What the synth wrote for nat-stack: cdk.tf.json in MB; web1's own create
+ * script (what it runs, less the shell library) in KB; and the shell library
+ * the stack holds once in KB.
  */
-function outputSizes(stack: string): { jsonMb: number; scriptKb: number; libraryKb: number } {
-  const file = join(stack, 'cdk.tf.json');
-  type Provisioner = { 'remote-exec'?: { inline: string[]; when?: string } };
-  const json = JSON.parse(readFileSync(file, 'utf8')) as {
-    locals?: Record<string, string>;
-    resource: { terraform_data: Record<string, { provisioner: Provisioner[] }> };
-  };
-  const create = json.resource.terraform_data.web1_Host.provisioner.map((p) => p['remote-exec']).find((p) => p && p.when !== 'destroy');
-  if (!create) throw new Error(`${file}: web1_Host has no create-time remote-exec`);
+function outputSizes(outdir: string): { jsonMb: number; scriptKb: number; libraryKb: number } {
+  const web1 = readStack(outdir, 'nat-stack').steps.find((s) => s.address === 'terraform_data.web1_Host');
+  if (!web1) throw new Error(`${outdir}: nat-stack has no terraform_data.web1_Host`);
   const kb = (s: string) => Buffer.byteLength(s) / 1024;
-  return { jsonMb: statSync(file).size / 2 ** 20, scriptKb: kb(create.inline.join('\n')), libraryKb: kb(Object.values(json.locals ?? {}).join('')) };
+  const libraryKb = kb(web1.library ?? '');
+  return { jsonMb: statSync(join(outdir, 'stacks', 'nat-stack', 'cdk.tf.json')).size / 2 ** 20, scriptKb: kb(web1.create) - libraryKb, libraryKb };
 }
 
 const sizes = SIZES.map((n) => {
   const file = cluster(n);
   const samples = repeat(RUNS, () => measure(app[0], [...app[1]], { env: { ...out(`c${n}`), LVS_CDKTF_CONFIG: file } }));
-  return { n, samples, ...outputSizes(join(scratch, `c${n}`, 'stacks', 'nat-stack')) };
+  return { n, samples, ...outputSizes(join(scratch, `c${n}`)) };
 });
 
 /** `terraform plan` of the n-server nat-stack from empty state, after one `terraform init` that is not counted. */
