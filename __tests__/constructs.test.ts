@@ -349,3 +349,57 @@ describe('whole-tree checks and advice', () => {
     expect(stacks().flatMap(warnings)).toEqual([]);
   });
 });
+
+describe('IPVS tunables', () => {
+  const director = (tunables?: object) => {
+    const stack = new TerraformStack(appWith(), 'tun');
+    const d = new LvsDirector(stack, 'lb', { connection: { host: 'lb' }, interfaces: [{ name: 'eth0', address: '10.0.0.1/24' }], tunables: tunables as never });
+    d.addService('http', { vip: '10.0.0.100' });
+    return { stack, d };
+  };
+  /** The director's Host step, its create script without the shared library. */
+  const base = (stack: TerraformStack) => {
+    const step = resourcesOf(stack).find((r) => r.name === 'lb_Host')!;
+    return { ...step, create: step.create.replace(step.library ?? '', '') };
+  };
+
+  it('by default: expire_nodest_conn and expire_quiescent_template on, conn_reuse_mode decided on the host, timeouts and table size the kernel’s', () => {
+    const b = base(director().stack);
+    const up = b.files['/var/lib/lvs-cdktf/tun-lb/up.sh'];
+    expect(b.create).toContain('net.ipv4.vs.expire_nodest_conn = 1\nnet.ipv4.vs.expire_quiescent_template = 1\n');
+    expect(b.create).not.toMatch(/sloppy_tcp|vs\.conntrack|conn_reuse_mode =|ipvsadm --set|modprobe\.d/);
+    expect(b.create).toMatch(/lvs_sysctl_record [^\n]*'net\.ipv4\.vs\.conn_reuse_mode'\n/);
+    expect(up.indexOf("sysctl -q -p '/etc/sysctl.d/90-lvs-cdktf-tun-lb.conf'")).toBeLessThan(up.indexOf('lvs_conn_reuse_auto'));
+  });
+
+  it('typed settings reach the drop-in, ipvsadm --set and modprobe.d (written before ip_vs is loaded); down restores each', () => {
+    const b = base(
+      director({ expireNodestConn: false, sloppyTcp: true, conntrack: true, connReuseMode: 2, tcpFinTimeout: 7, udpTimeout: 30, connTableBits: 10 }).stack,
+    );
+    const up = b.files['/var/lib/lvs-cdktf/tun-lb/up.sh'];
+    const down = b.files['/var/lib/lvs-cdktf/tun-lb/down.sh'];
+    for (const line of ['net.ipv4.vs.expire_nodest_conn = 0', 'net.ipv4.vs.sloppy_tcp = 1', 'net.ipv4.vs.conntrack = 1', 'net.ipv4.vs.conn_reuse_mode = 2']) {
+      expect(b.create).toContain(`${line}\n`);
+    }
+    expect(up).not.toContain('lvs_conn_reuse_auto');
+    expect(up.indexOf("sysctl -q -p")).toBeLessThan(up.indexOf('ipvsadm --set 0 7 30'));
+    expect(b.create.indexOf("lvs_write '/etc/modprobe.d/lvs-cdktf-tun-lb.conf' 0644 <<'LVS_CDKTF_EOF'\noptions ip_vs conn_tab_bits=10\n")).toBeGreaterThan(0);
+    // The last modprobe is the create step's own (up.sh, written before it, has one too).
+    expect(b.create.indexOf('/etc/modprobe.d/lvs-cdktf-tun-lb.conf')).toBeLessThan(b.create.lastIndexOf("modprobe -a 'ip_vs'"));
+    expect(b.create).toContain("lvs_module_param_check 'ip_vs' 'conn_tab_bits' 10");
+    expect(b.create).toContain('lvs_ipvs_timeouts_record');
+    expect(down.trim().split('\n').slice(-3)).toEqual(['lvs_sysctl_restore \'/etc/sysctl.d/90-lvs-cdktf-tun-lb.conf\'', "rm -f '/etc/modules-load.d/lvs-cdktf-tun-lb.conf'", "rm -f '/etc/modprobe.d/lvs-cdktf-tun-lb.conf'"]);
+    expect(down.indexOf('lvs_ipvs_timeouts_restore')).toBeLessThan(down.indexOf('lvs_sysctl_restore'));
+  });
+
+  it.each([
+    [{ tcpTimeout: 0 }, 'tunables.tcpTimeout: expected an integer from 1 to 2147483, got 0'],
+    [{ udpTimeout: 2147484 }, 'tunables.udpTimeout: expected an integer from 1 to 2147483, got 2147484'],
+    [{ connTableBits: 21 }, 'tunables.connTableBits: expected an integer from 8 to 20, got 21'],
+    [{ connReuseMode: 3 }, "tunables.connReuseMode: expected 'auto', 0, 1 or 2, got 3"],
+    [{ sloppyTcp: 'yes' }, 'tunables.sloppyTcp: expected true or false, got "yes"'],
+    [{ expireNodestConn: 1 }, 'tunables.expireNodestConn: expected true or false, got 1'],
+  ])('refuses %j at synth, naming the field', (tunables, message) => {
+    expect(() => director(tunables)).toThrow(`tun/lb: ${message}`);
+  });
+});

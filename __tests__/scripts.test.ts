@@ -286,3 +286,86 @@ describe('package installation path', () => {
     expect(run('ID="centos"\nID_LIKE="rhel fedora"\n', ['yum'])).toBe('yum install -y -q ipvsadm\n');
   });
 });
+
+describe('kernel modules and IPVS settings on the host', () => {
+  // Runs the library with lsmod, rmmod, modprobe and ip replaced by stubs
+  // that act on a file of loaded modules (name and use count).
+  const host = (loaded: Record<string, number>, holds: Record<string, string>) => {
+    const dir = mkdtempSync(join(tmpdir(), 'lvs-mod-'));
+    for (const d of ['bin', 'state']) mkdirSync(join(dir, d));
+    const modules = join(dir, 'modules');
+    const write = (m: Record<string, number>) => writeFileSync(modules, Object.entries(m).map(([name, n]) => `${name} ${n}\n`).join(''));
+    write(loaded);
+    const stub = (name: string, body: string) => writeFileSync(join(dir, 'bin', name), `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+    stub('lsmod', `echo 'Module Size Used by'; awk '{ print $1, 16384, $2 }' ${sq(modules)}`);
+    stub('modprobe', `[ "$1" = --show-depends ] && case "$2" in ip_vs) echo "insmod /lib/modules/6.1.0/kernel/nf_conntrack.ko.xz"; echo "insmod /lib/modules/6.1.0/kernel/ip_vs.ko.xz" ;; ipip) echo "insmod /lib/modules/6.1.0/kernel/tunnel4.ko"; echo "insmod /lib/modules/6.1.0/kernel/ipip.ko" ;; esac; exit 0`);
+    // rmmod drops the module and the reference it held on the module it uses.
+    const holders = Object.entries(holds).map(([m, used]) => `${m}) used=${used} ;;`).join(' ');
+    stub('rmmod', `echo "$1" >> ${sq(join(dir, 'calls'))}; used=; case "$1" in ${holders} esac
+awk -v m="$1" -v u="$used" '$1 != m { if ($1 == u) $2--; print }' ${sq(modules)} > ${sq(modules)}.new && mv ${sq(modules)}.new ${sq(modules)}`);
+    stub('ip', `[ -f ${sq(join(dir, 'tunnels'))} ] && cat ${sq(join(dir, 'tunnels'))}; exit 0`);
+    const run = (script: string) =>
+      execFileSync('sh', ['-eu', '-c', `PATH=${sq(join(dir, 'bin'))}:/usr/bin:/bin\n${LIBRARY}\nowner=o dir=${sq(join(dir, 'state'))}\n${script}`], { encoding: 'utf8' });
+    const load = (m: Record<string, number>) => {
+      const now = Object.fromEntries(readFileSync(modules, 'utf8').trim().split('\n').filter(Boolean).map((l) => [l.split(' ')[0], Number(l.split(' ')[1])]));
+      write({ ...now, ...m });
+    };
+    const calls = () => (existsSync(join(dir, 'calls')) ? readFileSync(join(dir, 'calls'), 'utf8').trim().split('\n') : []);
+    const names = () => readFileSync(modules, 'utf8').trim().split('\n').map((l) => l.split(' ')[0]);
+    return { dir, run, load, calls, names };
+  };
+
+  it('destroy unloads what the deploy loaded and nothing uses, dependents first; what was loaded before stays', () => {
+    // Before: nf_conntrack, used by someone else's firewall. The deploy loads
+    // ip_vs and a scheduler its service pulled in; something unrelated loads wireguard.
+    const h = host({ nf_conntrack: 1, bridge: 0 }, { ip_vs_rr: 'ip_vs', ip_vs: 'nf_conntrack' });
+    h.run('lvs_modules_record ip_vs');
+    h.load({ nf_conntrack: 2, ip_vs: 1, ip_vs_rr: 0, wireguard: 0 });
+    expect(h.run('lvs_modules_restore')).toBe('lvs-cdktf: o: unloaded ip_vs_rr\nlvs-cdktf: o: unloaded ip_vs\n');
+    expect(h.calls()).toEqual(['ip_vs_rr', 'ip_vs']);
+    expect(h.names()).toEqual(['nf_conntrack', 'bridge', 'wireguard']);
+    expect(existsSync(join(h.dir, 'state', 'modules.orig'))).toBe(false);
+  });
+
+  it('leaves a module in use, one loaded before, and ipip while it carries a tunnel besides tunl0', () => {
+    const h = host({ ip_vs: 0 }, { ipip: 'tunnel4' });
+    h.run('lvs_modules_record ip_vs ipip');
+    h.load({ ipip: 0, tunnel4: 1, ip_vs_wlc: 1 });
+    writeFileSync(join(h.dir, 'tunnels'), '4: tunl0@NONE: <NOARP,UP,LOWER_UP> mtu 1480\n7: tun9@NONE: <POINTOPOINT,NOARP> mtu 1480\n');
+    h.run('lvs_modules_restore');
+    expect(h.calls()).toEqual([]);
+    // With only tunl0, ipip and then tunnel4 go.
+    const g = host({}, { ipip: 'tunnel4' });
+    g.run('lvs_modules_record ipip');
+    g.load({ ipip: 0, tunnel4: 1 });
+    writeFileSync(join(g.dir, 'tunnels'), '4: tunl0@NONE: <NOARP,UP,LOWER_UP> mtu 1480\n');
+    g.run('lvs_modules_restore');
+    expect(g.calls()).toEqual(['ipip', 'tunnel4']);
+  });
+
+  it('a later generation adds to the modules it may unload; the record of what was loaded before is kept', () => {
+    const h = host({}, {});
+    h.run('lvs_modules_record ip_vs');
+    h.load({ ip_vs: 0 });
+    h.run('lvs_modules_record ip_vs ipip');
+    expect(readFileSync(join(h.dir, 'state', 'modules.orig'), 'utf8')).toBe('');
+    expect(readFileSync(join(h.dir, 'state', 'modules.ours'), 'utf8').trim().split('\n').sort()).toEqual(['ip_vs', 'ip_vs_*', 'ipip', 'nf_conntrack', 'tunnel4']);
+  });
+
+  it('records the IPVS timeouts once and puts them back', () => {
+    const h = host({}, {});
+    writeFileSync(join(h.dir, 'bin', 'ipvsadm'), `#!/bin/sh\necho "ipvsadm $*" >> ${sq(join(h.dir, 'calls'))}\n[ "$1" = -L ] && echo 'Timeout (tcp tcpfin udp): 900 120 300'\nexit 0\n`, { mode: 0o755 });
+    h.run('lvs_ipvs_timeouts_record\nipvsadm --set 60 7 0\nlvs_ipvs_timeouts_record\nlvs_ipvs_timeouts_restore');
+    expect(h.calls()).toEqual(['ipvsadm -L --timeout', 'ipvsadm --set 60 7 0', 'ipvsadm --set 900 120 300']);
+  });
+
+  it('conn_reuse_mode auto: 0 before 5.9, the kernel value from 5.9 on', () => {
+    for (const [release, expected] of [['4.19.0-25-amd64', ['sysctl -q -w net.ipv4.vs.conn_reuse_mode=0']], ['5.9.0', []], ['6.1.0-28-amd64', []]] as const) {
+      const h = host({}, {});
+      writeFileSync(join(h.dir, 'bin', 'uname'), `#!/bin/sh\necho ${release}\n`, { mode: 0o755 });
+      writeFileSync(join(h.dir, 'bin', 'sysctl'), `#!/bin/sh\necho "sysctl $*" >> ${sq(join(h.dir, 'calls'))}\n`, { mode: 0o755 });
+      h.run('lvs_conn_reuse_auto');
+      expect([release, h.calls()]).toEqual([release, expected]);
+    }
+  });
+});

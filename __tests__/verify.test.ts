@@ -87,6 +87,8 @@ describe('plan from synth output', () => {
       'net.ipv4.conf.all.send_redirects=0',
       'net.ipv4.conf.default.send_redirects=0',
       'net.ipv4.conf.ens33.send_redirects=0',
+      'net.ipv4.vs.expire_nodest_conn=1',
+      'net.ipv4.vs.expire_quiescent_template=1',
     ]);
     expect(dir.addresses).toContainEqual({ dev: 'ens33', cidr: '192.168.115.110/32', exclusive: true, role: 'VIP' });
     expect(web1.routes).toEqual([{ destination: '192.168.115.110/32', dev: 'lo' }]);

@@ -119,17 +119,21 @@ export function hostOfPort(port: number): string {
 }
 
 /**
- * What the constructs may touch on a host: addresses, links, routes, the
- * IPVS table, the sysctls they set, the files they write, web services.
+ * What the constructs may touch on a host: addresses, links, routes, kernel
+ * modules, the IPVS table and its timeouts, the sysctls they set (the whole
+ * net.ipv4.vs tree), the files they write, web services. Hosts on one lab LAN
+ * share a kernel, so each sees the modules the others loaded.
  */
 const SNAPSHOT = String.raw`
 echo '## addresses'; ip -o addr show | awk '{ $1 = ""; sub(/valid_lft.*/, ""); print }' | sort
 echo '## links'; ip -o link show | awk '{ sub(/@if[0-9]+/, "", $2); print $2, $3 }' | sort
 echo '## routes'; ip route show table main | sort; ip -6 route show table main | sort
-echo '## ipvs'; ipvsadm -Sn | sort
-echo '## sysctls'; sysctl -a 2>/dev/null | grep -E '^net\.ipv4\.(ip_forward|conf\.[^.]+\.(arp_ignore|arp_announce|rp_filter|send_redirects)|vs\.expire_quiescent_template) ' | sort
+# ipvsadm loads ip_vs when it is missing: only look when it is loaded.
+echo '## modules'; cut -d' ' -f1 /proc/modules | sort
+echo '## ipvs'; if [ -d /sys/module/ip_vs ]; then ipvsadm -Sn | sort; ipvsadm -L --timeout; fi
+echo '## sysctls'; sysctl -a 2>/dev/null | grep -E '^net\.ipv4\.(ip_forward|conf\.[^.]+\.(arp_ignore|arp_announce|rp_filter|send_redirects)|vs\.[a-z_]+) ' | sort
 echo '## files'
-for d in /etc/sysctl.d /etc/modules-load.d /etc/systemd/system /etc/systemd/system/multi-user.target.wants /var/lib/lvs-cdktf /var/www/html; do
+for d in /etc/sysctl.d /etc/modules-load.d /etc/modprobe.d /etc/systemd/system /etc/systemd/system/multi-user.target.wants /var/lib/lvs-cdktf /var/www/html; do
   ls -A "$d" 2>/dev/null | sed "s|^|$d/|"
 done | sort
 md5sum /etc/ipvsadm.rules /var/www/html/index.html 2>/dev/null || true

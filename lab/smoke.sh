@@ -24,7 +24,7 @@ for h in $hosts; do
 done
 
 t0=$(t)
-if out=$(ssh -F "$CFG" nat-director 'modprobe ip_vs && ipvsadm -A -t 192.168.115.111:80 -s rr && ipvsadm -Sn && ipvsadm -C' 2>&1) &&
+if out=$(ssh -F "$CFG" nat-director 'was=$(ls -d /sys/module/ip_vs 2>/dev/null); modprobe ip_vs && ipvsadm -A -t 192.168.115.111:80 -s rr && ipvsadm -Sn && ipvsadm -C && { [ -n "$was" ] || modprobe -r ip_vs_rr ip_vs; }' 2>&1) &&
   grep -q -- '-A -t 192.168.115.111:80 -s rr' <<<"$out"; then
   ok "ipvsadm on nat-director ($(dt "$t0"))"
 else

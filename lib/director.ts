@@ -7,7 +7,7 @@ import { AddressSpec } from './scripts/host';
 import { Forwarding, renderRules, serviceLabel } from './ipvs';
 import { frameworkOf } from './framework';
 import { ipvsTableFragment } from './scripts/table';
-import { DirectorBaseSpec, directorBase, directorSettings } from './scripts/roles';
+import { DirectorBaseSpec, IpvsKernelSpec, directorBase, directorSettings } from './scripts/roles';
 import { Cidr, checkBool, checkCidr, checkInt, checkInterface, fail, inSubnet } from './validation';
 import { TopologyPart, topologySettings } from './topology';
 import { VirtualService, VirtualServiceOptions } from './virtual-service';
@@ -36,6 +36,78 @@ export interface LvsDirectorProps extends ConfiguredHostProps {
    * @default 30
    */
   readonly drainSeconds?: number;
+  /**
+   * IPVS kernel settings: connection expiry, timeouts, table size.
+   * @default - see each field of {@link IpvsTunables}
+   */
+  readonly tunables?: IpvsTunables;
+}
+
+/**
+ * IPVS kernel settings of a director. Defaults follow what kube-proxy and
+ * operators settled on; each is restored to its value from before the first
+ * deploy on destroy.
+ */
+export interface IpvsTunables {
+  /**
+   * `net.ipv4.vs.expire_nodest_conn`: a connection whose real server was
+   * deleted expires at its next packet (the client reconnects and is
+   * scheduled again) instead of having its packets dropped until it times out.
+   * @default true
+   */
+  readonly expireNodestConn?: boolean;
+  /**
+   * `net.ipv4.vs.expire_quiescent_template`: persistent clients of a server
+   * at weight 0 (drained) are scheduled again instead of sticking to it.
+   * @default true
+   */
+  readonly expireQuiescentTemplate?: boolean;
+  /**
+   * `net.ipv4.vs.conn_reuse_mode` (0, 1 or 2). `'auto'` sets 0 on kernels
+   * before 5.9, where 1 drops the SYN of a reused client port for a second
+   * under load, and leaves the kernel's value on later kernels, where that
+   * is fixed.
+   * @default 'auto'
+   */
+  readonly connReuseMode?: 'auto' | 0 | 1 | 2;
+  /**
+   * `net.ipv4.vs.sloppy_tcp`: create connection state from any TCP packet,
+   * not only a SYN, so connections survive a director failover without
+   * connection sync.
+   * @default - the kernel's (off)
+   */
+  readonly sloppyTcp?: boolean;
+  /**
+   * `net.ipv4.vs.conntrack`: keep netfilter connection tracking entries for
+   * IPVS connections, for iptables rules (stateful filtering, SNAT) that must
+   * see the balanced traffic.
+   * @default - the kernel's (off)
+   */
+  readonly conntrack?: boolean;
+  /**
+   * Idle timeout of an established TCP connection in seconds (`ipvsadm --set`), 1 to 2147483.
+   * @default - the kernel's (900)
+   */
+  readonly tcpTimeout?: number;
+  /**
+   * Timeout of a TCP connection after the client's FIN in seconds, 1 to 2147483.
+   * @default - the kernel's (120)
+   */
+  readonly tcpFinTimeout?: number;
+  /**
+   * Idle timeout of a UDP flow in seconds, 1 to 2147483.
+   * @default - the kernel's (300)
+   */
+  readonly udpTimeout?: number;
+  /**
+   * Size of the IPVS connection hash table as a power of two, 8 to 20 (the
+   * `ip_vs` module parameter `conn_tab_bits`; the kernel lowers it on hosts
+   * with little memory). A module parameter only takes effect when ip_vs is
+   * loaded: when it is already loaded with another size, the deploy says
+   * so and the size applies from the next boot.
+   * @default - the kernel's (12: 4096 buckets)
+   */
+  readonly connTableBits?: number;
 }
 
 /**
@@ -59,6 +131,7 @@ export class LvsDirector extends ConfiguredHost {
   private servicesStep?: HostStep;
   private readonly services: VirtualService[] = [];
   private readonly drainSeconds: number;
+  private readonly tunables: IpvsKernelSpec;
 
   constructor(scope: Construct, id: string, props: LvsDirectorProps) {
     super(scope, id, props);
@@ -76,6 +149,7 @@ export class LvsDirector extends ConfiguredHost {
     }
     this.ownsWholeTable = checkBool(this, 'ownsWholeTable', props.ownsWholeTable ?? false);
     this.drainSeconds = checkInt(this, 'drainSeconds', props.drainSeconds ?? 30, 0, 86400);
+    this.tunables = checkTunables(this, props.tunables ?? {});
   }
 
   protected get description(): string {
@@ -107,7 +181,7 @@ export class LvsDirector extends ConfiguredHost {
       forwarding: this.forwardingMethods(),
       interfaces: this.interfaces.map((i) => ({ dev: i.name, cidr: i.cidr.cidr })),
       vips: this.vipAddresses(),
-      persistence: this.services.some((s) => s.persistence !== undefined),
+      kernel: this.tunables,
       ipv6: this.services.some((s) => (s.vip ?? '').includes(':')),
     };
   }
@@ -218,4 +292,30 @@ export class LvsDirector extends ConfiguredHost {
     }
     return [...out.values()];
   }
+}
+
+// The kernel refuses a timeout above INT_MAX / HZ (ip_vs_ctl.c ip_vs_set_timeout); HZ is at most 1000.
+const MAX_TIMEOUT = 2147483;
+
+/** The tunables checked, with their defaults, as the scripts apply them. */
+function checkTunables(scope: IConstruct, t: IpvsTunables): IpvsKernelSpec {
+  if (t === null || typeof t !== 'object') fail(scope, 'tunables', `expected an object, got ${JSON.stringify(t)}`);
+  const flag = (field: keyof IpvsTunables, value: unknown, fallback: boolean) => (checkBool(scope, `tunables.${field}`, value ?? fallback) ? 1 : 0);
+  const reuse = t.connReuseMode ?? 'auto';
+  if (!['auto', 0, 1, 2].includes(reuse)) fail(scope, 'tunables.connReuseMode', `expected 'auto', 0, 1 or 2, got ${JSON.stringify(reuse)}`);
+  const timeout = (field: 'tcpTimeout' | 'tcpFinTimeout' | 'udpTimeout') =>
+    t[field] === undefined ? undefined : checkInt(scope, `tunables.${field}`, t[field], 1, MAX_TIMEOUT);
+  const timeouts = { tcp: timeout('tcpTimeout'), tcpFin: timeout('tcpFinTimeout'), udp: timeout('udpTimeout') };
+  return {
+    sysctls: [
+      ['net.ipv4.vs.expire_nodest_conn', flag('expireNodestConn', t.expireNodestConn, true)],
+      ['net.ipv4.vs.expire_quiescent_template', flag('expireQuiescentTemplate', t.expireQuiescentTemplate, true)],
+      ...(t.sloppyTcp === undefined ? [] : [['net.ipv4.vs.sloppy_tcp', flag('sloppyTcp', t.sloppyTcp, false)] as const]),
+      ...(t.conntrack === undefined ? [] : [['net.ipv4.vs.conntrack', flag('conntrack', t.conntrack, false)] as const]),
+      ...(reuse === 'auto' ? [] : [['net.ipv4.vs.conn_reuse_mode', reuse] as const]),
+    ],
+    connReuseAuto: reuse === 'auto',
+    timeouts: Object.values(timeouts).some((v) => v !== undefined) ? timeouts : undefined,
+    connTableBits: t.connTableBits === undefined ? undefined : checkInt(scope, 'tunables.connTableBits', t.connTableBits, 8, 20),
+  };
 }

@@ -3,7 +3,7 @@
 export { ConfiguredHost } from './configured-host';
 export type { ConfiguredHostProps } from './configured-host';
 export { LvsDirector } from './director';
-export type { LvsDirectorProps } from './director';
+export type { LvsDirectorProps, IpvsTunables } from './director';
 export { VirtualService } from './virtual-service';
 export type { VirtualServiceOptions, RealServerOptions, PersistenceOptions } from './virtual-service';
 export { SCHEDULERS, PROTOCOLS } from './ipvs';

@@ -12,6 +12,7 @@ import { absolutePath } from '../lib/validation';
 import type {
   BastionProps,
   InterfaceProps,
+  IpvsTunables,
   LvsDirectorProps,
   PersistenceOptions,
   Protocol,
@@ -38,7 +39,25 @@ const CONNECTION = objOf<SshConnectionProps>({
   bastion: BASTION,
 });
 const INTERFACE = objOf<InterfaceProps>({ name: str(), address: str() });
-const DIRECTOR = objOf<LvsDirectorProps>({ connection: CONNECTION, interfaces: list(INTERFACE), ownsWholeTable: bool(), drainSeconds: num() });
+const TUNABLES = objOf<IpvsTunables>({
+  expireNodestConn: bool(),
+  expireQuiescentTemplate: bool(),
+  // 'auto' or a number: the director checks which.
+  connReuseMode: custom<IpvsTunables['connReuseMode']>(() => undefined),
+  sloppyTcp: bool(),
+  conntrack: bool(),
+  tcpTimeout: num(),
+  tcpFinTimeout: num(),
+  udpTimeout: num(),
+  connTableBits: num(),
+});
+const DIRECTOR = objOf<LvsDirectorProps>({
+  connection: CONNECTION,
+  interfaces: list(INTERFACE),
+  ownsWholeTable: bool(),
+  drainSeconds: num(),
+  tunables: TUNABLES,
+});
 /** The stack's one virtual service: an address service, so a VIP and no fwmark. */
 const SERVICE = objOf<Omit<VirtualServiceOptions, 'fwmark'> & Required<Pick<VirtualServiceOptions, 'vip'>>>({
   vip: str(),

@@ -33,9 +33,7 @@ describe.each(CASES)('$stack on the lab', ({ stack, prefix, vip }) => {
 
   beforeAll(() => {
     requireLab();
-    // Kernel modules are shared by all lab hosts and never unloaded by destroy
-    // (a documented limit), so they are loaded before the "before" snapshot.
-    for (const h of hosts) sh(h, 'modprobe -a ip_vs ipip');
+    // The snapshots include the kernel's modules: destroy unloads what the deploy loaded.
     for (const h of hosts) before[h] = snapshot(h);
   });
 

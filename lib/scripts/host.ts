@@ -30,15 +30,16 @@ export type SysctlSetting = readonly [key: string, value: string | number];
 
 /**
  * Sysctls through a drop-in in /etc/sysctl.d (never /etc/sysctl.conf).
- * Values seen before the first apply are recorded and restored by `down`.
+ * Values seen before the first apply are recorded and restored by `down`;
+ * so are those of `alsoRecord`, keys that a later `up` line sets itself.
  */
-export function sysctlFragment(owner: string, settings: SysctlSetting[]): Fragment {
-  if (settings.length === 0) return {};
+export function sysctlFragment(owner: string, settings: SysctlSetting[], alsoRecord: string[] = []): Fragment {
+  if (settings.length === 0 && alsoRecord.length === 0) return {};
   const dropIn = `/etc/sysctl.d/90-lvs-cdktf-${owner}.conf`;
   const lines = settings.map(([k, v]) => `${k} = ${v}`);
   return {
     prepare: [
-      `lvs_sysctl_record ${settings.map(([k]) => sq(k)).join(' ')}`,
+      `lvs_sysctl_record ${[...settings.map(([k]) => k), ...alsoRecord].map(sq).join(' ')}`,
       writeFile(dropIn, [`# Managed by lvs-cdktf (${owner}); removed on destroy.`, ...lines].join('\n')),
     ].join('\n'),
     up: `sysctl -q -p ${sq(dropIn)}`,
@@ -47,18 +48,46 @@ export function sysctlFragment(owner: string, settings: SysctlSetting[]): Fragme
 }
 
 /**
- * Kernel modules: loaded now and at boot (modules-load.d). They are not
- * unloaded by `down`: other users of the kernel (and, in the lab, other
- * hosts sharing it) may depend on them.
+ * Kernel modules: loaded now and at boot (modules-load.d). Which modules were
+ * loaded before the first apply is recorded; the final destroy unloads those
+ * the deploy loaded that nothing uses (lvs_modules_restore), so tunl0 and the
+ * net.ipv4.vs tree go with them. Undoing one generation for the next leaves
+ * them loaded: the next generation needs them.
  */
 export function modulesFragment(owner: string, modules: string[]): Fragment {
   if (modules.length === 0) return {};
   const file = `/etc/modules-load.d/lvs-cdktf-${owner}.conf`;
+  const list = modules.map(sq).join(' ');
   return {
     // Loaded in prepare too: later steps record sysctls (tunl0, net.ipv4.vs) that exist only once loaded.
-    prepare: `${writeFile(file, modules.join('\n'))}\nmodprobe -a ${modules.map(sq).join(' ')}`,
-    up: `modprobe -a ${modules.map(sq).join(' ')}`,
+    prepare: `lvs_modules_record ${list}\n${writeFile(file, modules.join('\n'))}\nmodprobe -a ${list}`,
+    up: `modprobe -a ${list}`,
     down: `rm -f ${sq(file)}`,
+  };
+}
+
+/**
+ * A module parameter through /etc/modprobe.d, written before the module is
+ * loaded; when it is loaded already with another value, the apply says that
+ * the value applies from the next load (at boot).
+ */
+export function moduleOptionFragment(owner: string, module: string, name: string, value: number): Fragment {
+  const file = `/etc/modprobe.d/lvs-cdktf-${owner}.conf`;
+  return {
+    prepare: `${writeFile(file, `options ${module} ${name}=${value}`)}\nlvs_module_param_check ${sq(module)} ${sq(name)} ${value}`,
+    down: `rm -f ${sq(file)}`,
+  };
+}
+
+/**
+ * IPVS timeouts (`ipvsadm --set`, 0 keeps one as it is); the values before
+ * the first apply are recorded and put back by `down`.
+ */
+export function ipvsTimeoutsFragment(t: { readonly tcp?: number; readonly tcpFin?: number; readonly udp?: number }): Fragment {
+  return {
+    prepare: 'lvs_ipvs_timeouts_record',
+    up: `ipvsadm --set ${t.tcp ?? 0} ${t.tcpFin ?? 0} ${t.udp ?? 0}`,
+    down: 'lvs_ipvs_timeouts_restore',
   };
 }
 

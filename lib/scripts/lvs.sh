@@ -68,6 +68,7 @@ lvs_enable() {
 # lvs_remove UNIT_FILE: the destroy step once the generation check passed.
 lvs_remove() {
   sh "$dir/down.sh"
+  lvs_modules_restore
   if command -v systemctl >/dev/null 2>&1; then
     systemctl disable --no-reload "$(basename "$1")" >/dev/null 2>&1 || true
   fi
@@ -85,6 +86,55 @@ lvs_expect_address() {
   ip -o addr show dev "$1" 2>/dev/null | grep -qF " $2 $3 " || { echo "lvs-cdktf: expected $3 on $1; configure the interface first" >&2; exit 1; }
 }
 
+# lvs_modules_record MODULE...: the kernel modules loaded before the first
+# apply, and (added by every generation) the ones these modules may pull in:
+# their dependencies and, for ip_vs, its schedulers and helpers (ip_vs_*).
+# Those are what lvs_modules_restore may unload.
+lvs_modules_record() {
+  if [ ! -f "$dir/modules.orig" ]; then
+    lsmod | awk 'NR > 1 { print $1 }' | sort > "$dir/modules.orig.new"
+    mv "$dir/modules.orig.new" "$dir/modules.orig"
+  fi
+  {
+    cat "$dir/modules.ours" 2>/dev/null || true
+    for m in "$@"; do
+      echo "$m"
+      modprobe --show-depends "$m" 2>/dev/null | awk '$1 == "insmod" { n = split($2, p, "/"); sub(/\.ko(\..*)?$/, "", p[n]); print p[n] }' | tr - _
+      if [ "$m" = ip_vs ]; then echo 'ip_vs_*'; fi
+    done
+  } | sort -u > "$dir/modules.ours.new"
+  mv "$dir/modules.ours.new" "$dir/modules.ours"
+}
+
+# lvs_module_ours MODULE: whether lvs_modules_record listed it (patterns included).
+lvs_module_ours() {
+  while read -r pattern; do
+    # shellcheck disable=SC2254 # the recorded patterns are globs
+    case "$1" in $pattern) return 0 ;; esac
+  done < "$dir/modules.ours"
+  return 1
+}
+
+# lvs_modules_restore: on destroy, unloads what the deploy loaded and nothing
+# uses (lsmod's use count 0), dependents first; what was loaded before stays.
+# An ipip module carrying tunnels besides tunl0 stays too: unloading it would
+# delete them.
+lvs_modules_restore() {
+  [ -f "$dir/modules.orig" ] || return 0
+  rounds=0
+  while [ "$rounds" -lt 8 ]; do
+    removed=
+    for m in $(lsmod | awk 'NR > 1 && $3 == 0 { print $1 }' | sort | comm -23 - "$dir/modules.orig"); do
+      lvs_module_ours "$m" || continue
+      if [ "$m" = ipip ] && ip -o link show type ipip 2>/dev/null | grep -qv ': tunl0[@:]'; then continue; fi
+      if rmmod "$m" 2>/dev/null; then removed=1; echo "lvs-cdktf: $owner: unloaded $m"; fi
+    done
+    [ -n "$removed" ] || break
+    rounds=$((rounds + 1))
+  done
+  rm -f "$dir/modules.orig" "$dir/modules.ours"
+}
+
 # lvs_sysctl_record KEY...: the values before the first apply, for down.
 lvs_sysctl_record() {
   if [ ! -f "$dir/sysctl.orig" ]; then
@@ -99,6 +149,37 @@ lvs_sysctl_restore() {
   if [ -f "$dir/sysctl.orig" ]; then
     while IFS='=' read -r key value; do sysctl -q -w "$key=$value" || true; done < "$dir/sysctl.orig"
     rm -f "$dir/sysctl.orig"
+  fi
+}
+
+# lvs_conn_reuse_auto: conn_reuse_mode 0 on kernels before 5.9, where 1 drops
+# the SYN of a reused client port for a second; later kernels keep theirs.
+lvs_conn_reuse_auto() {
+  if [ "$(uname -r | awk -F. '{ print ($1 * 1000 + $2 < 5009) }')" = 1 ]; then sysctl -q -w net.ipv4.vs.conn_reuse_mode=0; fi
+}
+
+# lvs_module_param_check MODULE PARAM VALUE: says when a loaded module runs with another value.
+lvs_module_param_check() {
+  cur=$(cat "/sys/module/$1/parameters/$2" 2>/dev/null || true)
+  if [ -n "$cur" ] && [ "$cur" != "$3" ]; then
+    echo "lvs-cdktf: $owner: $1 is loaded with $2=$cur; $2=$3 applies when it is next loaded (at boot)" >&2
+  fi
+}
+
+# lvs_ipvs_timeouts_record: `ipvsadm --set` values (tcp tcpfin udp) before the first apply.
+lvs_ipvs_timeouts_record() {
+  if [ ! -f "$dir/timeouts.orig" ]; then
+    ipvsadm -L --timeout | awk '/^Timeout/ { print $(NF - 2), $(NF - 1), $NF }' > "$dir/timeouts.orig.new"
+    mv "$dir/timeouts.orig.new" "$dir/timeouts.orig"
+  fi
+}
+
+# lvs_ipvs_timeouts_restore
+lvs_ipvs_timeouts_restore() {
+  if [ -f "$dir/timeouts.orig" ]; then
+    read -r tcp fin udp < "$dir/timeouts.orig"
+    ipvsadm --set "$tcp" "$fin" "$udp" || true
+    rm -f "$dir/timeouts.orig"
   fi
 }
 

@@ -11,7 +11,9 @@ import {
   addressFragment,
   composeFragments,
   defaultRouteFragment,
+  ipvsTimeoutsFragment,
   linkUpFragment,
+  moduleOptionFragment,
   modulesFragment,
   routeFragment,
   sysctlFragment,
@@ -35,10 +37,22 @@ export interface DirectorBaseSpec {
   readonly interfaces: InterfaceAddress[];
   /** VIPs the director brings up itself. */
   readonly vips: AddressSpec[];
-  /** Whether any service uses persistence (expire templates of drained servers). */
-  readonly persistence: boolean;
+  /** IPVS kernel settings. */
+  readonly kernel: IpvsKernelSpec;
   /** Whether any service or VIP is IPv6. */
   readonly ipv6: boolean;
+}
+
+/** A director's IPVS kernel settings, checked (LvsDirector's `tunables`). */
+export interface IpvsKernelSpec {
+  /** net.ipv4.vs.* settings with fixed values. */
+  readonly sysctls: SysctlSetting[];
+  /** conn_reuse_mode 0 on kernels before 5.9, decided on the host. */
+  readonly connReuseAuto: boolean;
+  /** `ipvsadm --set` in seconds; undefined keeps the kernel's value. */
+  readonly timeouts?: { readonly tcp?: number; readonly tcpFin?: number; readonly udp?: number };
+  /** The ip_vs module parameter conn_tab_bits. */
+  readonly connTableBits?: number;
 }
 
 /** Fails the apply, before any change, when a declared address is missing. */
@@ -62,13 +76,16 @@ export interface HostSettings {
   readonly routes: { readonly destination: string; readonly dev: string }[];
   /** NAT real servers: the default route through the director. */
   readonly defaultRoute?: { readonly via: string; readonly dev: string };
+  /** Sysctls whose value `up` decides on the host (not checked by verify); recorded and restored with the others. */
+  readonly hostDecidedSysctls?: { readonly keys: string[]; readonly up: string };
 }
 
 /** Modules first (they create tunl0 and net.ipv4.vs.*), then sysctls (ARP before any VIP), links, addresses, routes. */
 function hostFragments(owner: string, s: HostSettings): Fragment[] {
   return [
     modulesFragment(owner, s.modules),
-    sysctlFragment(owner, s.sysctls),
+    sysctlFragment(owner, s.sysctls, s.hostDecidedSysctls?.keys),
+    { up: s.hostDecidedSysctls?.up },
     ...s.linksUp.map(linkUpFragment),
     ...s.addresses.map(addressFragment),
     ...s.routes.map((r) => routeFragment(r.destination, r.dev)),
@@ -89,14 +106,14 @@ export function directorSettings(spec: DirectorBaseSpec): HostSettings {
       sysctls.push([sysctlKey('net', 'ipv4', 'conf', dev, 'send_redirects'), 0]);
     }
   }
-  // A drained (weight 0) server would keep persistent clients until their templates expire.
-  if (spec.persistence) sysctls.push(['net.ipv4.vs.expire_quiescent_template', 1]);
+  sysctls.push(...spec.kernel.sysctls);
   return {
     modules: modes.has('tun') ? ['ip_vs', 'ipip'] : ['ip_vs'],
     sysctls,
     linksUp: modes.has('tun') ? ['tunl0'] : [],
     addresses: spec.vips,
     routes: [],
+    hostDecidedSysctls: spec.kernel.connReuseAuto ? { keys: ['net.ipv4.vs.conn_reuse_mode'], up: 'lvs_conn_reuse_auto' } : undefined,
   };
 }
 
@@ -104,7 +121,10 @@ export function directorBase(spec: DirectorBaseSpec): Required<Fragment> {
   return composeFragments([
     expectAddresses(spec.interfaces),
     { prepare: 'command -v ipvsadm >/dev/null 2>&1 || lvs_install ipvsadm' },
+    // Before the modules: a module parameter applies when the module is loaded.
+    spec.kernel.connTableBits === undefined ? {} : moduleOptionFragment(spec.owner, 'ip_vs', 'conn_tab_bits', spec.kernel.connTableBits),
     ...hostFragments(spec.owner, directorSettings(spec)),
+    spec.kernel.timeouts ? ipvsTimeoutsFragment(spec.kernel.timeouts) : {},
   ]);
 }
 
