@@ -173,6 +173,8 @@ describe('fresh lab hosts, recorded before any deploy', () => {
       'nat-stack/director: ipvs-real -t 192.168.115.111:80 -r 192.168.116.112:80',
       'nat-stack/director: ipvs-real -t 192.168.115.111:80 -r 192.168.116.113:80',
       'nat-stack/director: sysctl net.ipv4.ip_forward',
+      'nat-stack/director: sysctl net.ipv4.vs.expire_nodest_conn',
+      'nat-stack/director: sysctl net.ipv4.vs.expire_quiescent_template',
       'nat-stack/web1: route default via 192.168.116.111',
       'nat-stack/web2: route default via 192.168.116.111',
     ]);
