@@ -2,7 +2,8 @@
  * Every scheduler the library accepts, on the lab's real IPVS kernel: one DR
  * service per scheduler on dr-director (its own VIP each), both dr web nodes
  * behind each; the table the kernel holds is the declared one, each VIP
- * answers from a web node, and destroy leaves the hosts as they were.
+ * answers from a web node, and destroy leaves the hosts as they were, their
+ * kernel's modules included.
  */
 import { readStack } from '../../synth/read';
 import { CdktfProject, LAB_STATE, ROOT, curlVip, leaveHostsAsFound, requireLab, sh, snapshot, sortedLines } from '../../lab/client';
@@ -52,9 +53,7 @@ describe('every scheduler on the lab kernel', () => {
       join(project.dir, 'cdktf.json'),
       JSON.stringify({ language: 'typescript', app: `${join(ROOT, 'node_modules/.bin/tsx')} app.ts`, sendCrashReports: 'false' }),
     );
-    // Modules stay loaded after destroy (a documented limit): loaded before the snapshot.
-    const modules = ['ip_vs', ...SCHEDULERS.map((s) => `ip_vs_${s}`)].join(' ');
-    for (const h of HOSTS) sh(h, `modprobe -a ${modules}`);
+    // The snapshots include the kernel's modules: destroy unloads the schedulers the services loaded.
     for (const h of HOSTS) before[h] = snapshot(h);
   });
 

@@ -1,0 +1,117 @@
+/**
+ * A director's IPVS tunables on the lab's real kernel: a DR cluster on the
+ * dr hosts whose director sets the connection table size, the timeouts and
+ * sloppy_tcp. The kernel shows each value and applies the timeouts to live
+ * connections; destroy puts every value back and unloads the modules the
+ * deploy loaded, so the hosts equal their snapshots (modules included).
+ */
+import { writeFileSync } from 'fs';
+import { join } from 'path';
+import { CdktfProject, LAB_STATE, ROOT, curlVip, leaveHostsAsFound, requireLab, sh, snapshot } from '../../lab/client';
+
+jest.setTimeout(900_000);
+
+const STACK = 'tunables';
+const HOSTS = ['dr-director', 'dr-web1', 'dr-web2'];
+/** Outside what the other suites use on 192.168.115.0/24. */
+const VIP = '192.168.115.160';
+
+const APP = `
+import { App, TerraformStack } from ${JSON.stringify(join(ROOT, 'node_modules/cdktf'))};
+import { DrRealServer, LvsDirector } from ${JSON.stringify(join(ROOT, 'lib'))};
+
+const key = ${JSON.stringify(join(LAB_STATE, 'id_ed25519'))};
+const app = new App();
+const stack = new TerraformStack(app, ${JSON.stringify(STACK)});
+const director = new LvsDirector(stack, 'lb', {
+  connection: { host: '127.0.0.1', port: 2221, privateKeyPath: key },
+  interfaces: [{ name: 'ens33', address: '192.168.115.111/24' }],
+  tunables: { connTableBits: 10, tcpTimeout: 600, tcpFinTimeout: 7, udpTimeout: 45, sloppyTcp: true },
+});
+const service = director.addService('http', { vip: ${JSON.stringify(VIP)}, scheduler: 'rr' });
+for (const n of [1, 2]) {
+  service.addRealServer(new DrRealServer(stack, 'web' + n, {
+    connection: { host: '127.0.0.1', port: 2221 + n, privateKeyPath: key },
+    dataInterface: { name: 'ens33', address: '192.168.115.11' + (1 + n) + '/24' },
+    webServer: { kind: 'httpd' },
+  }));
+}
+app.synth();
+`;
+
+/** The director's IPVS connection entries for the VIP: state and seconds left. */
+function connections(): { state: string; expires: number }[] {
+  return sh('dr-director', 'ipvsadm -Lnc')
+    .split('\n')
+    .filter((l) => l.includes(`${VIP}:80`))
+    .map((l) => {
+      const [, expire, state] = l.trim().split(/\s+/);
+      const [m, s] = expire.split(':').map(Number);
+      return { state, expires: m * 60 + s };
+    });
+}
+
+describe('IPVS tunables on the lab kernel', () => {
+  const project = new CdktfProject();
+  const before: Record<string, string> = {};
+  let live = false;
+
+  beforeAll(() => {
+    requireLab();
+    writeFileSync(join(project.dir, 'app.ts'), APP);
+    writeFileSync(
+      join(project.dir, 'cdktf.json'),
+      JSON.stringify({ language: 'typescript', app: `${join(ROOT, 'node_modules/.bin/tsx')} app.ts`, sendCrashReports: 'false' }),
+    );
+    // The table size is a module parameter: it shows only when this deploy loads ip_vs.
+    // Other suites load it before their snapshots and so leave it loaded; unload it here.
+    sh('dr-director', "for m in $(lsmod | awk '$1 ~ /^ip_vs_/ { print $1 }'); do rmmod \"$m\"; done; if [ -d /sys/module/ip_vs ]; then rmmod ip_vs; fi");
+    for (const h of HOSTS) before[h] = snapshot(h);
+  });
+
+  afterAll(() => leaveHostsAsFound(before, () => live && project.destroy(STACK)));
+
+  it('deploys; the kernel holds each value: table size, timeouts, sysctls', () => {
+    live = true;
+    expect(project.deploy(STACK)).toMatch(/Apply complete! Resources: 4 added, 0 changed, 0 destroyed/);
+    expect(sh('dr-director', 'ipvsadm -Ln | head -1')).toMatch(/\(size=1024\)/);
+    expect(sh('dr-director', 'ipvsadm -L --timeout').trim()).toBe('Timeout (tcp tcpfin udp): 600 7 45');
+    const vs = (k: string) => sh('dr-director', `sysctl -n net.ipv4.vs.${k}`).trim();
+    expect(['sloppy_tcp', 'expire_nodest_conn', 'expire_quiescent_template'].map(vs)).toEqual(['1', '1', '1']);
+    // 'auto' leaves a 6.1 kernel's own value.
+    expect(vs('conn_reuse_mode')).toBe('1');
+    expect(curlVip('dr-client', VIP, 2).sort()).toEqual(['web1 (192.168.115.112)', 'web2 (192.168.115.113)']);
+  });
+
+  it('a live connection gets the TCP timeout, and the FIN timeout once the client closes it', () => {
+    // An idle connection held open by the client for 8 s, then closed.
+    sh('dr-client', `nohup bash -c 'exec 3<>/dev/tcp/${VIP}/80; sleep 8; exec 3>&-' >/dev/null 2>&1 &`);
+    let open: { state: string; expires: number }[] = [];
+    for (let i = 0; i < 20 && !open.some((c) => c.state === 'ESTABLISHED'); i++) {
+      open = connections();
+      if (!open.some((c) => c.state === 'ESTABLISHED')) sh('dr-director', 'sleep 0.25');
+    }
+    const established = open.find((c) => c.state === 'ESTABLISHED');
+    expect(established).toBeDefined();
+    expect(established!.expires).toBeGreaterThan(500);
+    expect(established!.expires).toBeLessThanOrEqual(600);
+    // After the close: FIN_WAIT, expiring within the 7 s FIN timeout.
+    let closing: { state: string; expires: number }[] = [];
+    for (let i = 0; i < 60 && !closing.some((c) => c.state !== 'ESTABLISHED'); i++) {
+      sh('dr-director', 'sleep 0.5');
+      closing = connections();
+    }
+    expect(closing.length).toBeGreaterThan(0);
+    for (const c of closing) {
+      expect(c.state).not.toBe('ESTABLISHED');
+      expect(c.expires).toBeLessThanOrEqual(7);
+    }
+  });
+
+  it('destroy puts every value back and unloads ip_vs: the hosts equal their snapshots', () => {
+    project.destroy(STACK);
+    live = false;
+    expect(sh('dr-director', 'lsmod').split('\n').map((l) => l.split(/\s+/)[0])).not.toContain('ip_vs');
+    for (const h of HOSTS) expect(snapshot(h)).toEqual(before[h]);
+  });
+});
