@@ -403,3 +403,22 @@ describe('IPVS tunables', () => {
     expect(() => director(tunables)).toThrow(`tun/lb: ${message}`);
   });
 });
+
+describe('one-packet scheduling', () => {
+  const director = () => {
+    const stack = new TerraformStack(appWith(), 'ops');
+    return new LvsDirector(stack, 'lb', { connection: { host: 'lb' }, interfaces: [{ name: 'eth0', address: '10.0.0.1/24' }] });
+  };
+
+  it('renders -o after the scheduler and persistence, as ipvsadm -Sn prints it', () => {
+    const d = director();
+    d.addService('dns', { vip: '10.0.0.53', port: 53, protocol: 'udp', scheduler: 'rr', onePacket: true, persistence: { timeout: 60, netmask: '255.255.255.0' } });
+    expect(d.desiredRules).toEqual(['-A -u 10.0.0.53:53 -s rr -p 60 -M 255.255.255.0 -o']);
+  });
+
+  it('is refused for TCP, SCTP and firewall-mark services', () => {
+    expect(() => director().addService('web', { vip: '10.0.0.80', onePacket: true })).toThrow('ops/lb/web: onePacket: one-packet scheduling is for UDP services; this one is tcp');
+    expect(() => director().addService('m', { fwmark: 3, onePacket: true })).toThrow('ops/lb/m: onePacket: one-packet scheduling is for UDP services; this one is a firewall-mark service');
+    expect(() => director().addService('u', { vip: '10.0.0.53', protocol: 'udp', onePacket: 'yes' as never })).toThrow('ops/lb/u: onePacket: expected true or false, got "yes"');
+  });
+});

@@ -359,6 +359,24 @@ awk -v m="$1" -v u="$used" '$1 != m { if ($1 == u) $2--; print }' ${sq(modules)}
     expect(h.calls()).toEqual(['ipvsadm -L --timeout', 'ipvsadm --set 60 7 0', 'ipvsadm --set 900 120 300']);
   });
 
+  it('a drain waits for active TCP connections, and for UDP, which has no established state, for its flows', () => {
+    const h = host({}, {});
+    const listing = [
+      'IP Virtual Server version 1.2.1 (size=4096)',
+      'Prot LocalAddress:Port Scheduler Flags',
+      '  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn',
+      'X  192.168.115.110:80 rr',
+      '  -> 192.168.115.112:80           Route   0      0          5',
+      '  -> 192.168.115.113:80           Route   1      2          9',
+    ].join('\\n');
+    writeFileSync(join(h.dir, 'bin', 'ipvsadm'), `#!/bin/sh\nprintf '${listing}\\n'\n`, { mode: 0o755 });
+    const conns = (sel: string, rs: string) => h.run(`lvs_active_conns ${sq(sel)} ${rs}`).trim();
+    expect(conns('-t 192.168.115.110:80', '192.168.115.112:80')).toBe('0');
+    expect(conns('-t 192.168.115.110:80', '192.168.115.113:80')).toBe('2');
+    expect(conns('-u 192.168.115.110:80', '192.168.115.112:80')).toBe('5');
+    expect(conns('-u 192.168.115.110:80', '192.168.115.113:80')).toBe('11');
+  });
+
   it('conn_reuse_mode auto: 0 before 5.9, the kernel value from 5.9 on', () => {
     for (const [release, expected] of [['4.19.0-25-amd64', ['sysctl -q -w net.ipv4.vs.conn_reuse_mode=0']], ['5.9.0', []], ['6.1.0-28-amd64', []]] as const) {
       const h = host({}, {});

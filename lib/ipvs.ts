@@ -54,6 +54,8 @@ export interface IpvsService {
   readonly fwmark?: number;
   readonly scheduler: string;
   readonly persistence?: { readonly timeout: number; readonly netmask?: string };
+  /** One-packet scheduling (`-o`, UDP); absent when off. */
+  readonly onePacket?: boolean;
   readonly realServers: IpvsRealServer[];
 }
 
@@ -100,6 +102,7 @@ export function ruleLines(services: IpvsService[], saved: boolean): string[] {
       const mask = s.persistence.netmask;
       if (mask !== undefined && mask !== defaultNetmask(s)) svc += ` -M ${mask}`;
     }
+    if (s.onePacket) svc += ' -o';
     lines.push(svc);
     for (const r of s.realServers) {
       // ipvsadm writes port 0 for the real servers of a firewall-mark service.

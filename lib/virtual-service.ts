@@ -1,7 +1,7 @@
 import { Construct, IConstruct } from 'constructs';
 import { IpvsRealServer, IpvsService, PROTOCOLS, Protocol, SCHEDULERS, Scheduler, serviceKey } from './ipvs';
 import { RealServer } from './real-server';
-import { Cidr, checkId, checkInt, checkIp, checkOneOf, checkPort, checkString, checkVip, fail, subnetEdge } from './validation';
+import { Cidr, checkBool, checkId, checkInt, checkIp, checkOneOf, checkPort, checkString, checkVip, fail, subnetEdge } from './validation';
 
 // What ipvsadm 1.31 accepts (ipvsadm.c, parse_options and parse_fwmark):
 // -p 1..MAX_TIMEOUT (86400*31, 31 days), -w 0..65535 (the kernel takes up to
@@ -53,6 +53,14 @@ export interface VirtualServiceOptions {
    * @default - no persistence
    */
   readonly persistence?: PersistenceOptions;
+  /**
+   * One-packet scheduling (`ipvsadm -o`, UDP services only): each datagram is
+   * scheduled on its own instead of a client's flow sticking to one real
+   * server until the UDP timeout, for request/response protocols such as DNS
+   * or syslog where one client sends much of the traffic.
+   * @default false
+   */
+  readonly onePacket?: boolean;
 }
 
 /** Options of {@link VirtualService.addRealServer}. */
@@ -97,6 +105,8 @@ export class VirtualService extends Construct {
   public readonly fwmark?: number;
   /** The scheduling algorithm. */
   public readonly scheduler: Scheduler;
+  /** Whether each datagram is scheduled on its own (UDP only). */
+  public readonly onePacket: boolean;
   /** Client affinity with its default timeout applied; undefined without persistence. */
   public readonly persistence?: { readonly timeout: number; readonly netmask?: string };
   private readonly members: { server: RealServer; entry: IpvsRealServer }[] = [];
@@ -119,6 +129,8 @@ export class VirtualService extends Construct {
       this.protocol = checkOneOf(this, 'protocol', o.protocol ?? 'tcp', PROTOCOLS);
     }
     this.scheduler = checkOneOf(this, 'scheduler', o.scheduler ?? 'wlc', SCHEDULERS);
+    this.onePacket = checkBool(this, 'onePacket', o.onePacket ?? false);
+    if (this.onePacket && this.protocol !== 'udp') fail(this, 'onePacket', `one-packet scheduling is for UDP services; this one is ${this.protocol ?? 'a firewall-mark service'}`);
     if (o.persistence !== undefined) {
       // From untyped callers `persistence: false` must not turn persistence on.
       if (o.persistence === null || typeof o.persistence !== 'object') {
@@ -220,6 +232,7 @@ export class VirtualService extends Construct {
       fwmark: this.fwmark,
       scheduler: this.scheduler,
       persistence: this.persistence,
+      onePacket: this.onePacket || undefined,
       realServers: this.members.map((m) => m.entry),
     };
   }

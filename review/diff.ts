@@ -9,6 +9,7 @@ import {
   forwardingName,
   hostLabel,
   persistenceLabel,
+  protocolLabel,
   realServerTarget,
   serviceLabel,
   shortName,
@@ -51,6 +52,7 @@ function diffService(before: IpvsService, after: IpvsService, retired: Set<strin
   if (serviceLabel(before) !== where) out.push(`service ${shortName(after.path)} moves ${serviceLabel(before)} → ${where}`);
   out.push(...changed('scheduler', before.scheduler, after.scheduler, where));
   out.push(...changed('persistence', persistenceLabel(before), persistenceLabel(after), where));
+  out.push(...changed('one-packet scheduling', before.onePacket ? 'on' : 'off', after.onePacket ? 'on' : 'off', where));
   const old = byKey(before.realServers, (r) => r.server);
   const now = byKey(after.realServers, (r) => r.server);
   for (const [path, r] of now) {
@@ -78,7 +80,7 @@ function diffService(before: IpvsService, after: IpvsService, retired: Set<strin
 }
 
 function addedService(s: IpvsService, director: string): string[] {
-  const what = `${s.protocol ?? 'fwmark'}, scheduler ${s.scheduler}, persistence ${persistenceLabel(s)}`;
+  const what = `${protocolLabel(s)}, scheduler ${s.scheduler}, persistence ${persistenceLabel(s)}`;
   return [
     `service ${serviceLabel(s)} added on ${director} (${what})`,
     ...s.realServers.map((r) => `${shortName(r.server)} added to ${serviceLabel(s)} (${forwardingName(r.forwarding)}, weight ${r.weight})`),

@@ -29,6 +29,11 @@ export function shortName(path: string): string {
   return path.split('/').slice(1).join('/') || path;
 }
 
+/** `tcp`, `udp, one-packet` or `fwmark`. */
+export function protocolLabel(s: IpvsService): string {
+  return `${s.protocol ?? 'fwmark'}${s.onePacket ? ', one-packet' : ''}`;
+}
+
 export function persistenceLabel(s: IpvsService): string {
   const p = s.persistence;
   if (!p) return 'none';

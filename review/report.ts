@@ -5,7 +5,7 @@
  */
 import { TopologyDirector, TopologyRealServer } from '../lib/topology';
 import { StackDiff, diffStack } from './diff';
-import { forwardingLabel, hostLabel, persistenceLabel, realServerTarget, serviceLabel, shortName, thresholdsLabel } from './labels';
+import { forwardingLabel, hostLabel, persistenceLabel, protocolLabel, realServerTarget, serviceLabel, shortName, thresholdsLabel } from './labels';
 import { details, fence, table } from './markdown';
 import { mermaidOf } from './mermaid';
 import { splitLibrary } from '../lib/scripts/bundle';
@@ -47,7 +47,7 @@ function directorSection(d: TopologyDirector): string {
     '',
     table(
       ['service', 'protocol', 'scheduler', 'persistence', 'real servers'],
-      d.services.map((s) => [serviceLabel(s), s.protocol ?? 'fwmark', s.scheduler, persistenceLabel(s), String(s.realServers.length)]),
+      d.services.map((s) => [serviceLabel(s), protocolLabel(s), s.scheduler, persistenceLabel(s), String(s.realServers.length)]),
     ),
   ];
   for (const s of d.services) {

@@ -65,6 +65,7 @@ const SERVICE = objOf<Omit<VirtualServiceOptions, 'fwmark'> & Required<Pick<Virt
   protocol: str<Protocol>(),
   scheduler: str<Scheduler>(),
   persistence: objOf<PersistenceOptions>({ timeout: num(), netmask: str() }),
+  onePacket: bool(),
 });
 /** How a real server is added to the service: its weight, port and thresholds. */
 const SERVER_OPTIONS: FieldsOf<RealServerOptions> = { weight: num(), port: num(), upperThreshold: num(), lowerThreshold: num() };

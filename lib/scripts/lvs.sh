@@ -303,9 +303,12 @@ lvs_has_real() {
   lvs_live_reals "$1" | awk -v rs="$2" '$1 == rs { found = 1 } END { exit !found }'
 }
 
+# The connections a drain waits for: ActiveConn, and for UDP, which has no
+# established state, InActConn too (its flows, until they time out).
 # shellcheck disable=SC2086
 lvs_active_conns() {
-  ipvsadm -L -n $1 2>/dev/null | awk -v rs="$2" '$1 == "->" && $2 == rs { print $5 }'
+  case "$1" in -u*) udp=1 ;; *) udp=0 ;; esac
+  ipvsadm -L -n $1 2>/dev/null | awk -v rs="$2" -v udp="$udp" '$1 == "->" && $2 == rs { print $5 + udp * $6 }'
 }
 
 # Sets weight 0 on the listed real servers ("<selector>|<rs>|<fwd>" per line),

@@ -1,0 +1,123 @@
+/**
+ * UDP and SCTP services on the lab's real kernel: a DR cluster on the dr
+ * hosts with a UDP service, a UDP service with one-packet scheduling and an
+ * SCTP service. The real servers answer with their name from listeners this
+ * suite starts (socat bound to each VIP, so replies leave from the VIP as DR
+ * needs); the client's requests go through each VIP.
+ */
+import { writeFileSync } from 'fs';
+import { join } from 'path';
+import { readStack } from '../../synth/read';
+import { CdktfProject, LAB_STATE, ROOT, leaveHostsAsFound, requireLab, sh, snapshot, sortedLines } from '../../lab/client';
+
+jest.setTimeout(900_000);
+
+const STACK = 'protocols';
+const WEBS = ['dr-web1', 'dr-web2'];
+const HOSTS = ['dr-director', ...WEBS];
+/** Outside what the other suites use on 192.168.115.0/24. */
+const UDP = '192.168.115.161';
+const UDP_OPS = '192.168.115.162';
+const SCTP = '192.168.115.163';
+
+const APP = `
+import { App, TerraformStack } from ${JSON.stringify(join(ROOT, 'node_modules/cdktf'))};
+import { DrRealServer, LvsDirector } from ${JSON.stringify(join(ROOT, 'lib'))};
+
+const key = ${JSON.stringify(join(LAB_STATE, 'id_ed25519'))};
+const app = new App();
+const stack = new TerraformStack(app, ${JSON.stringify(STACK)});
+const director = new LvsDirector(stack, 'lb', {
+  connection: { host: '127.0.0.1', port: 2221, privateKeyPath: key },
+  interfaces: [{ name: 'ens33', address: '192.168.115.111/24' }],
+});
+const services = [
+  director.addService('udp', { vip: ${JSON.stringify(UDP)}, port: 5353, protocol: 'udp', scheduler: 'rr' }),
+  director.addService('udp-ops', { vip: ${JSON.stringify(UDP_OPS)}, port: 5353, protocol: 'udp', scheduler: 'rr', onePacket: true }),
+  director.addService('sctp', { vip: ${JSON.stringify(SCTP)}, port: 9999, protocol: 'sctp', scheduler: 'rr' }),
+];
+for (const n of [1, 2]) {
+  const web = new DrRealServer(stack, 'web' + n, {
+    connection: { host: '127.0.0.1', port: 2221 + n, privateKeyPath: key },
+    dataInterface: { name: 'ens33', address: '192.168.115.11' + (1 + n) + '/24' },
+  });
+  for (const s of services) s.addRealServer(web);
+}
+app.synth();
+`;
+
+/** Answers to one UDP datagram per source port, in order. */
+const udp = (vip: string, ports: number[]) =>
+  sh('dr-client', ports.map((p) => `echo q | socat -t 2 - UDP4:${vip}:5353,sourceport=${p},reuseaddr || echo FAILED`).join('\n')).trim().split('\n');
+
+describe('UDP and SCTP services on the lab kernel', () => {
+  const project = new CdktfProject();
+  const before: Record<string, string> = {};
+  let live = false;
+
+  beforeAll(() => {
+    requireLab();
+    writeFileSync(join(project.dir, 'app.ts'), APP);
+    writeFileSync(
+      join(project.dir, 'cdktf.json'),
+      JSON.stringify({ language: 'typescript', app: `${join(ROOT, 'node_modules/.bin/tsx')} app.ts`, sendCrashReports: 'false' }),
+    );
+    // sctp is this suite's listeners' module, not the deploy's: loaded before the snapshots.
+    for (const h of HOSTS) sh(h, 'modprobe sctp');
+    for (const h of HOSTS) before[h] = snapshot(h);
+  });
+
+  const stopListeners = () => WEBS.forEach((h) => sh(h, "pkill -f '^socat .*192\\.168\\.115\\.16[123]' || true"));
+
+  afterAll(() =>
+    leaveHostsAsFound(before, () => {
+      stopListeners();
+      if (live) project.destroy(STACK);
+    }),
+  );
+
+  it('deploys; the kernel holds the declared table, one-packet flag included', () => {
+    live = true;
+    expect(project.deploy(STACK)).toMatch(/Apply complete! Resources: 4 added, 0 changed, 0 destroyed/);
+    const declared = readStack(join(project.dir, 'cdktf.out'), STACK).topology!.directors[0].rules;
+    expect(declared).toContain(`-A -u ${UDP_OPS}:5353 -s rr -o`);
+    expect(declared).toContain(`-A --sctp-service ${SCTP}:9999 -s rr`);
+    expect(sortedLines(sh('dr-director', 'ipvsadm -Sn'))).toEqual(sortedLines(declared.join('\n')));
+    WEBS.forEach((h, i) => {
+      const name = `web${i + 1}`;
+      sh(h, [
+        `nohup socat UDP4-RECVFROM:5353,bind=${UDP},fork SYSTEM:'echo ${name}' >/dev/null 2>&1 &`,
+        `nohup socat UDP4-RECVFROM:5353,bind=${UDP_OPS},fork SYSTEM:'echo ${name}' >/dev/null 2>&1 &`,
+        `nohup socat SCTP4-LISTEN:9999,bind=${SCTP},fork,reuseaddr SYSTEM:'echo ${name}' >/dev/null 2>&1 &`,
+        // Until all three listen.
+        'for i in $(seq 50); do [ "$(ss -lnuH | grep -c :5353) $(ss -lnH -A sctp 2>/dev/null | grep -c :9999)" = "2 1" ] && break; sleep 0.1; done',
+      ].join('\n'));
+    });
+  });
+
+  it('UDP: each new flow is scheduled (round robin over both servers); one flow stays on one server', () => {
+    expect(udp(UDP, [41001, 41002, 41003, 41004]).sort()).toEqual(['web1', 'web1', 'web2', 'web2']);
+    const oneFlow = udp(UDP, [41010, 41010, 41010, 41010]);
+    expect(new Set(oneFlow).size).toBe(1);
+    expect(oneFlow[0]).toMatch(/^web[12]$/);
+  });
+
+  it('UDP with one-packet scheduling: datagrams of one flow alternate between the servers', () => {
+    const answers = udp(UDP_OPS, [41020, 41020, 41020, 41020]);
+    expect(answers.sort()).toEqual(['web1', 'web1', 'web2', 'web2']);
+    // No flow is kept for a one-packet service.
+    expect(sh('dr-director', `ipvsadm -Lnc | grep -c '${UDP_OPS}:5353' || true`).trim()).toBe('0');
+  });
+
+  it('SCTP: associations through the VIP are answered by both servers', () => {
+    const answers = sh('dr-client', `for i in 1 2 3 4; do socat -t 2 - SCTP4:${SCTP}:9999 </dev/null || echo FAILED; done`).trim().split('\n');
+    expect(answers.sort()).toEqual(['web1', 'web1', 'web2', 'web2']);
+  });
+
+  it('destroy returns every host to its state before the deploy', () => {
+    stopListeners();
+    project.destroy(STACK);
+    live = false;
+    for (const h of HOSTS) expect(snapshot(h)).toEqual(before[h]);
+  });
+});
