@@ -422,3 +422,57 @@ describe('one-packet scheduling', () => {
     expect(() => director().addService('u', { vip: '10.0.0.53', protocol: 'udp', onePacket: 'yes' as never })).toThrow('ops/lb/u: onePacket: expected true or false, got "yes"');
   });
 });
+
+describe('marking rules of a firewall-mark service', () => {
+  const cluster = (markRules: unknown, vip: string | null = '10.0.0.70') => {
+    const stack = new TerraformStack(appWith(), 'fw');
+    const d = new LvsDirector(stack, 'lb', { connection: { host: 'lb' }, interfaces: [{ name: 'eth0', address: '10.0.0.1/24' }] });
+    const s = d.addService('web', { fwmark: 7, vip: vip ?? undefined, scheduler: 'rr', markRules: markRules as never });
+    s.addRealServer(new DrRealServer(stack, 'web1', { connection: { host: 'w1' }, dataInterface: { name: 'eth0', address: '10.0.0.11/24' } }));
+    return { stack, d };
+  };
+
+  it('mark each port and range for the VIP in the table step; the director loads what iptables needs', () => {
+    const { stack, d } = cluster([{ ports: [80, 443] }, { protocol: 'udp', ports: ['8000-8100'] }]);
+    const steps = resourcesOf(stack);
+    const table = steps.find((r) => r.name === 'lb_Services')!.create;
+    expect(table).toContain(
+      [
+        '-d 10.0.0.70/32 -p tcp -m tcp --dport 80 -j MARK --set-mark 7',
+        '-d 10.0.0.70/32 -p tcp -m tcp --dport 443 -j MARK --set-mark 7',
+        '-d 10.0.0.70/32 -p udp -m udp --dport 8000:8100 -j MARK --set-mark 7',
+      ].join('\n'),
+    );
+    expect(table).toMatch(/lvs_marks_up 'LVS-CDKTF-[0-9a-f]{8}' /);
+    expect(table.lastIndexOf('lvs_table_up')).toBeLessThan(table.lastIndexOf('lvs_marks_up'));
+    expect(steps.find((r) => r.name === 'lb_Host')!.create).toContain("modprobe -a 'ip_vs' 'iptable_mangle' 'xt_mark' 'xt_tcpudp'");
+    expect(d.desiredRules).toEqual(['-A -f 7 -s rr', '-a -f 7 -r 10.0.0.11:0 -g -w 1']);
+  });
+
+  it('without marking rules, the table step only removes a chain an earlier generation left', () => {
+    const stack = new TerraformStack(appWith(), 'plain');
+    const d = new LvsDirector(stack, 'lb', { connection: { host: 'lb' }, interfaces: [{ name: 'eth0', address: '10.0.0.1/24' }] });
+    d.addService('web', { vip: '10.0.0.70' });
+    const table = resourcesOf(stack).find((r) => r.name === 'lb_Services')!;
+    expect(table.create.replace(table.library ?? '', '')).toMatch(/lvs_marks_down 'LVS-CDKTF-[0-9a-f]{8}'\n/);
+    expect(table.create.replace(table.library ?? '', '')).not.toContain('lvs_marks_up');
+  });
+
+  it.each([
+    [[{ ports: [80] }], null, 'fw/lb/web: vip: is required for marking rules: they select traffic to the VIP'],
+    [[], '10.0.0.70', 'fw/lb/web: markRules: expected a non-empty list, got []'],
+    [[{ ports: [] }], '10.0.0.70', 'fw/lb/web: markRules[0].ports: expected a non-empty list of ports and ranges, got []'],
+    [[{ ports: ['90-80'] }], '10.0.0.70', 'fw/lb/web: markRules[0].ports[0]: range 90-80 is empty or backwards'],
+    [[{ ports: ['80:90'] }], '10.0.0.70', `fw/lb/web: markRules[0].ports[0]: expected a port or a range such as '8000-8100', got "80:90"`],
+    [[{ ports: [70000] }], '10.0.0.70', 'fw/lb/web: markRules[0].ports[0]: '],
+    [[{ protocol: 'icmp', ports: [1] }], '10.0.0.70', 'fw/lb/web: markRules[0].protocol: expected one of tcp, udp, sctp, got "icmp"'],
+  ])('refuses %j (vip %s) at synth', (rules, vip, message) => {
+    expect(() => cluster(rules, vip)).toThrow(message);
+  });
+
+  it('belong to firewall-mark services only', () => {
+    const stack = new TerraformStack(appWith(), 'addr');
+    const d = new LvsDirector(stack, 'lb', { connection: { host: 'lb' }, interfaces: [{ name: 'eth0', address: '10.0.0.1/24' }] });
+    expect(() => d.addService('web', { vip: '10.0.0.70', markRules: [{ ports: [80] }] })).toThrow('addr/lb/web: markRules: only a firewall-mark service (fwmark) has marking rules');
+  });
+});

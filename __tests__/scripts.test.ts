@@ -168,6 +168,7 @@ describe('IPVS table scripts', () => {
     services: model([{ protocol: 'tcp', vip: '10.0.0.1', port: 80, scheduler: 'rr', realServers: [{ address: '10.0.0.2', port: 80, forwarding: 'dr', weight: 1 }] }]),
     ownsWholeTable: false,
     drainSeconds: 30,
+    marksChain: 'LVS-CDKTF-test',
   });
 
   it('applies thresholds, which ipvsadm-save does not print', () => {
@@ -175,6 +176,7 @@ describe('IPVS table scripts', () => {
       services: model([{ protocol: 'tcp', vip: '10.0.0.1', port: 80, scheduler: 'rr', realServers: [{ address: '10.0.0.2', port: 80, forwarding: 'tun', weight: 1, upperThreshold: 9, lowerThreshold: 3 }] }]),
       ownsWholeTable: false,
       drainSeconds: 30,
+      marksChain: 'LVS-CDKTF-test',
     });
     expect(t.up).toContain('-a -t 10.0.0.1:80 -r 10.0.0.2:80 -i -w 1 -x 9 -y 3\n');
     expect(t.up).not.toContain('--tun-type');
@@ -192,7 +194,7 @@ describe('IPVS table scripts', () => {
   it('deletes only its own services unless it owns the whole table', () => {
     expect(table.down).toBe('lvs_table_down no 30');
     expect(libraryFunction('lvs_table_down')).toContain('if [ "$1" = yes ]; then ipvsadm -C; fi');
-    const whole = ipvsTableFragment({ services: [], ownsWholeTable: true, drainSeconds: 1 });
+    const whole = ipvsTableFragment({ services: [], ownsWholeTable: true, drainSeconds: 1, marksChain: 'LVS-CDKTF-test' });
     expect(whole.down).toBe('lvs_table_down yes 1');
     expect(whole.up).toContain('lvs_table_up yes');
     expect(libraryFunction('lvs_table_up')).toContain("ipvsadm -S -n | awk '$1 == \"-A\"");
@@ -385,5 +387,58 @@ awk -v m="$1" -v u="$used" '$1 != m { if ($1 == u) $2--; print }' ${sq(modules)}
       h.run('lvs_conn_reuse_auto');
       expect([release, h.calls()]).toEqual([release, expected]);
     }
+  });
+});
+
+describe('marking rules for firewall-mark services', () => {
+  // A fake iptables that keeps PREROUTING's jumps in a file and logs every call.
+  const host = () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lvs-marks-'));
+    for (const d of ['bin', 'state']) mkdirSync(join(dir, d));
+    const f = (name: string) => sq(join(dir, name));
+    writeFileSync(join(dir, 'jumps'), '');
+    writeFileSync(join(dir, 'bin', 'iptables'), `#!/bin/sh
+echo "iptables $*" >> ${f('calls')}
+shift 3; op=$1; shift
+case "$op" in
+  -S) sed 's/^/-A PREROUTING -j /' ${f('jumps')} ;;
+  -I) echo "$4" >> ${f('jumps')} ;;
+  -D) grep -qx "$3" ${f('jumps')} || exit 1; grep -vx "$3" ${f('jumps')} > ${f('j.new')}; mv ${f('j.new')} ${f('jumps')} ;;
+esac
+exit 0
+`, { mode: 0o755 });
+    writeFileSync(join(dir, 'bin', 'lsmod'), "#!/bin/sh\necho 'Module Size Used by'\necho 'iptable_mangle 16384 1'\n", { mode: 0o755 });
+    const run = (script: string) => {
+      writeFileSync(join(dir, 'calls'), '');
+      execFileSync('sh', ['-eu', '-c', `PATH=${f('bin')}:/usr/bin:/bin\n${LIBRARY}\nowner=o dir=${f('state')}\n${script}`]);
+      return readFileSync(join(dir, 'calls'), 'utf8').trim().split('\n').filter(Boolean).map((l) => l.replace('iptables -w -t mangle ', ''));
+    };
+    const jumps = () => readFileSync(join(dir, 'jumps'), 'utf8').trim().split('\n').filter(Boolean);
+    return { run, jumps };
+  };
+  const R1 = '-d 10.0.0.9/32 -p tcp -m tcp --dport 80 -j MARK --set-mark 7\n-d 10.0.0.9/32 -p tcp -m tcp --dport 443 -j MARK --set-mark 7';
+
+  it('fill a chain of their own, then jump to it; the same rules again change nothing', () => {
+    const h = host();
+    const first = h.run(`lvs_marks_up C "$(printf '%s' '${R1}')"`);
+    expect(first.slice(first.indexOf('-N C-a'))).toEqual([
+      '-N C-a',
+      '-A C-a -d 10.0.0.9/32 -p tcp -m tcp --dport 80 -j MARK --set-mark 7',
+      '-A C-a -d 10.0.0.9/32 -p tcp -m tcp --dport 443 -j MARK --set-mark 7',
+      '-I PREROUTING 1 -j C-a',
+    ]);
+    expect(h.jumps()).toEqual(['C-a']);
+    expect(h.run(`lvs_marks_up C "$(printf '%s' '${R1}')"`)).toEqual(['-S PREROUTING']);
+  });
+
+  it('a change fills the other chain and moves the jump before the old chain goes; down removes both', () => {
+    const h = host();
+    h.run(`lvs_marks_up C "$(printf '%s' '${R1}')"`);
+    const change = h.run(`lvs_marks_up C '-d 10.0.0.9/32 -p udp -m udp --dport 53 -j MARK --set-mark 7'`);
+    expect(change.indexOf('-I PREROUTING 1 -j C-b')).toBeLessThan(change.indexOf('-D PREROUTING -j C-a'));
+    expect(change).toContain('-X C-a');
+    expect(h.jumps()).toEqual(['C-b']);
+    h.run('lvs_marks_down C');
+    expect(h.jumps()).toEqual([]);
   });
 });

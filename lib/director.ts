@@ -1,3 +1,4 @@
+import { createHash } from 'crypto';
 import { Construct, IConstruct } from 'constructs';
 import { ConfiguredHost, ConfiguredHostProps } from './configured-host';
 import { HostStep, ownerKeyFor } from './host-step';
@@ -182,6 +183,7 @@ export class LvsDirector extends ConfiguredHost {
       interfaces: this.interfaces.map((i) => ({ dev: i.name, cidr: i.cidr.cidr })),
       vips: this.vipAddresses(),
       kernel: this.tunables,
+      markProtocols: [...new Set(this.services.flatMap((s) => s.marks.map((m) => m.protocol)))],
       ipv6: this.services.some((s) => (s.vip ?? '').includes(':')),
     };
   }
@@ -262,6 +264,7 @@ export class LvsDirector extends ConfiguredHost {
           services: this.services.map((s) => s._entry()),
           ownsWholeTable: this.ownsWholeTable,
           drainSeconds: this.drainSeconds,
+          marksChain: marksChainOf(owner),
         }),
       }),
       { createBeforeDestroy: true },
@@ -318,4 +321,9 @@ function checkTunables(scope: IConstruct, t: IpvsTunables): IpvsKernelSpec {
     timeouts: Object.values(timeouts).some((v) => v !== undefined) ? timeouts : undefined,
     connTableBits: t.connTableBits === undefined ? undefined : checkInt(scope, 'tunables.connTableBits', t.connTableBits, 8, 20),
   };
+}
+
+/** The director's own iptables chain name for marking rules: within iptables' 28 characters whatever the owner. */
+function marksChainOf(owner: string): string {
+  return `LVS-CDKTF-${createHash('sha256').update(owner).digest('hex').slice(0, 8)}`;
 }

@@ -42,6 +42,14 @@ export interface IpvsRealServer {
   readonly lowerThreshold: number;
 }
 
+/** Traffic a firewall-mark service selects: packets to `vip` of `protocol` to a port or a range (`8000:8100`). */
+export interface IpvsMarkRule {
+  readonly vip: string;
+  readonly protocol: Protocol;
+  /** One port (`443`) or a range (`8000:8100`), as iptables' --dport takes it. */
+  readonly ports: string;
+}
+
 /** One virtual service: `{ protocol, vip, port }` for address services, or `{ fwmark }`. */
 export interface IpvsService {
   /** Construct path of the service. */
@@ -54,6 +62,8 @@ export interface IpvsService {
   readonly fwmark?: number;
   readonly scheduler: string;
   readonly persistence?: { readonly timeout: number; readonly netmask?: string };
+  /** Firewall-mark services: the traffic whose packets the director marks for it; absent when marked by other means. */
+  readonly marks?: IpvsMarkRule[];
   /** One-packet scheduling (`-o`, UDP); absent when off. */
   readonly onePacket?: boolean;
   readonly realServers: IpvsRealServer[];
@@ -166,4 +176,9 @@ export function parseRule(raw: string): IpvsRule | undefined {
     }
   }
   return { op: t[0], selector: `${t[1]} ${t[2]}`, real, forwarding, line: t.join(' '), options };
+}
+
+/** iptables arguments (mangle table, PREROUTING) that give each firewall-mark service's traffic its mark. */
+export function markRuleArgs(services: IpvsService[]): string[] {
+  return services.flatMap((s) => (s.marks ?? []).map((m) => `-d ${m.vip}/32 -p ${m.protocol} -m ${m.protocol} --dport ${m.ports} -j MARK --set-mark ${s.fwmark}`));
 }

@@ -1,5 +1,5 @@
 import { Construct, IConstruct } from 'constructs';
-import { IpvsRealServer, IpvsService, PROTOCOLS, Protocol, SCHEDULERS, Scheduler, serviceKey } from './ipvs';
+import { IpvsMarkRule, IpvsRealServer, IpvsService, PROTOCOLS, Protocol, SCHEDULERS, Scheduler, serviceKey } from './ipvs';
 import { RealServer } from './real-server';
 import { Cidr, checkBool, checkId, checkInt, checkIp, checkOneOf, checkPort, checkString, checkVip, fail, subnetEdge } from './validation';
 
@@ -44,6 +44,14 @@ export interface VirtualServiceOptions {
   /** Match packets by firewall mark (set by iptables) instead of VIP/port/protocol. @default - an address service */
   readonly fwmark?: number;
   /**
+   * Firewall-mark services: the traffic to the service's `vip` that the
+   * director marks for it (iptables, mangle table, in a chain of the
+   * director's own), so several ports or protocols share one service and one
+   * real-server choice. Applied at boot with the table, removed on destroy.
+   * @default - none: the marks are set by other means
+   */
+  readonly markRules?: MarkRuleOptions[];
+  /**
    * How the director picks a real server for a new connection.
    * @default 'wlc' (ipvsadm's default)
    */
@@ -61,6 +69,14 @@ export interface VirtualServiceOptions {
    * @default false
    */
   readonly onePacket?: boolean;
+}
+
+/** Traffic a firewall-mark service takes: packets to its VIP of one protocol on some ports. */
+export interface MarkRuleOptions {
+  /** @default 'tcp' */
+  readonly protocol?: Protocol;
+  /** Ports (`443`) and ranges (`'8000-8100'`), 1 to 65535. */
+  readonly ports: (number | string)[];
 }
 
 /** Options of {@link VirtualService.addRealServer}. */
@@ -105,6 +121,8 @@ export class VirtualService extends Construct {
   public readonly fwmark?: number;
   /** The scheduling algorithm. */
   public readonly scheduler: Scheduler;
+  /** Firewall-mark services: the traffic the director marks, one rule per port or range. */
+  public readonly marks: IpvsMarkRule[];
   /** Whether each datagram is scheduled on its own (UDP only). */
   public readonly onePacket: boolean;
   /** Client affinity with its default timeout applied; undefined without persistence. */
@@ -130,6 +148,7 @@ export class VirtualService extends Construct {
     }
     this.scheduler = checkOneOf(this, 'scheduler', o.scheduler ?? 'wlc', SCHEDULERS);
     this.onePacket = checkBool(this, 'onePacket', o.onePacket ?? false);
+    this.marks = checkMarkRules(this, o.markRules, this.vip);
     if (this.onePacket && this.protocol !== 'udp') fail(this, 'onePacket', `one-packet scheduling is for UDP services; this one is ${this.protocol ?? 'a firewall-mark service'}`);
     if (o.persistence !== undefined) {
       // From untyped callers `persistence: false` must not turn persistence on.
@@ -232,6 +251,7 @@ export class VirtualService extends Construct {
       fwmark: this.fwmark,
       scheduler: this.scheduler,
       persistence: this.persistence,
+      marks: this.marks.length > 0 ? this.marks : undefined,
       onePacket: this.onePacket || undefined,
       realServers: this.members.map((m) => m.entry),
     };
@@ -252,4 +272,29 @@ function checkNetmask(scope: Construct, value: unknown, ipv6: boolean): string {
   const bits = ip.split('.').map((o) => Number(o).toString(2).padStart(8, '0')).join('');
   if (ip.includes(':') || !/^1*0*$/.test(bits)) fail(scope, 'persistence.netmask', `${netmask} is not a contiguous IPv4 netmask`);
   return ip;
+}
+
+/** The marking rules of a firewall-mark service: one per port or range, `from:to` as iptables takes it. */
+function checkMarkRules(scope: VirtualService, rules: unknown, vip: string | undefined): IpvsMarkRule[] {
+  if (rules === undefined) return [];
+  if (scope.fwmark === undefined) fail(scope, 'markRules', 'only a firewall-mark service (fwmark) has marking rules');
+  if (!Array.isArray(rules) || rules.length === 0) fail(scope, 'markRules', `expected a non-empty list, got ${JSON.stringify(rules)}`);
+  // The director and DR/TUN real servers hold the VIP: IPVS takes only traffic to a local address.
+  if (vip === undefined) fail(scope, 'vip', 'is required for marking rules: they select traffic to the VIP');
+  return (rules as MarkRuleOptions[]).flatMap((r, i) => {
+    const field = `markRules[${i}]`;
+    if (r === null || typeof r !== 'object') fail(scope, field, `expected an object such as { ports: [80, 443] }, got ${JSON.stringify(r)}`);
+    const protocol = checkOneOf(scope, `${field}.protocol`, r.protocol ?? 'tcp', PROTOCOLS);
+    if (!Array.isArray(r.ports) || r.ports.length === 0) fail(scope, `${field}.ports`, `expected a non-empty list of ports and ranges, got ${JSON.stringify(r.ports)}`);
+    return r.ports.map((p, j) => ({ vip, protocol, ports: checkPortOrRange(scope, `${field}.ports[${j}]`, p) }));
+  });
+}
+
+function checkPortOrRange(scope: VirtualService, field: string, value: unknown): string {
+  if (typeof value === 'number') return String(checkPort(scope, field, value));
+  const m = typeof value === 'string' ? /^(\d{1,5})-(\d{1,5})$/.exec(value) : null;
+  if (!m) fail(scope, field, `expected a port or a range such as '8000-8100', got ${JSON.stringify(value)}`);
+  const [from, to] = [checkPort(scope, field, Number(m[1])), checkPort(scope, field, Number(m[2]))];
+  if (from >= to) fail(scope, field, `range ${value} is empty or backwards`);
+  return `${from}:${to}`;
 }

@@ -59,7 +59,7 @@ const DIRECTOR = objOf<LvsDirectorProps>({
   tunables: TUNABLES,
 });
 /** The stack's one virtual service: an address service, so a VIP and no fwmark. */
-const SERVICE = objOf<Omit<VirtualServiceOptions, 'fwmark'> & Required<Pick<VirtualServiceOptions, 'vip'>>>({
+const SERVICE = objOf<Omit<VirtualServiceOptions, 'fwmark' | 'markRules'> & Required<Pick<VirtualServiceOptions, 'vip'>>>({
   vip: str(),
   port: num(),
   protocol: str<Protocol>(),

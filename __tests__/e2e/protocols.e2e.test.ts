@@ -62,8 +62,9 @@ describe('UDP and SCTP services on the lab kernel', () => {
       join(project.dir, 'cdktf.json'),
       JSON.stringify({ language: 'typescript', app: `${join(ROOT, 'node_modules/.bin/tsx')} app.ts`, sendCrashReports: 'false' }),
     );
-    // sctp is this suite's listeners' module, not the deploy's: loaded before the snapshots.
-    for (const h of HOSTS) sh(h, 'modprobe sctp');
+    // What this suite's listeners load (sctp and the hmac its cookies use) and what
+    // its `ss` loads (the diag modules) is not the deploy's: loaded before the snapshots.
+    for (const h of HOSTS) sh(h, 'modprobe -a sctp hmac sctp_diag udp_diag');
     for (const h of HOSTS) before[h] = snapshot(h);
   });
 
@@ -110,7 +111,8 @@ describe('UDP and SCTP services on the lab kernel', () => {
   });
 
   it('SCTP: associations through the VIP are answered by both servers', () => {
-    const answers = sh('dr-client', `for i in 1 2 3 4; do socat -t 2 - SCTP4:${SCTP}:9999 </dev/null || echo FAILED; done`).trim().split('\n');
+    // SCTP has no half-close: the client keeps its side open until the answer is in.
+    const answers = sh('dr-client', `for i in 1 2 3 4; do sleep 1 | socat -t 1 - SCTP4:${SCTP}:9999 || echo FAILED; done`).trim().split('\n');
     expect(answers.sort()).toEqual(['web1', 'web1', 'web2', 'web2']);
   });
 

@@ -417,3 +417,47 @@ lvs_table_down() {
   fi
   rm -f "$dir/rules.orig" "$dir/rules.recorded"
 }
+
+# --- Firewall marks (ipvs.ts markRuleArgs) -------------------------------------
+# A director's marking rules live in a chain of its own in the mangle table
+# that PREROUTING jumps to, one of two (CHAIN-a, CHAIN-b): a change fills the
+# other one and moves the jump, so no packet goes unmarked meanwhile.
+
+# The chain PREROUTING jumps to now, if any.
+lvs_marks_current() {
+  iptables -w -t mangle -S PREROUTING 2>/dev/null | awk -v a="$1-a" -v b="$1-b" '$1 == "-A" && ($NF == a || $NF == b) { print $NF; exit }'
+}
+
+lvs_marks_drop() {
+  while iptables -w -t mangle -D PREROUTING -j "$1" 2>/dev/null; do :; done
+  iptables -w -t mangle -F "$1" 2>/dev/null || true
+  iptables -w -t mangle -X "$1" 2>/dev/null || true
+}
+
+# lvs_marks_up CHAIN RULES: RULES are iptables arguments, one rule per line.
+# Unchanged rules in a live chain are left alone.
+lvs_marks_up() {
+  command -v iptables >/dev/null 2>&1 || lvs_install iptables
+  cur=$(lvs_marks_current "$1")
+  if [ -n "$cur" ] && [ "$(cat "$dir/marks" 2>/dev/null)" = "$2" ]; then return 0; fi
+  if [ "$cur" = "$1-a" ]; then new="$1-b"; else new="$1-a"; fi
+  lvs_marks_drop "$new"
+  iptables -w -t mangle -N "$new"
+  printf '%s\n' "$2" | while read -r rule; do
+    # shellcheck disable=SC2086 # each line holds validated iptables arguments
+    [ -z "$rule" ] || iptables -w -t mangle -A "$new" $rule
+  done
+  iptables -w -t mangle -I PREROUTING 1 -j "$new"
+  if [ -n "$cur" ]; then lvs_marks_drop "$cur"; fi
+  printf '%s\n' "$2" > "$dir/marks"
+}
+
+# lvs_marks_down CHAIN: removes both chains and their jumps.
+lvs_marks_down() {
+  rm -f "$dir/marks"
+  command -v iptables >/dev/null 2>&1 || return 0
+  # The mangle table's module is loaded only when a chain can be there: iptables would load it.
+  lsmod | awk '$1 == "iptable_mangle" || $1 == "nft_compat" { f = 1 } END { exit !f }' || return 0
+  lvs_marks_drop "$1-a"
+  lvs_marks_drop "$1-b"
+}

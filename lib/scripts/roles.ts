@@ -20,7 +20,7 @@ import {
   sysctlKey,
   webServerFragment,
 } from './host';
-import { Forwarding } from '../ipvs';
+import { Forwarding, Protocol } from '../ipvs';
 import { sq } from './shell';
 
 export interface InterfaceAddress {
@@ -39,6 +39,8 @@ export interface DirectorBaseSpec {
   readonly vips: AddressSpec[];
   /** IPVS kernel settings. */
   readonly kernel: IpvsKernelSpec;
+  /** Protocols of the traffic the director marks for firewall-mark services (their iptables modules). */
+  readonly markProtocols: Protocol[];
   /** Whether any service or VIP is IPv6. */
   readonly ipv6: boolean;
 }
@@ -108,7 +110,13 @@ export function directorSettings(spec: DirectorBaseSpec): HostSettings {
   }
   sysctls.push(...spec.kernel.sysctls);
   return {
-    modules: modes.has('tun') ? ['ip_vs', 'ipip'] : ['ip_vs'],
+    modules: [
+      'ip_vs',
+      ...(modes.has('tun') ? ['ipip'] : []),
+      // What iptables loads for the marking rules, loaded here so that destroy unloads it with the rest.
+      ...(spec.markProtocols.length > 0 ? ['iptable_mangle', 'xt_mark'] : []),
+      ...new Set(spec.markProtocols.map((p) => (p === 'sctp' ? 'xt_sctp' : 'xt_tcpudp'))),
+    ],
     sysctls,
     linksUp: modes.has('tun') ? ['tunl0'] : [],
     addresses: spec.vips,
