@@ -120,7 +120,7 @@ export function hostOfPort(port: number): string {
 
 /**
  * What the constructs may touch on a host: addresses, links, routes, kernel
- * modules, the IPVS table and its timeouts, the sysctls they set (the whole
+ * modules, the IPVS table and its timeouts, the mangle table's rules, the sysctls they set (the whole
  * net.ipv4.vs tree), the files they write, web services. Hosts on one lab LAN
  * share a kernel, so each sees the modules the others loaded.
  */
@@ -131,6 +131,8 @@ echo '## routes'; ip route show table main | sort; ip -6 route show table main |
 # ipvsadm loads ip_vs when it is missing: only look when it is loaded.
 echo '## modules'; cut -d' ' -f1 /proc/modules | sort
 echo '## ipvs'; if [ -d /sys/module/ip_vs ]; then ipvsadm -Sn | sort; ipvsadm -L --timeout; fi
+# iptables loads the mangle table's module when it is missing: only look when it is loaded.
+echo '## mangle'; if [ -d /sys/module/iptable_mangle ]; then iptables -w -t mangle -S; fi
 echo '## sysctls'; sysctl -a 2>/dev/null | grep -E '^net\.ipv4\.(ip_forward|conf\.[^.]+\.(arp_ignore|arp_announce|rp_filter|send_redirects)|vs\.[a-z_]+) ' | sort
 echo '## files'
 for d in /etc/sysctl.d /etc/modules-load.d /etc/modprobe.d /etc/systemd/system /etc/systemd/system/multi-user.target.wants /var/lib/lvs-cdktf /var/www/html; do

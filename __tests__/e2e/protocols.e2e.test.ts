@@ -1,14 +1,16 @@
 /**
- * UDP and SCTP services on the lab's real kernel: a DR cluster on the dr
- * hosts with a UDP service, a UDP service with one-packet scheduling and an
- * SCTP service. The real servers answer with their name from listeners this
+ * UDP, SCTP and firewall-mark services on the lab's real kernel: a DR
+ * cluster on the dr hosts with a UDP service, a UDP service with one-packet
+ * scheduling, an SCTP service, and a persistent firewall-mark service whose
+ * marking rules the director owns (ports 80 and 8080 under one mark). The
+ * real servers answer with their name from httpd and from listeners this
  * suite starts (socat bound to each VIP, so replies leave from the VIP as DR
  * needs); the client's requests go through each VIP.
  */
 import { writeFileSync } from 'fs';
 import { join } from 'path';
 import { readStack } from '../../synth/read';
-import { CdktfProject, LAB_STATE, ROOT, leaveHostsAsFound, requireLab, sh, snapshot, sortedLines } from '../../lab/client';
+import { CdktfProject, LAB_STATE, ROOT, curlVip, lab, leaveHostsAsFound, requireLab, sh, snapshot, sortedLines } from '../../lab/client';
 
 jest.setTimeout(900_000);
 
@@ -19,6 +21,7 @@ const HOSTS = ['dr-director', ...WEBS];
 const UDP = '192.168.115.161';
 const UDP_OPS = '192.168.115.162';
 const SCTP = '192.168.115.163';
+const MARKED = '192.168.115.164';
 
 const APP = `
 import { App, TerraformStack } from ${JSON.stringify(join(ROOT, 'node_modules/cdktf'))};
@@ -35,11 +38,15 @@ const services = [
   director.addService('udp', { vip: ${JSON.stringify(UDP)}, port: 5353, protocol: 'udp', scheduler: 'rr' }),
   director.addService('udp-ops', { vip: ${JSON.stringify(UDP_OPS)}, port: 5353, protocol: 'udp', scheduler: 'rr', onePacket: true }),
   director.addService('sctp', { vip: ${JSON.stringify(SCTP)}, port: 9999, protocol: 'sctp', scheduler: 'rr' }),
+  director.addService('marked', {
+    fwmark: 1, vip: ${JSON.stringify(MARKED)}, scheduler: 'rr', persistence: { timeout: 60 }, markRules: [{ ports: [80, 8080] }],
+  }),
 ];
 for (const n of [1, 2]) {
   const web = new DrRealServer(stack, 'web' + n, {
     connection: { host: '127.0.0.1', port: 2221 + n, privateKeyPath: key },
     dataInterface: { name: 'ens33', address: '192.168.115.11' + (1 + n) + '/24' },
+    webServer: { kind: 'httpd' },
   });
   for (const s of services) s.addRealServer(web);
 }
@@ -68,7 +75,7 @@ describe('UDP and SCTP services on the lab kernel', () => {
     for (const h of HOSTS) before[h] = snapshot(h);
   });
 
-  const stopListeners = () => WEBS.forEach((h) => sh(h, "pkill -f '^socat .*192\\.168\\.115\\.16[123]' || true"));
+  const stopListeners = () => WEBS.forEach((h) => sh(h, "pkill -f '^socat .*192\\.168\\.115\\.16[1-4]' || true"));
 
   afterAll(() =>
     leaveHostsAsFound(before, () => {
@@ -90,8 +97,9 @@ describe('UDP and SCTP services on the lab kernel', () => {
         `nohup socat UDP4-RECVFROM:5353,bind=${UDP},fork SYSTEM:'echo ${name}' >/dev/null 2>&1 &`,
         `nohup socat UDP4-RECVFROM:5353,bind=${UDP_OPS},fork SYSTEM:'echo ${name}' >/dev/null 2>&1 &`,
         `nohup socat SCTP4-LISTEN:9999,bind=${SCTP},fork,reuseaddr SYSTEM:'echo ${name}' >/dev/null 2>&1 &`,
-        // Until all three listen.
-        'for i in $(seq 50); do [ "$(ss -lnuH | grep -c :5353) $(ss -lnH -A sctp 2>/dev/null | grep -c :9999)" = "2 1" ] && break; sleep 0.1; done',
+        `nohup socat TCP4-LISTEN:8080,bind=${MARKED},fork,reuseaddr SYSTEM:'echo ${name}' >/dev/null 2>&1 &`,
+        // Until all four listen.
+        'for i in $(seq 50); do [ "$(ss -lnuH | grep -c :5353) $(ss -lnH -A sctp 2>/dev/null | grep -c :9999) $(ss -lntH | grep -c :8080)" = "2 1 1" ] && break; sleep 0.1; done',
       ].join('\n'));
     });
   });
@@ -114,6 +122,30 @@ describe('UDP and SCTP services on the lab kernel', () => {
     // SCTP has no half-close: the client keeps its side open until the answer is in.
     const answers = sh('dr-client', `for i in 1 2 3 4; do sleep 1 | socat -t 1 - SCTP4:${SCTP}:9999 || echo FAILED; done`).trim().split('\n');
     expect(answers.sort()).toEqual(['web1', 'web1', 'web2', 'web2']);
+  });
+
+  /** Which server answers on each port of the marked VIP: 3 requests to port 80, then 3 to 8080. */
+  const marked = () => [
+    ...curlVip('dr-client', MARKED, 3).map((a) => a.split(' ')[0]),
+    ...sh('dr-client', `for i in 1 2 3; do socat -t 2 - TCP4:${MARKED}:8080 </dev/null || echo FAILED; done`).trim().split('\n'),
+  ];
+
+  it('firewall marks: the director marks ports 80 and 8080 of the VIP; one persistent client stays on one server across both', () => {
+    const chain = sh('dr-director', 'iptables -w -t mangle -S');
+    expect(chain).toMatch(new RegExp(`-A PREROUTING -j (LVS-CDKTF-[0-9a-f]{8}-[ab])\n`));
+    for (const port of [80, 8080]) expect(chain).toContain(`-d ${MARKED}/32 -p tcp -m tcp --dport ${port} -j MARK --set-xmark 0x1/0xffffffff`);
+    const answers = marked();
+    expect(answers[0]).toMatch(/^web[12]$/);
+    expect(answers).toEqual(Array(6).fill(answers[0]));
+  });
+
+  it('firewall marks: after the director restarts, its marking rules are back and the marked VIP answers', () => {
+    lab('reboot', 'dr-director');
+    sh('dr-director', 'systemctl is-system-running --wait >/dev/null || true');
+    expect(sh('dr-director', 'iptables -w -t mangle -S PREROUTING')).toMatch(/-A PREROUTING -j LVS-CDKTF-[0-9a-f]{8}-[ab]\n/);
+    const answers = marked();
+    expect(answers[0]).toMatch(/^web[12]$/);
+    expect(answers).toEqual(Array(6).fill(answers[0]));
   });
 
   it('destroy returns every host to its state before the deploy', () => {
