@@ -192,10 +192,10 @@ describe('IPVS table scripts', () => {
   });
 
   it('deletes only its own services unless it owns the whole table', () => {
-    expect(table.down).toBe('lvs_table_down no 30');
+    expect(table.down).toBe("lvs_marks_down 'LVS-CDKTF-test'\nlvs_table_down no 30");
     expect(libraryFunction('lvs_table_down')).toContain('if [ "$1" = yes ]; then ipvsadm -C; fi');
     const whole = ipvsTableFragment({ services: [], ownsWholeTable: true, drainSeconds: 1, marksChain: 'LVS-CDKTF-test' });
-    expect(whole.down).toBe('lvs_table_down yes 1');
+    expect(whole.down).toBe("lvs_marks_down 'LVS-CDKTF-test'\nlvs_table_down yes 1");
     expect(whole.up).toContain('lvs_table_up yes');
     expect(libraryFunction('lvs_table_up')).toContain("ipvsadm -S -n | awk '$1 == \"-A\"");
   });
