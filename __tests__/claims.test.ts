@@ -1,0 +1,25 @@
+/** docs/claims.md names, for each capability, the lab test that proves it: each named test must exist. */
+import { readFileSync } from 'fs';
+import { join } from 'path';
+
+const ROOT = join(__dirname, '..');
+const rows = readFileSync(join(ROOT, 'docs/claims.md'), 'utf8')
+  .split('\n')
+  .filter((l) => l.startsWith('| ') && !l.startsWith('| Capability'))
+  .map((l) => l.split(' | ').map((c) => c.replace(/^\| |\s*\|$/g, '')));
+
+describe('docs/claims.md', () => {
+  it('lists capabilities, most of them proven on the lab', () => {
+    expect(rows.length).toBeGreaterThan(20);
+    expect(rows.filter(([, proof]) => proof.includes(' › ')).length).toBeGreaterThan(20);
+  });
+
+  it.each(rows.filter(([, proof]) => !proof.startsWith('*')).map(([capability, proof]) => [capability, proof]))('%s: %s exists', (_capability, proof) => {
+    for (const ref of proof.split('<br>')) {
+      const m = /^`([a-z]+)` › (.+)$/.exec(ref);
+      expect(m).not.toBeNull();
+      const source = readFileSync(join(ROOT, '__tests__/e2e', `${m![1]}.e2e.test.ts`), 'utf8');
+      expect(source).toContain(`'${m![2]}'`.replace(/^'(.*\$\{.*)'$/, '`$1`'));
+    }
+  });
+});
