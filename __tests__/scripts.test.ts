@@ -354,6 +354,14 @@ awk -v m="$1" -v u="$used" '$1 != m { if ($1 == u) $2--; print }' ${sq(modules)}
     expect(readFileSync(join(h.dir, 'state', 'modules.ours'), 'utf8').trim().split('\n').sort()).toEqual(['ip_vs', 'ip_vs_*', 'ipip', 'nf_conntrack', 'tunnel4']);
   });
 
+  it('a deploy that uses iptables may unload the bpfilter module iptables loads on kernels built with it', () => {
+    const h = host({}, {});
+    h.run('lvs_modules_record ip_vs iptable_mangle xt_mark');
+    h.load({ ip_vs: 0, iptable_mangle: 0, xt_mark: 0, bpfilter: 0 });
+    h.run('lvs_modules_restore');
+    expect(h.calls().sort()).toEqual(['bpfilter', 'ip_vs', 'iptable_mangle', 'xt_mark']);
+  });
+
   it('records the IPVS timeouts once and puts them back', () => {
     const h = host({}, {});
     writeFileSync(join(h.dir, 'bin', 'ipvsadm'), `#!/bin/sh\necho "ipvsadm $*" >> ${sq(join(h.dir, 'calls'))}\n[ "$1" = -L ] && echo 'Timeout (tcp tcpfin udp): 900 120 300'\nexit 0\n`, { mode: 0o755 });

@@ -88,7 +88,8 @@ lvs_expect_address() {
 
 # lvs_modules_record MODULE...: the kernel modules loaded before the first
 # apply, and (added by every generation) the ones these modules may pull in:
-# their dependencies and, for ip_vs, its schedulers and helpers (ip_vs_*).
+# their dependencies, for ip_vs its schedulers and helpers (ip_vs_*), for
+# iptables' tables bpfilter.
 # Those are what lvs_modules_restore may unload.
 lvs_modules_record() {
   if [ ! -f "$dir/modules.orig" ]; then
@@ -101,6 +102,8 @@ lvs_modules_record() {
       echo "$m"
       modprobe --show-depends "$m" 2>/dev/null | awk '$1 == "insmod" { n = split($2, p, "/"); sub(/\.ko(\..*)?$/, "", p[n]); print p[n] }' | tr - _
       if [ "$m" = ip_vs ]; then echo 'ip_vs_*'; fi
+      # iptables makes kernels built with bpfilter load it at its first call.
+      case "$m" in iptable_*) echo bpfilter ;; esac
     done
   } | sort -u > "$dir/modules.ours.new"
   mv "$dir/modules.ours.new" "$dir/modules.ours"
