@@ -476,3 +476,54 @@ describe('marking rules of a firewall-mark service', () => {
     expect(() => d.addService('web', { vip: '10.0.0.70', markRules: [{ ports: [80] }] })).toThrow('addr/lb/web: markRules: only a firewall-mark service (fwmark) has marking rules');
   });
 });
+
+describe('TUN tunnel types', () => {
+  const cluster = () => {
+    const stack = new TerraformStack(appWith(), 'tunnels');
+    const d = new LvsDirector(stack, 'lb', { connection: { host: 'lb' }, interfaces: [{ name: 'eth0', address: '10.0.0.1/24' }] });
+    const s = d.addService('web', { vip: '10.0.0.100', scheduler: 'rr' });
+    const server = (id: string, n: number, tunnel?: object) => {
+      const r = new TunRealServer(stack, id, { connection: { host: id }, dataInterface: { name: 'eth0', address: `10.0.0.${n}/24` }, tunnel: tunnel as never });
+      s.addRealServer(r);
+      return r;
+    };
+    server('ipip', 11);
+    server('gue', 12, { type: 'gue', port: 5555 });
+    server('gre', 13, { type: 'gre' });
+    return { stack, d };
+  };
+
+  it('entries carry their tunnel type, given as ipvsadm 1.31 takes it and compared as ipvsadm -Sn prints it', () => {
+    const { stack, d } = cluster();
+    expect(d.desiredRules.slice(1)).toEqual([
+      '-a -t 10.0.0.100:80 -r 10.0.0.11:80 -i -w 1 --tun-type ipip',
+      '-a -t 10.0.0.100:80 -r 10.0.0.12:80 -i -w 1 --tun-type gue --tun-port 5555 --tun-nocsum',
+      '-a -t 10.0.0.100:80 -r 10.0.0.13:80 -i -w 1 --tun-type gre --tun-nocsum',
+    ]);
+    const table = resourcesOf(stack).find((r) => r.name === 'lb_Services')!.create;
+    expect(table).toContain('-a -t 10.0.0.100:80 -r 10.0.0.11:80 -i -w 1\n-a -t 10.0.0.100:80 -r 10.0.0.12:80 -i -w 1 --tun-type gue --tun-port 5555\n-a -t 10.0.0.100:80 -r 10.0.0.13:80 -i -w 1 --tun-type gre\n');
+  });
+
+  it('the real server decapsulates: fou port for GUE (VIP on tunl0), gre0 for GRE', () => {
+    const { stack } = cluster();
+    const host = (id: string) => resourcesOf(stack).find((r) => r.name === `${id}_Host`)!;
+    const gue = host('gue');
+    expect(gue.create).toContain("modprobe -a 'ipip' 'fou'");
+    expect(gue.files['/var/lib/lvs-cdktf/tunnels-gue/up.sh']).toContain("lvs_fou_up 5555\nip link set dev 'tunl0' up\nlvs_address_up 'tunl0' inet '10.0.0.100/32'");
+    expect(gue.files['/var/lib/lvs-cdktf/tunnels-gue/down.sh']).toContain('lvs_fou_restore 5555');
+    const gre = host('gre');
+    expect(gre.create).toContain("modprobe -a 'ip_gre'");
+    expect(gre.create).toContain('net.ipv4.conf.gre0.rp_filter = 0');
+    expect(gre.files['/var/lib/lvs-cdktf/tunnels-gre/up.sh']).toContain("ip link set dev 'gre0' up\nlvs_address_up 'gre0' inet '10.0.0.100/32'");
+    expect(gre.create.replace(gre.library ?? '', '')).not.toContain('tunl0');
+  });
+
+  it.each([
+    [{ type: 'vxlan' }, 'tunnel.type: expected one of ipip, gue, gre, got "vxlan"'],
+    [{ type: 'gre', port: 5555 }, 'tunnel.port: only a GUE tunnel has a port; this one is gre'],
+    [{ type: 'gue', port: 0 }, 'tunnel.port: '],
+  ])('refuses %j at synth', (tunnel, message) => {
+    const stack = new TerraformStack(appWith(), 't');
+    expect(() => new TunRealServer(stack, 'w', { connection: { host: 'w' }, dataInterface: { name: 'eth0', address: '10.0.0.2/24' }, tunnel: tunnel as never })).toThrow(`t/w: ${message}`);
+  });
+});

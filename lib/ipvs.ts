@@ -26,6 +26,23 @@ export const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh'
 /** An IPVS scheduling algorithm: one of {@link SCHEDULERS}. */
 export type Scheduler = (typeof SCHEDULERS)[number];
 
+/**
+ * How a TUN entry encapsulates: IPIP (the default), GUE (IPIP in UDP to
+ * `port`, fou on the real server) or GRE. ipvsadm 1.31 and kernels from 5.2
+ * (GUE) and 5.3 (GRE) have the last two.
+ */
+export type Tunnel = { readonly type: 'ipip' } | { readonly type: 'gue'; readonly port: number } | { readonly type: 'gre' };
+/** Every tunnel type. */
+export const TUNNEL_TYPES = ['ipip', 'gue', 'gre'] as const;
+
+/** ipvsadm's options for a tunnel, as given (`saved`: as `ipvsadm -Sn` prints them, checksums off by default). */
+function tunnelOptions(t: Tunnel, saved: boolean): string {
+  const nocsum = saved && t.type !== 'ipip' ? ' --tun-nocsum' : '';
+  // IPIP is given without options, which ipvsadm before 1.31 accepts too.
+  if (t.type === 'ipip') return saved ? ' --tun-type ipip' : '';
+  return ` --tun-type ${t.type}${t.type === 'gue' ? ` --tun-port ${t.port}` : ''}${nocsum}`;
+}
+
 /** One real server of a virtual service. */
 export interface IpvsRealServer {
   /** Construct path of the real server. */
@@ -35,6 +52,8 @@ export interface IpvsRealServer {
   /** Port on the real server; undefined for firewall-mark services. */
   readonly port?: number;
   readonly forwarding: Forwarding;
+  /** TUN entries: the encapsulation; absent for IPIP and the other methods. */
+  readonly tunnel?: Tunnel;
   readonly weight: number;
   /** 0: no limit. */
   readonly upperThreshold: number;
@@ -99,7 +118,7 @@ function defaultNetmask(s: IpvsService): string {
  * One line per service and real server, in declaration order. `saved`
  * gives the form ipvsadm-save (`ipvsadm -Sn`, ipvsadm 1.30+) prints, which
  * verification compares with (thresholds are not saved; TUN entries carry
- * `--tun-type ipip`); otherwise the arguments the scripts pass to ipvsadm,
+ * their `--tun-type`); otherwise the arguments the scripts pass to ipvsadm,
  * which older ipvsadm versions accept too.
  */
 export function ruleLines(services: IpvsService[], saved: boolean): string[] {
@@ -117,9 +136,8 @@ export function ruleLines(services: IpvsService[], saved: boolean): string[] {
     for (const r of s.realServers) {
       // ipvsadm writes port 0 for the real servers of a firewall-mark service.
       let rs = `-a ${sel} -r ${hostPort(r.address, s.fwmark !== undefined ? 0 : (r.port ?? 0))} ${FORWARDING[r.forwarding].flag} -w ${r.weight}`;
-      if (saved) {
-        if (r.forwarding === 'tun') rs += ' --tun-type ipip';
-      } else {
+      if (r.forwarding === 'tun') rs += tunnelOptions(r.tunnel ?? { type: 'ipip' }, saved);
+      if (!saved) {
         if (r.upperThreshold) rs += ` -x ${r.upperThreshold}`;
         if (r.lowerThreshold) rs += ` -y ${r.lowerThreshold}`;
       }

@@ -2,7 +2,7 @@ import { Construct, IConstruct } from 'constructs';
 import { ConfiguredHost, ConfiguredHostProps } from './configured-host';
 import { ownerKeyFor } from './host-step';
 import { TopologyPart, topologySettings } from './topology';
-import { FORWARDING, Forwarding } from './ipvs';
+import { FORWARDING, Forwarding, TUNNEL_TYPES, Tunnel } from './ipvs';
 import { WebServerKind } from './scripts/host';
 import {
   HostSettings,
@@ -12,7 +12,7 @@ import {
   realServerRole,
   tunRealServerSettings,
 } from './scripts/roles';
-import { Cidr, checkCidr, checkInterface, checkIp, checkLabel, checkOneOf, fail, inSubnet } from './validation';
+import { Cidr, checkCidr, checkInterface, checkIp, checkLabel, checkOneOf, checkPort, fail, inSubnet } from './validation';
 
 /** A data-plane interface and the address it already carries. */
 export interface InterfaceProps {
@@ -43,6 +43,25 @@ export interface RealServerProps extends ConfiguredHostProps {
    * @default - no web server is installed or started
    */
   readonly webServer?: WebServerProps;
+}
+
+/** How a {@link TunRealServer} receives the director's encapsulated requests. */
+export interface TunnelProps {
+  /**
+   * `ipip` (tunl0), `gue` (IPIP in UDP, decapsulated by fou: for networks
+   * that pass or balance only UDP) or `gre` (gre0). GUE and GRE need kernel
+   * 5.2 / 5.3 and ipvsadm 1.31 on the director.
+   * @default 'ipip'
+   */
+  readonly type?: 'ipip' | 'gue' | 'gre';
+  /** GUE only: the UDP port fou listens on, 1 to 65535. @default 6080 */
+  readonly port?: number;
+}
+
+/** Props of a {@link TunRealServer}. */
+export interface TunRealServerProps extends RealServerProps {
+  /** The encapsulation the director uses to reach this server. @default - IPIP */
+  readonly tunnel?: TunnelProps;
 }
 
 /** Props of a {@link NatRealServer}. */
@@ -200,19 +219,29 @@ export class DrRealServer extends RealServer {
   }
 }
 
-/** TUN: the director encapsulates requests in IPIP; the host decapsulates on tunl0 and replies directly. */
+/**
+ * TUN: the director encapsulates requests (IPIP, GUE or GRE); the host
+ * decapsulates them (on tunl0, or gre0 for GRE) and replies directly.
+ */
 export class TunRealServer extends RealServer {
   public readonly forwarding = 'tun' as const;
+  /** The encapsulation this server receives. */
+  public readonly tunnel: Tunnel;
 
-  constructor(scope: Construct, id: string, props: RealServerProps) {
+  constructor(scope: Construct, id: string, props: TunRealServerProps) {
     super(scope, id, props);
+    const t = props.tunnel ?? {};
+    if (t === null || typeof t !== 'object') fail(this, 'tunnel', `expected an object such as { type: 'gue' }, got ${JSON.stringify(t)}`);
+    const type = checkOneOf(this, 'tunnel.type', t.type ?? 'ipip', TUNNEL_TYPES);
+    if (type !== 'gue' && t.port !== undefined) fail(this, 'tunnel.port', `only a GUE tunnel has a port; this one is ${type}`);
+    this.tunnel = type === 'gue' ? { type, port: checkPort(this, 'tunnel.port', t.port ?? 6080) } : { type };
   }
 
-  /** IPIP is routed: any address the director can reach will do. */
+  /** Encapsulated traffic is routed: any address the director can reach will do. */
   protected checkReachable(): void {}
 
   protected roleSettings(spec: RealServerSpec) {
-    return tunRealServerSettings(spec);
+    return tunRealServerSettings(spec, this.tunnel);
   }
 }
 

@@ -1,6 +1,6 @@
 import { Construct, IConstruct } from 'constructs';
 import { IpvsMarkRule, IpvsRealServer, IpvsService, PROTOCOLS, Protocol, SCHEDULERS, Scheduler, serviceKey } from './ipvs';
-import { RealServer } from './real-server';
+import { RealServer, TunRealServer } from './real-server';
 import { Cidr, checkBool, checkId, checkInt, checkIp, checkOneOf, checkPort, checkString, checkVip, fail, subnetEdge } from './validation';
 
 // What ipvsadm 1.31 accepts (ipvsadm.c, parse_options and parse_fwmark):
@@ -73,7 +73,7 @@ export interface VirtualServiceOptions {
 
 /** Traffic a firewall-mark service takes: packets to its VIP of one protocol on some ports. */
 export interface MarkRuleOptions {
-  /** @default 'tcp' */
+  /** Transport protocol of the marked traffic. @default 'tcp' */
   readonly protocol?: Protocol;
   /** Ports (`443`) and ranges (`'8000-8100'`), 1 to 65535. */
   readonly ports: (number | string)[];
@@ -236,7 +236,16 @@ export class VirtualService extends Construct {
     this.endpoints.add(endpoint);
     this.members.push({
       server,
-      entry: { server: server.node.path, address: server.address, port, forwarding: server.forwarding, weight, upperThreshold: upper, lowerThreshold: lower },
+      entry: {
+        server: server.node.path,
+        address: server.address,
+        port,
+        forwarding: server.forwarding,
+        tunnel: server instanceof TunRealServer && server.tunnel.type !== 'ipip' ? server.tunnel : undefined,
+        weight,
+        upperThreshold: upper,
+        lowerThreshold: lower,
+      },
     });
   }
 

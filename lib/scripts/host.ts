@@ -91,6 +91,11 @@ export function ipvsTimeoutsFragment(t: { readonly tcp?: number; readonly tcpFin
   };
 }
 
+/** A fou port decapsulating GUE (IPIP in UDP); `down` removes it only if it was not there before. */
+export function fouPortFragment(port: number): Fragment {
+  return { prepare: `lvs_fou_record ${port}`, up: `lvs_fou_up ${port}`, down: `lvs_fou_restore ${port}` };
+}
+
 /** Brings a link up; `down` returns it to down only if it was down before. */
 export function linkUpFragment(dev: string): Fragment {
   return {

@@ -120,8 +120,8 @@ lvs_module_ours() {
 
 # lvs_modules_restore: on destroy, unloads what the deploy loaded and nothing
 # uses (lsmod's use count 0), dependents first; what was loaded before stays.
-# An ipip module carrying tunnels besides tunl0 stays too: unloading it would
-# delete them.
+# A tunnel module carrying tunnels besides its fallback device (tunl0, gre0),
+# or fou with ports open, stays too: unloading it would delete them.
 lvs_modules_restore() {
   [ -f "$dir/modules.orig" ] || return 0
   rounds=0
@@ -130,6 +130,8 @@ lvs_modules_restore() {
     for m in $(lsmod | awk 'NR > 1 && $3 == 0 { print $1 }' | sort | comm -23 - "$dir/modules.orig"); do
       lvs_module_ours "$m" || continue
       if [ "$m" = ipip ] && ip -o link show type ipip 2>/dev/null | grep -qv ': tunl0[@:]'; then continue; fi
+      if [ "$m" = ip_gre ] && ip -o link show type gre 2>/dev/null | grep -qv ': gre0[@:]'; then continue; fi
+      if [ "$m" = fou ] && [ -n "$(ip fou show 2>/dev/null)" ]; then continue; fi
       if rmmod "$m" 2>/dev/null; then removed=1; echo "lvs-cdktf: $owner: unloaded $m"; fi
     done
     [ -n "$removed" ] || break
@@ -195,6 +197,26 @@ lvs_link_record() {
 lvs_link_restore() {
   if [ "$(cat "$dir/link-$1" 2>/dev/null)" = ours ]; then ip link set dev "$1" down || true; fi
   rm -f "$dir/link-$1"
+}
+
+# lvs_fou_record PORT: whether a fou (GUE) port was there before the first apply.
+lvs_fou_record() {
+  [ -f "$dir/fou-$1" ] || { if lvs_has_fou "$1"; then echo keep; else echo ours; fi > "$dir/fou-$1"; }
+}
+
+lvs_has_fou() {
+  ip fou show 2>/dev/null | grep -q "^port $1 gue"
+}
+
+# lvs_fou_up PORT
+lvs_fou_up() {
+  lvs_has_fou "$1" || ip fou add port "$1" gue
+}
+
+# lvs_fou_restore PORT
+lvs_fou_restore() {
+  if [ "$(cat "$dir/fou-$1" 2>/dev/null)" = ours ] && lvs_has_fou "$1"; then ip fou del port "$1"; fi
+  rm -f "$dir/fou-$1"
 }
 
 # lvs_has_address DEV FAMILY CIDR

@@ -11,6 +11,7 @@ import {
   addressFragment,
   composeFragments,
   defaultRouteFragment,
+  fouPortFragment,
   ipvsTimeoutsFragment,
   linkUpFragment,
   moduleOptionFragment,
@@ -20,7 +21,7 @@ import {
   sysctlKey,
   webServerFragment,
 } from './host';
-import { Forwarding, Protocol } from '../ipvs';
+import { Forwarding, Protocol, Tunnel } from '../ipvs';
 import { sq } from './shell';
 
 export interface InterfaceAddress {
@@ -78,6 +79,8 @@ export interface HostSettings {
   readonly routes: { readonly destination: string; readonly dev: string }[];
   /** NAT real servers: the default route through the director. */
   readonly defaultRoute?: { readonly via: string; readonly dev: string };
+  /** GUE: the UDP ports fou decapsulates on. */
+  readonly fouPorts?: number[];
   /** Sysctls whose value `up` decides on the host (not checked by verify); recorded and restored with the others. */
   readonly hostDecidedSysctls?: { readonly keys: string[]; readonly up: string };
 }
@@ -88,6 +91,7 @@ function hostFragments(owner: string, s: HostSettings): Fragment[] {
     modulesFragment(owner, s.modules),
     sysctlFragment(owner, s.sysctls, s.hostDecidedSysctls?.keys),
     { up: s.hostDecidedSysctls?.up },
+    ...(s.fouPorts ?? []).map(fouPortFragment),
     ...s.linksUp.map(linkUpFragment),
     ...s.addresses.map(addressFragment),
     ...s.routes.map((r) => routeFragment(r.destination, r.dev)),
@@ -175,21 +179,25 @@ export function drRealServerSettings(spec: RealServerSpec): HostSettings {
 }
 
 /**
- * TUN: ipip loaded, ARP settings, reverse-path filtering off (requests arrive
- * on tunl0, replies leave by the data interface), then each VIP on tunl0.
- * The tutorial adds the VIP as /24 and deletes the subnet route it creates;
- * a /32 gives the same result in one step.
+ * TUN: the tunnel's modules loaded, ARP settings, reverse-path filtering off
+ * (requests arrive on the tunnel device, replies leave by the data
+ * interface), then each VIP on the tunnel device: tunl0 for IPIP and for GUE
+ * (fou hands the inner IPIP packet to it), gre0 for GRE. The tutorial adds
+ * the VIP as /24 and deletes the subnet route it creates; a /32 gives the
+ * same result in one step.
  */
-export function tunRealServerSettings(spec: RealServerSpec): HostSettings {
+export function tunRealServerSettings(spec: RealServerSpec, tunnel: Tunnel = { type: 'ipip' }): HostSettings {
   const dev = spec.dataInterface.dev;
-  const rpFilter = ['all', 'default', 'tunl0', dev].map((d): SysctlSetting => [sysctlKey('net', 'ipv4', 'conf', d, 'rp_filter'), 0]);
+  const tunDev = tunnel.type === 'gre' ? 'gre0' : 'tunl0';
+  const rpFilter = ['all', 'default', tunDev, dev].map((d): SysctlSetting => [sysctlKey('net', 'ipv4', 'conf', d, 'rp_filter'), 0]);
   return {
-    modules: ['ipip'],
-    // tunl0 is listed too: created at boot after `default` is set, it would inherit values destroy cannot restore.
-    sysctls: [...arpSysctls(['all', 'default', 'lo', 'tunl0', dev]), ...rpFilter],
-    linksUp: ['tunl0'],
-    addresses: spec.vips.map((vip) => ({ cidr: hostPrefix(vip), dev: 'tunl0' })),
+    modules: { ipip: ['ipip'], gue: ['ipip', 'fou'], gre: ['ip_gre'] }[tunnel.type],
+    // The tunnel device is listed too: created at boot after `default` is set, it would inherit values destroy cannot restore.
+    sysctls: [...arpSysctls(['all', 'default', 'lo', tunDev, dev]), ...rpFilter],
+    linksUp: [tunDev],
+    addresses: spec.vips.map((vip) => ({ cidr: hostPrefix(vip), dev: tunDev })),
     routes: [],
+    fouPorts: tunnel.type === 'gue' ? [tunnel.port] : undefined,
   };
 }
 
