@@ -1,0 +1,114 @@
+/**
+ * TUN over each tunnel type on the lab's real kernel: one TUN service whose
+ * three real servers take IPIP (tun-web1), GUE (tun-web2, fou on port 6080)
+ * and GRE (tun-web3). Round robin sends one request to each; a download and
+ * an upload each bigger than one MTU go through every tunnel type (the
+ * director's encapsulation adds 20 to 28 bytes to each request packet).
+ */
+import { writeFileSync } from 'fs';
+import { join } from 'path';
+import { readStack } from '../../synth/read';
+import { CdktfProject, LAB_STATE, ROOT, curlVip, leaveHostsAsFound, requireLab, sh, snapshot, sortedLines } from '../../lab/client';
+
+jest.setTimeout(900_000);
+
+const STACK = 'tunnels';
+const WEBS = ['tun-web1', 'tun-web2', 'tun-web3'];
+const HOSTS = ['tun-director', ...WEBS];
+/** Outside what the other suites use on 192.168.100.0/24. */
+const VIP = '192.168.100.150';
+const BIG = 2_000_000;
+const UPLOAD = 300_000;
+
+const APP = `
+import { App, TerraformStack } from ${JSON.stringify(join(ROOT, 'node_modules/cdktf'))};
+import { LvsDirector, TunRealServer } from ${JSON.stringify(join(ROOT, 'lib'))};
+
+const key = ${JSON.stringify(join(LAB_STATE, 'id_ed25519'))};
+const app = new App();
+const stack = new TerraformStack(app, ${JSON.stringify(STACK)});
+const director = new LvsDirector(stack, 'lb', {
+  connection: { host: '127.0.0.1', port: 2231, privateKeyPath: key },
+  interfaces: [{ name: 'eth0', address: '192.168.100.100/24' }],
+});
+const web = director.addService('web', { vip: ${JSON.stringify(VIP)}, scheduler: 'rr' });
+const upload = director.addService('upload', { vip: ${JSON.stringify(VIP)}, port: 8081, scheduler: 'rr' });
+const servers = [
+  { n: 1, address: '192.168.100.1/24', tunnel: { type: 'ipip' as const } },
+  { n: 2, address: '192.168.100.2/24', tunnel: { type: 'gue' as const } },
+  { n: 3, address: '192.168.100.4/24', tunnel: { type: 'gre' as const } },
+];
+for (const s of servers) {
+  const server = new TunRealServer(stack, 'web' + s.n, {
+    connection: { host: '127.0.0.1', port: 2231 + s.n, privateKeyPath: key },
+    dataInterface: { name: 'eth0', address: s.address },
+    webServer: { kind: 'nginx' },
+    tunnel: s.tunnel,
+  });
+  web.addRealServer(server);
+  upload.addRealServer(server);
+}
+app.synth();
+`;
+
+describe('TUN over IPIP, GUE and GRE on the lab kernel', () => {
+  const project = new CdktfProject();
+  const before: Record<string, string> = {};
+  let live = false;
+
+  beforeAll(() => {
+    requireLab();
+    writeFileSync(join(project.dir, 'app.ts'), APP);
+    writeFileSync(
+      join(project.dir, 'cdktf.json'),
+      JSON.stringify({ language: 'typescript', app: `${join(ROOT, 'node_modules/.bin/tsx')} app.ts`, sendCrashReports: 'false' }),
+    );
+    // What this suite's `ss` loads is not the deploy's: loaded before the snapshots.
+    for (const h of HOSTS) sh(h, 'modprobe -a tcp_diag inet_diag');
+    for (const h of HOSTS) before[h] = snapshot(h);
+  });
+
+  const cleanUp = () => WEBS.forEach((h) => sh(h, "pkill -f '^socat TCP4-LISTEN:8081' || true; rm -f /var/www/html/big.bin"));
+
+  afterAll(() =>
+    leaveHostsAsFound(before, () => {
+      cleanUp();
+      if (live) project.destroy(STACK);
+    }),
+  );
+
+  it('deploys; the kernel holds each entry with its tunnel type; each server decapsulates its own', () => {
+    live = true;
+    expect(project.deploy(STACK)).toMatch(/Apply complete! Resources: 5 added, 0 changed, 0 destroyed/);
+    const declared = readStack(join(project.dir, 'cdktf.out'), STACK).topology!.directors[0].rules;
+    expect(declared).toContain(`-a -t ${VIP}:80 -r 192.168.100.2:80 -i -w 1 --tun-type gue --tun-port 6080 --tun-nocsum`);
+    expect(sortedLines(sh('tun-director', 'ipvsadm -Sn'))).toEqual(sortedLines(declared.join('\n')));
+    expect(sh('tun-web2', 'ip fou show')).toMatch(/^port 6080 gue/m);
+    expect(sh('tun-web3', 'ip -o addr show dev gre0')).toContain(`inet ${VIP}/32`);
+  });
+
+  it('requests through the VIP are answered over each tunnel type', () => {
+    expect(curlVip('tun-client', VIP, 3).map((a) => a.split(' ')[0]).sort()).toEqual(['web1', 'web2', 'web3']);
+  });
+
+  it('a download and an upload bigger than one MTU complete over each tunnel type', () => {
+    WEBS.forEach((h, i) => {
+      sh(h, [
+        `{ echo web${i + 1}; head -c ${BIG} /dev/zero; } > /var/www/html/big.bin`,
+        `nohup socat TCP4-LISTEN:8081,bind=${VIP},fork,reuseaddr SYSTEM:'printf "web${i + 1} "; wc -c' >/dev/null 2>&1 &`,
+        'for i in $(seq 50); do ss -lntH | grep -q :8081 && break; sleep 0.1; done',
+      ].join('\n'));
+    });
+    const downloads = sh('tun-client', `for i in 1 2 3; do curl -s -m 60 http://${VIP}/big.bin | { read -r name; echo "$name $(wc -c)"; }; done`).trim().split('\n');
+    expect(downloads.sort()).toEqual(['web1', 'web2', 'web3'].map((w) => `${w} ${BIG}`));
+    const uploads = sh('tun-client', `for i in 1 2 3; do head -c ${UPLOAD} /dev/zero | socat -t 30 - TCP4:${VIP}:8081 || echo FAILED; done`).trim().split('\n');
+    expect(uploads.map((u) => u.trim()).sort()).toEqual(['web1', 'web2', 'web3'].map((w) => `${w} ${UPLOAD}`));
+  });
+
+  it('destroy returns every host to its state before the deploy', () => {
+    cleanUp();
+    project.destroy(STACK);
+    live = false;
+    for (const h of HOSTS) expect(snapshot(h)).toEqual(before[h]);
+  });
+});
