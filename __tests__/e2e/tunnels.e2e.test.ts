@@ -95,14 +95,14 @@ describe('TUN over IPIP, GUE and GRE on the lab kernel', () => {
     WEBS.forEach((h, i) => {
       sh(h, [
         `{ echo web${i + 1}; head -c ${BIG} /dev/zero; } > /var/www/html/big.bin`,
-        `nohup socat TCP4-LISTEN:8081,bind=${VIP},fork,reuseaddr SYSTEM:'printf "web${i + 1} "; wc -c' >/dev/null 2>&1 &`,
+        `nohup socat TCP4-LISTEN:8081,bind=${VIP},fork,reuseaddr SYSTEM:'printf web${i + 1}=; wc -c' >/dev/null 2>&1 &`,
         'for i in $(seq 50); do ss -lntH | grep -q :8081 && break; sleep 0.1; done',
       ].join('\n'));
     });
     const downloads = sh('tun-client', `for i in 1 2 3; do curl -s -m 60 http://${VIP}/big.bin | { read -r name; echo "$name $(wc -c)"; }; done`).trim().split('\n');
     expect(downloads.sort()).toEqual(['web1', 'web2', 'web3'].map((w) => `${w} ${BIG}`));
     const uploads = sh('tun-client', `for i in 1 2 3; do head -c ${UPLOAD} /dev/zero | socat -t 30 - TCP4:${VIP}:8081 || echo FAILED; done`).trim().split('\n');
-    expect(uploads.map((u) => u.trim()).sort()).toEqual(['web1', 'web2', 'web3'].map((w) => `${w} ${UPLOAD}`));
+    expect(uploads.map((u) => u.trim()).sort()).toEqual(['web1', 'web2', 'web3'].map((w) => `${w}=${UPLOAD}`));
   });
 
   it('destroy returns every host to its state before the deploy', () => {
