@@ -273,6 +273,32 @@ export class SlowDownloads {
   }
 }
 
+/**
+ * A project whose app declares one stack on the lab: `body` runs with
+ * `App`, `TerraformStack` and this repo's lib constructs in scope, plus `app`,
+ * `stack` (named `stackName`), `key` (the lab's SSH key) and `at(port)` (the
+ * connection to the lab host on that port), and the app is synthesized after it.
+ */
+export function labAppProject(stackName: string, body: string): CdktfProject {
+  const project = new CdktfProject();
+  const source = [
+    `import { App, TerraformStack } from ${JSON.stringify(join(ROOT, 'node_modules/cdktf'))};`,
+    `import { DrRealServer, LvsDirector, NatRealServer, SCHEDULERS, TunRealServer } from ${JSON.stringify(join(ROOT, 'lib'))};`,
+    `const key = ${JSON.stringify(join(LAB_STATE, 'id_ed25519'))};`,
+    "const at = (port: number) => ({ host: '127.0.0.1', port, privateKeyPath: key });",
+    'const app = new App();',
+    `const stack = new TerraformStack(app, ${JSON.stringify(stackName)});`,
+    body,
+    'app.synth();',
+  ];
+  writeFileSync(join(project.dir, 'app.ts'), source.join('\n'));
+  writeFileSync(
+    join(project.dir, 'cdktf.json'),
+    JSON.stringify({ language: 'typescript', app: `${join(ROOT, 'node_modules/.bin/tsx')} app.ts`, sendCrashReports: 'false' }),
+  );
+  return project;
+}
+
 export function sortedLines(text: string): string[] {
   return text
     .split('\n')

@@ -5,10 +5,9 @@
  * takes at most one connection. The client host takes a second address for
  * the grouping; slow downloads hold connections open.
  */
-import { writeFileSync } from 'fs';
 import { join } from 'path';
 import { readStack } from '../../synth/read';
-import { CdktfProject, LAB_STATE, ROOT, SlowDownloads, leaveHostsAsFound, requireLab, sh, snapshot, sortedLines } from '../../lab/client';
+import { labAppProject, SlowDownloads, leaveHostsAsFound, requireLab, sh, snapshot, sortedLines } from '../../lab/client';
 
 jest.setTimeout(900_000);
 
@@ -23,14 +22,8 @@ const LIMITED = '192.168.115.167';
 const SECOND_CLIENT = '192.168.115.201';
 
 const APP = `
-import { App, TerraformStack } from ${JSON.stringify(join(ROOT, 'node_modules/cdktf'))};
-import { DrRealServer, LvsDirector } from ${JSON.stringify(join(ROOT, 'lib'))};
-
-const key = ${JSON.stringify(join(LAB_STATE, 'id_ed25519'))};
-const app = new App();
-const stack = new TerraformStack(app, ${JSON.stringify(STACK)});
 const director = new LvsDirector(stack, 'lb', {
-  connection: { host: '127.0.0.1', port: 2221, privateKeyPath: key },
+  connection: at(2221),
   interfaces: [{ name: 'ens33', address: '192.168.115.111/24' }],
   // A closed connection counts against a threshold until its entry expires: make that quick.
   tunables: { tcpFinTimeout: 3 },
@@ -40,7 +33,7 @@ const perClient = director.addService('per-client', { vip: ${JSON.stringify(PER_
 const limited = director.addService('limited', { vip: ${JSON.stringify(LIMITED)}, scheduler: 'rr' });
 for (const n of [1, 2]) {
   const web = new DrRealServer(stack, 'web' + n, {
-    connection: { host: '127.0.0.1', port: 2221 + n, privateKeyPath: key },
+    connection: at(2221 + n),
     dataInterface: { name: 'ens33', address: '192.168.115.11' + (1 + n) + '/24' },
     webServer: { kind: 'httpd' },
   });
@@ -49,7 +42,6 @@ for (const n of [1, 2]) {
   perClient.addRealServer(web);
   limited.addRealServer(web, n === 1 ? { upperThreshold: 1 } : {});
 }
-app.synth();
 `;
 
 /** The server that answered each of `count` requests to `vip` from the client address `from`. */
@@ -60,17 +52,12 @@ const answers = (vip: string, from: string, count: number) =>
     .map((a) => a.split(' ')[0]);
 
 describe('persistence and thresholds on the lab kernel', () => {
-  const project = new CdktfProject();
+  const project = labAppProject(STACK, APP);
   const before: Record<string, string> = {};
   let live = false;
 
   beforeAll(() => {
     requireLab();
-    writeFileSync(join(project.dir, 'app.ts'), APP);
-    writeFileSync(
-      join(project.dir, 'cdktf.json'),
-      JSON.stringify({ language: 'typescript', app: `${join(ROOT, 'node_modules/.bin/tsx')} app.ts`, sendCrashReports: 'false' }),
-    );
     for (const h of HOSTS) before[h] = snapshot(h);
     sh('dr-client', `ip addr replace ${SECOND_CLIENT}/24 dev ens33`);
   });

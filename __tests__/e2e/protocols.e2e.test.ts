@@ -7,10 +7,9 @@
  * suite starts (socat bound to each VIP, so replies leave from the VIP as DR
  * needs); the client's requests go through each VIP.
  */
-import { writeFileSync } from 'fs';
 import { join } from 'path';
 import { readStack } from '../../synth/read';
-import { CdktfProject, LAB_STATE, ROOT, curlVip, lab, leaveHostsAsFound, requireLab, sh, snapshot, sortedLines } from '../../lab/client';
+import { labAppProject, curlVip, lab, leaveHostsAsFound, requireLab, sh, snapshot, sortedLines } from '../../lab/client';
 
 jest.setTimeout(900_000);
 
@@ -24,14 +23,8 @@ const SCTP = '192.168.115.163';
 const MARKED = '192.168.115.164';
 
 const APP = `
-import { App, TerraformStack } from ${JSON.stringify(join(ROOT, 'node_modules/cdktf'))};
-import { DrRealServer, LvsDirector } from ${JSON.stringify(join(ROOT, 'lib'))};
-
-const key = ${JSON.stringify(join(LAB_STATE, 'id_ed25519'))};
-const app = new App();
-const stack = new TerraformStack(app, ${JSON.stringify(STACK)});
 const director = new LvsDirector(stack, 'lb', {
-  connection: { host: '127.0.0.1', port: 2221, privateKeyPath: key },
+  connection: at(2221),
   interfaces: [{ name: 'ens33', address: '192.168.115.111/24' }],
 });
 const services = [
@@ -44,13 +37,12 @@ const services = [
 ];
 for (const n of [1, 2]) {
   const web = new DrRealServer(stack, 'web' + n, {
-    connection: { host: '127.0.0.1', port: 2221 + n, privateKeyPath: key },
+    connection: at(2221 + n),
     dataInterface: { name: 'ens33', address: '192.168.115.11' + (1 + n) + '/24' },
     webServer: { kind: 'httpd' },
   });
   for (const s of services) s.addRealServer(web);
 }
-app.synth();
 `;
 
 /** Answers to one UDP datagram per source port, in order. */
@@ -58,17 +50,12 @@ const udp = (vip: string, ports: number[]) =>
   sh('dr-client', ports.map((p) => `echo q | socat -t 2 - UDP4:${vip}:5353,sourceport=${p},reuseaddr || echo FAILED`).join('\n')).trim().split('\n');
 
 describe('UDP and SCTP services on the lab kernel', () => {
-  const project = new CdktfProject();
+  const project = labAppProject(STACK, APP);
   const before: Record<string, string> = {};
   let live = false;
 
   beforeAll(() => {
     requireLab();
-    writeFileSync(join(project.dir, 'app.ts'), APP);
-    writeFileSync(
-      join(project.dir, 'cdktf.json'),
-      JSON.stringify({ language: 'typescript', app: `${join(ROOT, 'node_modules/.bin/tsx')} app.ts`, sendCrashReports: 'false' }),
-    );
     // What this suite's listeners load (sctp and the hmac its cookies use) and what
     // its `ss` loads (the diag modules) is not the deploy's: loaded before the snapshots.
     for (const h of HOSTS) sh(h, 'modprobe -a sctp hmac sctp_diag udp_diag');

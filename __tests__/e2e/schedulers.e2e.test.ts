@@ -6,8 +6,7 @@
  * kernel's modules included.
  */
 import { readStack } from '../../synth/read';
-import { CdktfProject, LAB_STATE, ROOT, curlVip, leaveHostsAsFound, requireLab, sh, snapshot, sortedLines } from '../../lab/client';
-import { writeFileSync } from 'fs';
+import { labAppProject, curlVip, leaveHostsAsFound, requireLab, sh, snapshot, sortedLines } from '../../lab/client';
 import { join } from 'path';
 import { SCHEDULERS } from '../../lib';
 
@@ -19,18 +18,12 @@ const HOSTS = ['dr-director', 'dr-web1', 'dr-web2'];
 const vipOf = (i: number) => `192.168.115.${140 + i}`;
 
 const APP = `
-import { App, TerraformStack } from ${JSON.stringify(join(ROOT, 'node_modules/cdktf'))};
-import { DrRealServer, LvsDirector, SCHEDULERS } from ${JSON.stringify(join(ROOT, 'lib'))};
-
-const key = ${JSON.stringify(join(LAB_STATE, 'id_ed25519'))};
-const app = new App();
-const stack = new TerraformStack(app, ${JSON.stringify(STACK)});
 const director = new LvsDirector(stack, 'lb', {
-  connection: { host: '127.0.0.1', port: 2221, privateKeyPath: key },
+  connection: at(2221),
   interfaces: [{ name: 'ens33', address: '192.168.115.111/24' }],
 });
 const webs = [1, 2].map((n) => new DrRealServer(stack, 'web' + n, {
-  connection: { host: '127.0.0.1', port: 2221 + n, privateKeyPath: key },
+  connection: at(2221 + n),
   dataInterface: { name: 'ens33', address: '192.168.115.11' + (1 + n) + '/24' },
   webServer: { kind: 'httpd' },
 }));
@@ -38,21 +31,15 @@ SCHEDULERS.forEach((scheduler, i) => {
   const service = director.addService(scheduler, { vip: '192.168.115.' + (140 + i), scheduler });
   for (const web of webs) service.addRealServer(web);
 });
-app.synth();
 `;
 
 describe('every scheduler on the lab kernel', () => {
-  const project = new CdktfProject();
+  const project = labAppProject(STACK, APP);
   const before: Record<string, string> = {};
   let live = false;
 
   beforeAll(() => {
     requireLab();
-    writeFileSync(join(project.dir, 'app.ts'), APP);
-    writeFileSync(
-      join(project.dir, 'cdktf.json'),
-      JSON.stringify({ language: 'typescript', app: `${join(ROOT, 'node_modules/.bin/tsx')} app.ts`, sendCrashReports: 'false' }),
-    );
     // The snapshots include the kernel's modules: destroy unloads the schedulers the services loaded.
     for (const h of HOSTS) before[h] = snapshot(h);
   });

@@ -5,9 +5,7 @@
  * connections; destroy puts every value back and unloads the modules the
  * deploy loaded, so the hosts equal their snapshots (modules included).
  */
-import { writeFileSync } from 'fs';
-import { join } from 'path';
-import { CdktfProject, LAB_STATE, ROOT, curlVip, leaveHostsAsFound, requireLab, sh, snapshot } from '../../lab/client';
+import { labAppProject, curlVip, leaveHostsAsFound, requireLab, sh, snapshot } from '../../lab/client';
 
 jest.setTimeout(900_000);
 
@@ -17,26 +15,19 @@ const HOSTS = ['dr-director', 'dr-web1', 'dr-web2'];
 const VIP = '192.168.115.160';
 
 const APP = `
-import { App, TerraformStack } from ${JSON.stringify(join(ROOT, 'node_modules/cdktf'))};
-import { DrRealServer, LvsDirector } from ${JSON.stringify(join(ROOT, 'lib'))};
-
-const key = ${JSON.stringify(join(LAB_STATE, 'id_ed25519'))};
-const app = new App();
-const stack = new TerraformStack(app, ${JSON.stringify(STACK)});
 const director = new LvsDirector(stack, 'lb', {
-  connection: { host: '127.0.0.1', port: 2221, privateKeyPath: key },
+  connection: at(2221),
   interfaces: [{ name: 'ens33', address: '192.168.115.111/24' }],
   tunables: { connTableBits: 10, tcpTimeout: 600, tcpFinTimeout: 7, udpTimeout: 45, sloppyTcp: true },
 });
 const service = director.addService('http', { vip: ${JSON.stringify(VIP)}, scheduler: 'rr' });
 for (const n of [1, 2]) {
   service.addRealServer(new DrRealServer(stack, 'web' + n, {
-    connection: { host: '127.0.0.1', port: 2221 + n, privateKeyPath: key },
+    connection: at(2221 + n),
     dataInterface: { name: 'ens33', address: '192.168.115.11' + (1 + n) + '/24' },
     webServer: { kind: 'httpd' },
   }));
 }
-app.synth();
 `;
 
 /** The director's IPVS connection entries for the VIP: client address, state and seconds left. */
@@ -52,17 +43,12 @@ function connections(): { source: string; state: string; expires: number }[] {
 }
 
 describe('IPVS tunables on the lab kernel', () => {
-  const project = new CdktfProject();
+  const project = labAppProject(STACK, APP);
   const before: Record<string, string> = {};
   let live = false;
 
   beforeAll(() => {
     requireLab();
-    writeFileSync(join(project.dir, 'app.ts'), APP);
-    writeFileSync(
-      join(project.dir, 'cdktf.json'),
-      JSON.stringify({ language: 'typescript', app: `${join(ROOT, 'node_modules/.bin/tsx')} app.ts`, sendCrashReports: 'false' }),
-    );
     // The table size is a module parameter: it shows only when this deploy loads ip_vs.
     // Other suites load it before their snapshots and so leave it loaded; unload it here.
     sh('dr-director', "for m in $(lsmod | awk '$1 ~ /^ip_vs_/ { print $1 }'); do rmmod \"$m\"; done; if [ -d /sys/module/ip_vs ]; then rmmod ip_vs; fi");

@@ -5,10 +5,9 @@
  * an upload each bigger than one MTU go through every tunnel type (the
  * director's encapsulation adds 20 to 28 bytes to each request packet).
  */
-import { writeFileSync } from 'fs';
 import { join } from 'path';
 import { readStack } from '../../synth/read';
-import { CdktfProject, LAB_STATE, ROOT, curlVip, leaveHostsAsFound, requireLab, sh, snapshot, sortedLines } from '../../lab/client';
+import { labAppProject, curlVip, leaveHostsAsFound, requireLab, sh, snapshot, sortedLines } from '../../lab/client';
 
 jest.setTimeout(900_000);
 
@@ -21,14 +20,8 @@ const BIG = 2_000_000;
 const UPLOAD = 300_000;
 
 const APP = `
-import { App, TerraformStack } from ${JSON.stringify(join(ROOT, 'node_modules/cdktf'))};
-import { LvsDirector, TunRealServer } from ${JSON.stringify(join(ROOT, 'lib'))};
-
-const key = ${JSON.stringify(join(LAB_STATE, 'id_ed25519'))};
-const app = new App();
-const stack = new TerraformStack(app, ${JSON.stringify(STACK)});
 const director = new LvsDirector(stack, 'lb', {
-  connection: { host: '127.0.0.1', port: 2231, privateKeyPath: key },
+  connection: at(2231),
   interfaces: [{ name: 'eth0', address: '192.168.100.100/24' }],
 });
 const web = director.addService('web', { vip: ${JSON.stringify(VIP)}, scheduler: 'rr' });
@@ -40,7 +33,7 @@ const servers = [
 ];
 for (const s of servers) {
   const server = new TunRealServer(stack, 'web' + s.n, {
-    connection: { host: '127.0.0.1', port: 2231 + s.n, privateKeyPath: key },
+    connection: at(2231 + s.n),
     dataInterface: { name: 'eth0', address: s.address },
     webServer: { kind: 'nginx' },
     tunnel: s.tunnel,
@@ -48,21 +41,15 @@ for (const s of servers) {
   web.addRealServer(server);
   upload.addRealServer(server);
 }
-app.synth();
 `;
 
 describe('TUN over IPIP, GUE and GRE on the lab kernel', () => {
-  const project = new CdktfProject();
+  const project = labAppProject(STACK, APP);
   const before: Record<string, string> = {};
   let live = false;
 
   beforeAll(() => {
     requireLab();
-    writeFileSync(join(project.dir, 'app.ts'), APP);
-    writeFileSync(
-      join(project.dir, 'cdktf.json'),
-      JSON.stringify({ language: 'typescript', app: `${join(ROOT, 'node_modules/.bin/tsx')} app.ts`, sendCrashReports: 'false' }),
-    );
     // What this suite's `ss` loads is not the deploy's: loaded before the snapshots.
     for (const h of HOSTS) sh(h, 'modprobe -a tcp_diag inet_diag');
     for (const h of HOSTS) before[h] = snapshot(h);
