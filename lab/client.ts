@@ -148,6 +148,14 @@ export function snapshot(host: string): string {
 }
 
 /**
+ * A snapshot without its kernel modules: for comparing one host while other
+ * hosts on its lab LAN, which share its kernel, have modules of their own loaded.
+ */
+export function withoutModules(snap: string): string {
+  return snap.replace(/^## modules\n(?:(?!## ).*\n)*/m, '');
+}
+
+/**
  * For a suite's afterAll: runs its teardown (a destroy), then resets to fresh
  * (`lab.sh reset`) every host that differs from its snapshot `before` or
  * cannot be read, so a suite that failed midway hands no configured or

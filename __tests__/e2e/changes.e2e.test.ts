@@ -12,7 +12,7 @@ import { LvsConfig, RealServerConfig, loadConfigFile } from '../../stacks';
 import { loadStackPlan } from '../../verify/plan';
 import { failures } from '../../verify/report';
 import { verifyStacks } from '../../verify/run';
-import { CdktfProject, LAB, LAB_CONFIG, LoadLoop, LoadResult, SlowDownloads, curlVip, filesUnder, lab, labStack, leaveHostsAsFound, requireLab, sh, snapshot, sortedLines } from '../../lab/client';
+import { CdktfProject, LAB, LAB_CONFIG, LoadLoop, LoadResult, SlowDownloads, curlVip, filesUnder, lab, labStack, leaveHostsAsFound, requireLab, sh, snapshot, sortedLines, withoutModules } from '../../lab/client';
 
 jest.setTimeout(900_000);
 
@@ -217,7 +217,8 @@ describe('changing nat-stack on the lab under load', () => {
     } finally {
       for (const h of webs) sh(h, 'rm -f /var/www/html/big.bin');
     }
-    expect(snapshot('nat-web3')).toEqual(before['nat-web3']);
+    // The director still runs on the kernel nat-web3 shares, with its modules loaded.
+    expect(withoutModules(snapshot('nat-web3'))).toEqual(withoutModules(before['nat-web3']));
   });
 
   it('deleting a real server from the code drains it out of the table; remove.sh on the host cleans it', () => {
@@ -229,7 +230,7 @@ describe('changing nat-stack on the lab under load', () => {
     // Terraform ran no destroy step for it: the host stays configured until cleaned.
     expect(snapshot('nat-web2')).not.toEqual(before['nat-web2']);
     sh('nat-web2', `sh /var/lib/lvs-cdktf/${STACK}-web2/remove.sh`);
-    expect(snapshot('nat-web2')).toEqual(before['nat-web2']);
+    expect(withoutModules(snapshot('nat-web2'))).toEqual(withoutModules(before['nat-web2']));
   });
 
   it('a new real server that cannot be reached fails the deploy naming it; the director keeps serving; the next deploy converges', () => {
