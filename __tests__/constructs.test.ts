@@ -527,3 +527,109 @@ describe('TUN tunnel types', () => {
     expect(() => new TunRealServer(stack, 'w', { connection: { host: 'w' }, dataInterface: { name: 'eth0', address: '10.0.0.2/24' }, tunnel: tunnel as never })).toThrow(`t/w: ${message}`);
   });
 });
+
+describe('dual stack and IPv6', () => {
+  function dualStack() {
+    const stack = new TerraformStack(appWith(), 'dual');
+    const director = new LvsDirector(stack, 'lb', {
+      connection: { host: 'lb' },
+      interfaces: [
+        { name: 'ens33', address: '192.168.115.111/24' },
+        { name: 'ens33', address: 'fd00:115::111/64' },
+      ],
+    });
+    const web = new DrRealServer(stack, 'web', {
+      connection: { host: 'web' },
+      dataInterface: { name: 'ens33', address: '192.168.115.112/24', ipv6Address: 'fd00:115::112/64' },
+    });
+    director.addService('v4', { vip: '192.168.115.170' }).addRealServer(web);
+    director.addService('v6', { vip: 'fd00:115::170' }).addRealServer(web);
+    return { stack, director, web };
+  }
+
+  it('one DR construct serves an IPv4 and an IPv6 service, each with the RIP of its family, and sets the ARP settings once', () => {
+    const { stack, director, web } = dualStack();
+    expect(director.desiredRules).toEqual([
+      '-A -t 192.168.115.170:80 -s wlc',
+      '-a -t 192.168.115.170:80 -r 192.168.115.112:80 -g -w 1',
+      '-A -t [fd00:115::170]:80 -s wlc',
+      '-a -t [fd00:115::170]:80 -r [fd00:115::112]:80 -g -w 1',
+    ]);
+    expect(web.vips).toEqual(['192.168.115.170', 'fd00:115::170']);
+    const host = resourcesOf(stack).find((r) => r.name === 'web_Host')!;
+    expect(host.create.match(/net\.ipv4\.conf\.all\.arp_ignore = 1/g)).toHaveLength(1);
+    const up = host.files['/var/lib/lvs-cdktf/dual-web/up.sh'];
+    expect(up).toContain("lvs_address_up 'lo' inet '192.168.115.170/32' 'lo:0'");
+    expect(up).toContain("lvs_address_up 'lo' inet6 'fd00:115::170/128'");
+    const topo = topologyOf(fullJson(stack), 'dual')!;
+    expect(topo.realServers[0].interface).toEqual({ name: 'ens33', address: '192.168.115.112/24', ipv6Address: 'fd00:115::112/64' });
+  });
+
+  it('a dual-stack NAT server routes each family through the director address on its subnet', () => {
+    const stack = new TerraformStack(appWith(), 'nat6');
+    const d = new LvsDirector(stack, 'lb', {
+      connection: { host: 'lb' },
+      interfaces: [
+        { name: 'ens33', address: '192.168.115.111/24' },
+        { name: 'ens33', address: 'fd00:115::111/64' },
+        { name: 'ens34', address: '192.168.116.111/24' },
+        { name: 'ens34', address: 'fd00:116::111/64' },
+      ],
+    });
+    const web = new NatRealServer(stack, 'web', {
+      connection: { host: 'web' },
+      dataInterface: { name: 'ens33', address: '192.168.116.112/24', ipv6Address: 'fd00:116::112/64' },
+    });
+    d.addService('v4', { vip: '192.168.115.171' }).addRealServer(web);
+    d.addService('v6', { vip: 'fd00:115::171' }).addRealServer(web);
+    expect([web.gateway, web.ipv6Gateway]).toEqual(['192.168.116.111', 'fd00:116::111']);
+    const host = resourcesOf(stack).find((r) => r.name === 'web_Host')!;
+    const up = host.files['/var/lib/lvs-cdktf/nat6-web/up.sh'];
+    expect(up).toContain("ip -4 route replace default via '192.168.116.111' dev 'ens33'");
+    expect(up).toContain("ip -6 route replace default via 'fd00:116::111' dev 'ens33'");
+    const base = resourcesOf(stack).find((r) => r.name === 'lb_Host')!;
+    expect(base.create).toContain('net.ipv6.conf.all.forwarding = 1');
+  });
+
+  it('an IPv6 TUN service puts the VIP on ip6tnl0 of the real server and on the data interface of the director', () => {
+    const stack = new TerraformStack(appWith(), 'tun6');
+    const d = new LvsDirector(stack, 'lb', { connection: { host: 'lb' }, interfaces: [{ name: 'eth0', address: 'fd00:100::100/64' }] });
+    const web = new TunRealServer(stack, 'web', { connection: { host: 'web' }, dataInterface: { name: 'eth0', address: 'fd00:100::1/64' } });
+    d.addService('v6', { vip: 'fd00:100::150' }).addRealServer(web);
+    const host = resourcesOf(stack).find((r) => r.name === 'web_Host')!;
+    expect(host.create).toContain("modprobe -a 'ipip' 'ip6_tunnel'");
+    expect(host.files['/var/lib/lvs-cdktf/tun6-web/up.sh']).toContain("lvs_address_up 'ip6tnl0' inet6 'fd00:100::150/128'");
+    const base = resourcesOf(stack).find((r) => r.name === 'lb_Host')!;
+    expect(base.files['/var/lib/lvs-cdktf/tun6-lb/up.sh']).toContain("lvs_address_up 'eth0' inet6 'fd00:100::150/128'");
+    expect(d.desiredRules).toEqual(['-A -t [fd00:100::150]:80 -s wlc', '-a -t [fd00:100::150]:80 -r [fd00:100::1]:80 -i -w 1 --tun-type ipip']);
+  });
+
+  it('refuses a server without an address of the service family, a second IPv6 address, and GUE or GRE for IPv6', () => {
+    const stack = new TerraformStack(appWith(), 'bad');
+    const d = new LvsDirector(stack, 'lb', {
+      connection: { host: 'lb' },
+      interfaces: [
+        { name: 'eth0', address: '192.168.100.100/24' },
+        { name: 'eth0', address: 'fd00:100::100/64' },
+      ],
+    });
+    const v4only = new TunRealServer(stack, 'v4only', { connection: { host: 'a' }, dataInterface: { name: 'eth0', address: '192.168.100.1/24' } });
+    const v6 = d.addService('v6', { vip: 'fd00:100::150' });
+    expect(() => v6.addRealServer(v4only)).toThrow(
+      'bad/lb/v6: realServers[v4only]: bad/v4only has no IPv6 address for this service (give it dataInterface.ipv6Address)',
+    );
+    expect(() => new TunRealServer(stack, 'twice', { connection: { host: 'b' }, dataInterface: { name: 'eth0', address: 'fd00:100::2/64', ipv6Address: 'fd00:100::3/64' } })).toThrow(
+      'bad/twice: dataInterface.ipv6Address: address fd00:100::2/64 is IPv6 already; a dual-stack server gives its IPv4 address as address',
+    );
+    expect(() => new DrRealServer(stack, 'notv6', { connection: { host: 'c' }, dataInterface: { name: 'eth0', address: '192.168.100.5/24', ipv6Address: '192.168.100.6/24' } })).toThrow(
+      'bad/notv6: dataInterface.ipv6Address: 192.168.100.6/24 is not an IPv6 address',
+    );
+    const gue = new TunRealServer(stack, 'gue', { connection: { host: 'd' }, dataInterface: { name: 'eth0', address: '192.168.100.7/24', ipv6Address: 'fd00:100::7/64' }, tunnel: { type: 'gue' } });
+    expect(() => v6.addRealServer(gue)).toThrow(
+      'bad/gue: realServers[gue]: an IPv6 service reaches a TUN server by IPv6-in-IPv6 (ip6tnl0); this server\'s tunnel is gue',
+    );
+    expect(() => new NatRealServer(stack, 'nat', { connection: { host: 'e' }, dataInterface: { name: 'eth0', address: '192.168.100.8/24' }, ipv6Gateway: 'fd00:100::100' })).toThrow(
+      'bad/nat: ipv6Gateway: only a dual-stack server (dataInterface.ipv6Address) has an IPv6 gateway of its own',
+    );
+  });
+});

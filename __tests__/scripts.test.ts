@@ -11,7 +11,7 @@ import { RealServerSpec, drRealServerSettings, natRealServerSettings, realServer
 
 const drRealServer = (spec: RealServerSpec) => realServerRole(spec, drRealServerSettings(spec));
 const tunRealServer = (spec: RealServerSpec) => realServerRole(spec, tunRealServerSettings(spec));
-const natRealServer = (spec: RealServerSpec & { gateway: string }) => realServerRole(spec, natRealServerSettings(spec));
+const natRealServer = (spec: RealServerSpec & { gateway: string }) => realServerRole(spec, natRealServerSettings({ ...spec, gateways: [spec.gateway] }));
 import { LIBRARY, sq } from '../lib/scripts/shell';
 import { resourcesOf, stacks } from './helpers';
 

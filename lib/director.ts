@@ -222,7 +222,7 @@ export class LvsDirector extends ConfiguredHost {
     if (this.services.includes(service)) fail(service, 'directors', `${this.node.path} serves this service already`);
     const clash = this.services.find((s) => s.key === service.key);
     if (clash) fail(service, 'vip', `${service.key} is already declared by ${clash.node.path}`);
-    const server = this.services.flatMap((s) => s.realServers).find((r) => r.address === service.vip);
+    const server = this.services.flatMap((s) => s.realServers).find((r) => r.address === service.vip || r.ipv6Address === service.vip);
     if (server) fail(service, 'vip', `${service.vip} is the address of real server ${server.node.path}`);
     this.servicesStep ??= this.tableStep();
     service._servedBy(this);
@@ -284,7 +284,8 @@ export class LvsDirector extends ConfiguredHost {
       const vip = s.vip;
       if (vip === undefined || this.interfaces.some((i) => i.cidr.address === vip) || out.has(vip)) continue;
       const cidr = vip.includes(':') ? `${vip}/128` : `${vip}/32`;
-      if (s.realServers[0]?.forwarding === 'tun') {
+      // The tutorial's place for a TUN VIP; an IPv6 one goes on the data interface (tunl0 carries IPv4 only).
+      if (s.realServers[0]?.forwarding === 'tun' && !vip.includes(':')) {
         out.set(vip, { cidr, dev: 'tunl0' });
       } else {
         const dev = (this.interfaces.find((i) => inSubnet(vip, i.cidr)) ?? this.interfaces[0]).name;

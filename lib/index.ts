@@ -9,7 +9,7 @@ export type { VirtualServiceOptions, RealServerOptions, PersistenceOptions, Mark
 export { SCHEDULERS, PROTOCOLS } from './ipvs';
 export type { Forwarding, Protocol, Scheduler } from './ipvs';
 export { RealServer, NatRealServer, DrRealServer, TunRealServer } from './real-server';
-export type { RealServerProps, NatRealServerProps, TunRealServerProps, TunnelProps, InterfaceProps, WebServerProps } from './real-server';
+export type { RealServerProps, NatRealServerProps, TunRealServerProps, TunnelProps, InterfaceProps, RealServerInterfaceProps, WebServerProps } from './real-server';
 export { RetiredRealServer } from './retired-real-server';
 export type { RetiredRealServerProps } from './retired-real-server';
 export type { SshConnectionProps, BastionProps } from './connection';

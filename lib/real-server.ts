@@ -26,6 +26,18 @@ export interface InterfaceProps {
   readonly address: string;
 }
 
+/** A real server's data-plane interface: one address, or one of each family (dual stack). */
+export interface RealServerInterfaceProps extends InterfaceProps {
+  /**
+   * A dual-stack server's IPv6 address with prefix length on the same
+   * interface, e.g. `fd00:115::112/64`, when `address` is IPv4. The server can
+   * then be added to IPv4 and IPv6 services, each taking the address of its
+   * family as the RIP, and the host's settings are made and restored once.
+   * @default - the server has `address` only
+   */
+  readonly ipv6Address?: string;
+}
+
 /** A web server that serves a page naming its host, so a curl of the VIP shows who answered. */
 export interface WebServerProps {
   /** `nginx`, or `httpd` (apache2 on Debian-family hosts). */
@@ -37,7 +49,7 @@ export interface WebServerProps {
 /** Props of a {@link DrRealServer} or {@link TunRealServer}; NAT servers take {@link NatRealServerProps}. */
 export interface RealServerProps extends ConfiguredHostProps {
   /** The interface that carries the real server's address (RIP) on the data plane. */
-  readonly dataInterface: InterfaceProps;
+  readonly dataInterface: RealServerInterfaceProps;
   /**
    * A web server to install and start on the host.
    * @default - no web server is installed or started
@@ -72,6 +84,12 @@ export interface NatRealServerProps extends RealServerProps {
    * @default - the director address on this server's subnet, found when it is added to a service
    */
   readonly gateway?: string;
+  /**
+   * A dual-stack server's IPv6 default gateway: the director's address on
+   * the subnet of `dataInterface.ipv6Address`.
+   * @default - the director address on that subnet, found when the server is added to an IPv6 service
+   */
+  readonly ipv6Gateway?: string;
 }
 
 /**
@@ -81,10 +99,12 @@ export interface NatRealServerProps extends RealServerProps {
 export abstract class RealServer extends ConfiguredHost {
   /** Forwarding method of this server's IPVS entries. */
   public abstract readonly forwarding: Forwarding;
-  /** The real server's data-plane address (RIP). */
+  /** The real server's data-plane address (RIP): `dataInterface.address`. */
   public readonly address: string;
-  /** The data-plane interface, with its checked address. */
-  public readonly dataInterface: { readonly name: string; readonly cidr: Cidr };
+  /** A dual-stack server's IPv6 address (RIP of its IPv6 services): `dataInterface.ipv6Address`. */
+  public readonly ipv6Address?: string;
+  /** The data-plane interface, with its checked addresses. */
+  public readonly dataInterface: { readonly name: string; readonly cidr: Cidr; readonly ipv6Cidr?: Cidr };
   private readonly vipSet = new Set<string>();
   private served = false;
   private readonly webServer?: { kind: WebServerKind; page: string };
@@ -93,8 +113,13 @@ export abstract class RealServer extends ConfiguredHost {
     super(scope, id, props);
     if (!props.dataInterface || typeof props.dataInterface !== 'object') fail(this, 'dataInterface', 'is required');
     const cidr = checkCidr(this, 'dataInterface.address', props.dataInterface.address);
-    this.dataInterface = { name: checkInterface(this, 'dataInterface.name', props.dataInterface.name), cidr };
+    const v6 = props.dataInterface.ipv6Address;
+    const ipv6Cidr = v6 === undefined ? undefined : checkCidr(this, 'dataInterface.ipv6Address', v6);
+    if (ipv6Cidr && !ipv6Cidr.address.includes(':')) fail(this, 'dataInterface.ipv6Address', `${ipv6Cidr.cidr} is not an IPv6 address`);
+    if (ipv6Cidr && cidr.address.includes(':')) fail(this, 'dataInterface.ipv6Address', `address ${cidr.cidr} is IPv6 already; a dual-stack server gives its IPv4 address as address`);
+    this.dataInterface = { name: checkInterface(this, 'dataInterface.name', props.dataInterface.name), cidr, ipv6Cidr };
     this.address = cidr.address;
+    this.ipv6Address = ipv6Cidr?.address;
     if (props.webServer !== undefined) {
       this.webServer = {
         kind: checkOneOf(this, 'webServer.kind', props.webServer.kind, ['nginx', 'httpd'] as const),
@@ -117,9 +142,10 @@ export abstract class RealServer extends ConfiguredHost {
         path: this.node.path,
         connection: this.connectionSummary,
         forwarding: this.forwarding,
-        interface: { name: this.dataInterface.name, address: this.dataInterface.cidr.cidr },
+        interface: { name: this.dataInterface.name, address: this.dataInterface.cidr.cidr, ipv6Address: this.dataInterface.ipv6Cidr?.cidr },
         vips: this.vips,
         gateway: this.gateway,
+        ipv6Gateway: this.ipv6Gateway,
         webServer: this.webServer?.kind,
         resource: this.host.address,
         settings: topologySettings(this.roleSettings(this.roleSpec())),
@@ -145,6 +171,22 @@ export abstract class RealServer extends ConfiguredHost {
     return undefined;
   }
 
+  /** A dual-stack server's IPv6 default gateway (NAT only). */
+  public get ipv6Gateway(): string | undefined {
+    return undefined;
+  }
+
+  /** The server's address in a service of this family (its RIP there), if it has one. */
+  public addressOf(ipv6: boolean): string | undefined {
+    return this.cidrOf(ipv6)?.address;
+  }
+
+  /** The data-interface address of one family. */
+  protected cidrOf(ipv6: boolean): Cidr | undefined {
+    const { cidr, ipv6Cidr } = this.dataInterface;
+    return ipv6Cidr && ipv6 ? ipv6Cidr : cidr.address.includes(':') === ipv6 ? cidr : undefined;
+  }
+
   /** VIPs this server accepts traffic for. */
   public get vips(): string[] {
     return [...this.vipSet];
@@ -155,13 +197,14 @@ export abstract class RealServer extends ConfiguredHost {
    * reached from the director by its forwarding method.
    * @internal
    */
-  public _attach(vip: string | undefined, directorAddresses: Cidr[], field: string): void {
+  public _attach(vip: string | undefined, ipv6: boolean, directorAddresses: Cidr[], field: string): void {
     this.served = true;
     if (vip !== undefined && this.forwarding !== 'nat') this.vipSet.add(vip);
-    this.checkReachable(directorAddresses, field);
+    this.checkReachable(directorAddresses.filter((d) => d.address.includes(':') === ipv6), this.cidrOf(ipv6)!, field);
   }
 
-  protected abstract checkReachable(directorAddresses: Cidr[], field: string): void;
+  /** Checks the path from the director's addresses of one family to this server's address `own` of that family. */
+  protected abstract checkReachable(directorAddresses: Cidr[], own: Cidr, field: string): void;
 
   /** What this server's forwarding method sets on the host. */
   protected abstract roleSettings(spec: RealServerSpec): HostSettings;
@@ -170,33 +213,44 @@ export abstract class RealServer extends ConfiguredHost {
 /** NAT: the director rewrites addresses both ways; this host routes replies through it. */
 export class NatRealServer extends RealServer {
   public readonly forwarding = 'nat' as const;
-  private gatewayAddress?: string;
+  /** Gateway per address of the server: `gateway` for `address`, `ipv6Gateway` for `ipv6Address`. */
+  private readonly gateways = new Map<string, string>();
 
   constructor(scope: Construct, id: string, props: NatRealServerProps) {
     super(scope, id, props);
-    if (props.gateway !== undefined) this.gatewayAddress = checkIp(this, 'gateway', props.gateway);
+    if (props.gateway !== undefined) this.gateways.set(this.address, checkIp(this, 'gateway', props.gateway));
+    if (props.ipv6Gateway !== undefined) {
+      if (this.ipv6Address === undefined) fail(this, 'ipv6Gateway', 'only a dual-stack server (dataInterface.ipv6Address) has an IPv6 gateway of its own');
+      this.gateways.set(this.ipv6Address, checkIp(this, 'ipv6Gateway', props.ipv6Gateway));
+    }
   }
 
-  /** The default gateway this server is given (a director address). */
+  /** The default gateway of `address`'s family (a director address). */
   public override get gateway(): string | undefined {
-    return this.gatewayAddress;
+    return this.gateways.get(this.address);
   }
 
-  protected checkReachable(directorAddresses: Cidr[], field: string): void {
-    const onSubnet = directorAddresses.filter((d) => sameSubnet(d, this.dataInterface.cidr));
-    if (this.gatewayAddress === undefined) {
-      if (onSubnet.length === 0) {
-        fail(this, field, `the director has no address on ${this.dataInterface.cidr.cidr}'s subnet to be this NAT server's gateway`);
-      }
-      this.gatewayAddress = onSubnet[0].address;
-    } else if (!onSubnet.some((d) => d.address === this.gatewayAddress)) {
-      fail(this, 'gateway', `${this.gatewayAddress} is not a director address on the subnet of ${this.dataInterface.cidr.cidr}`);
+  /** The IPv6 default gateway of a dual-stack server. */
+  public override get ipv6Gateway(): string | undefined {
+    return this.ipv6Address === undefined ? undefined : this.gateways.get(this.ipv6Address);
+  }
+
+  protected checkReachable(directorAddresses: Cidr[], own: Cidr, field: string): void {
+    const prop = own.address === this.address ? 'gateway' : 'ipv6Gateway';
+    const onSubnet = directorAddresses.filter((d) => sameSubnet(d, own));
+    const gateway = this.gateways.get(own.address);
+    if (gateway === undefined) {
+      if (onSubnet.length === 0) fail(this, field, `the director has no address on ${own.cidr}'s subnet to be this NAT server's gateway`);
+      this.gateways.set(own.address, onSubnet[0].address);
+    } else if (!onSubnet.some((d) => d.address === gateway)) {
+      fail(this, prop, `${gateway} is not a director address on the subnet of ${own.cidr}`);
     }
   }
 
   protected roleSettings(spec: RealServerSpec) {
-    if (this.gatewayAddress === undefined) fail(this, 'gateway', 'unknown: add this server to a service of a director');
-    return natRealServerSettings({ ...spec, gateway: this.gatewayAddress });
+    if (this.gateway === undefined && this.ipv6Gateway === undefined) fail(this, 'gateway', 'unknown: add this server to a service of a director');
+    const routes = [this.gateway, this.ipv6Gateway].filter((g): g is string => g !== undefined);
+    return natRealServerSettings({ ...spec, gateways: routes });
   }
 }
 
@@ -208,9 +262,9 @@ export class DrRealServer extends RealServer {
     super(scope, id, props);
   }
 
-  protected checkReachable(directorAddresses: Cidr[], field: string): void {
-    if (!directorAddresses.some((d) => sameSubnet(d, this.dataInterface.cidr))) {
-      fail(this, field, `DR forwards by MAC on one segment, but the director has no address on the subnet of ${this.dataInterface.cidr.cidr}`);
+  protected checkReachable(directorAddresses: Cidr[], own: Cidr, field: string): void {
+    if (!directorAddresses.some((d) => sameSubnet(d, own))) {
+      fail(this, field, `DR forwards by MAC on one segment, but the director has no address on the subnet of ${own.cidr}`);
     }
   }
 
@@ -237,8 +291,12 @@ export class TunRealServer extends RealServer {
     this.tunnel = type === 'gue' ? { type, port: checkPort(this, 'tunnel.port', t.port ?? 6080) } : { type };
   }
 
-  /** Encapsulated traffic is routed: any address the director can reach will do. */
-  protected checkReachable(): void {}
+  /** Encapsulated traffic is routed: any address the director can reach will do; IPv6 services take IPv6-in-IPv6 only. */
+  protected checkReachable(_directorAddresses: Cidr[], own: Cidr, field: string): void {
+    if (own.address.includes(':') && this.tunnel.type !== 'ipip') {
+      fail(this, field, `an IPv6 service reaches a TUN server by IPv6-in-IPv6 (ip6tnl0); this server's tunnel is ${this.tunnel.type}`);
+    }
+  }
 
   protected roleSettings(spec: RealServerSpec) {
     return tunRealServerSettings(spec, this.tunnel);

@@ -23,7 +23,7 @@ export interface TopologySettings {
   readonly linksUp: string[];
   readonly addresses: { readonly dev: string; readonly cidr: string }[];
   readonly routes: { readonly destination: string; readonly dev: string }[];
-  readonly defaultRoute?: { readonly via: string; readonly dev: string };
+  readonly defaultRoutes: { readonly via: string; readonly dev: string }[];
 }
 
 /** The settings of a host's scripts in the form the topology records. */
@@ -34,7 +34,7 @@ export function topologySettings(s: HostSettings): TopologySettings {
     linksUp: s.linksUp,
     addresses: s.addresses.map(({ dev, cidr }) => ({ dev, cidr })),
     routes: s.routes,
-    defaultRoute: s.defaultRoute,
+    defaultRoutes: s.defaultRoutes,
   };
 }
 
@@ -57,9 +57,10 @@ export interface TopologyRealServer {
   readonly path: string;
   readonly connection: ConnectionSummary;
   readonly forwarding: Forwarding;
-  readonly interface: { readonly name: string; readonly address: string };
+  readonly interface: { readonly name: string; readonly address: string; readonly ipv6Address?: string };
   readonly vips: string[];
   readonly gateway?: string;
+  readonly ipv6Gateway?: string;
   readonly webServer?: string;
   readonly resource: string;
   readonly settings: TopologySettings;

@@ -155,8 +155,7 @@ export class VirtualService extends Construct {
       if (o.persistence === null || typeof o.persistence !== 'object') {
         fail(this, 'persistence', `expected an object such as { timeout: 300 }, got ${JSON.stringify(o.persistence)}`);
       }
-      const ipv6 = (this.vip ?? '').includes(':');
-      const netmask = o.persistence.netmask === undefined ? undefined : checkNetmask(this, o.persistence.netmask, ipv6);
+      const netmask = o.persistence.netmask === undefined ? undefined : checkNetmask(this, o.persistence.netmask, this.ipv6);
       this.persistence = { timeout: checkInt(this, 'persistence.timeout', o.persistence.timeout ?? 300, 1, MAX_PERSISTENCE_TIMEOUT), netmask };
     }
   }
@@ -189,11 +188,15 @@ export class VirtualService extends Construct {
   }
 
   private attach(server: RealServer, owner: ServiceOwner, field: string): void {
-    if (owner._vips().includes(server.address)) {
-      fail(this, field, `${server.address} is a VIP of director ${owner.node.path}; a real server needs an address of its own`);
-    }
-    server._attach(this.vip, owner._addresses, field);
+    const taken = [server.address, server.ipv6Address].find((a) => a !== undefined && owner._vips().includes(a));
+    if (taken) fail(this, field, `${taken} is a VIP of director ${owner.node.path}; a real server needs an address of its own`);
+    server._attach(this.vip, this.ipv6, owner._addresses, field);
     owner._tableAfter(server);
+  }
+
+  /** An IPv6 service: one with an IPv6 VIP (firewall-mark services are IPv4). */
+  private get ipv6(): boolean {
+    return (this.vip ?? '').includes(':');
   }
 
   /** The real servers of this service, in the order they were added. */
@@ -215,7 +218,11 @@ export class VirtualService extends Construct {
     if (server.forwarding !== 'nat' && port !== this.port) {
       fail(this, `${field}.port`, `only NAT can map ports; a ${server.forwarding.toUpperCase()} server must use the service port ${this.port}`);
     }
-    const endpoint = `${server.address}${port ? ':' + port : ''}`;
+    const address = server.addressOf(this.ipv6);
+    if (address === undefined) {
+      fail(this, field, `${server.node.path} has no ${this.ipv6 ? 'IPv6' : 'IPv4'} address for this service${this.ipv6 ? ' (give it dataInterface.ipv6Address)' : ''}`);
+    }
+    const endpoint = `${address}${port ? ':' + port : ''}`;
     if (this.endpoints.has(endpoint)) fail(this, field, `${endpoint} is already a real server of this service`);
     const first = this.members[0]?.server;
     if (first && first.forwarding !== server.forwarding) {
@@ -223,9 +230,6 @@ export class VirtualService extends Construct {
     }
     if (server.forwarding === 'nat' && this.owners.length > 1) {
       fail(this, field, 'a NAT service has one director: its real servers route replies through that director');
-    }
-    if ((this.vip ?? server.address).includes(':') !== server.address.includes(':')) {
-      fail(this, field, `address family of ${server.address} differs from the service's`);
     }
     const upper = checkInt(this, `${field}.upperThreshold`, options.upperThreshold ?? 0, 0, MAX_THRESHOLD);
     const lower = checkInt(this, `${field}.lowerThreshold`, options.lowerThreshold ?? 0, 0, MAX_THRESHOLD);
@@ -238,7 +242,7 @@ export class VirtualService extends Construct {
       server,
       entry: {
         server: server.node.path,
-        address: server.address,
+        address,
         port,
         forwarding: server.forwarding,
         tunnel: server instanceof TunRealServer && server.tunnel.type !== 'ipip' ? server.tunnel : undefined,

@@ -1,5 +1,6 @@
 /** How the report names things, shared by the topology, diff and diagram. */
 import { FORWARDING, Forwarding, IpvsRealServer, IpvsService } from '../lib/ipvs';
+import type { TopologyRealServer } from '../lib/topology';
 import { hostPort } from '../lib/validation';
 
 export { serviceLabel } from '../lib/ipvs';
@@ -24,6 +25,16 @@ export function hostLabel(at: { host: string; port: number | string }): string {
 export function realServerTarget(r: IpvsRealServer): string {
   return hostPort(r.address, r.port);
 }
+/** `ens33 192.168.115.112/24 fd00:115::112/64`: a real server's data interface and its addresses. */
+export function interfaceLabel(r: TopologyRealServer): string {
+  return [r.interface.name, r.interface.address, r.interface.ipv6Address].filter((a) => a !== undefined).join(' ');
+}
+
+/** A NAT server's gateways (one per family), `-` for none. */
+export function gatewayLabel(r: TopologyRealServer): string {
+  return [r.gateway, r.ipv6Gateway].filter((g) => g !== undefined).join(', ') || '-';
+}
+
 /** `web1` for `dr-stack/web1`: paths are unique within a stack, names read better. */
 export function shortName(path: string): string {
   return path.split('/').slice(1).join('/') || path;

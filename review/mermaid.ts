@@ -5,7 +5,7 @@
  * client), since that is what differs between methods and breaks first.
  */
 import { Topology } from '../lib/topology';
-import { forwardingName, serviceLabel, shortName } from './labels';
+import { forwardingName, gatewayLabel, interfaceLabel, serviceLabel, shortName } from './labels';
 
 /**
  * Label text safe inside a quoted Mermaid label: quotes, brackets and the
@@ -24,7 +24,7 @@ export function mermaidOf(topology: Topology): string {
   // Real servers are declared first so that services of any director can point at them.
   topology.realServers.forEach((r, i) => {
     ids.set(r.path, `rs${i}`);
-    node(`rs${i}`, [shortName(r.path), `${r.interface.name} ${r.interface.address}`, ...(r.webServer ? [r.webServer] : [])]);
+    node(`rs${i}`, [shortName(r.path), interfaceLabel(r), ...(r.webServer ? [r.webServer] : [])]);
   });
   topology.retired.forEach((r, i) => node(`retired${i}`, [shortName(r.path), 'retired: host cleaned']));
   const directorOf = new Map<string, string>();
@@ -57,7 +57,7 @@ export function mermaidOf(topology: Topology): string {
   topology.realServers.forEach((r, i) => {
     const via = directorOf.get(r.path);
     if (!via) return; // in no service: no traffic to answer
-    if (r.forwarding === 'nat') edge(`rs${i}`, '-.->', `reply via gateway ${r.gateway ?? 'director'}`, via);
+    if (r.forwarding === 'nat') edge(`rs${i}`, '-.->', `reply via gateway ${r.gateway || r.ipv6Gateway ? gatewayLabel(r) : 'director'}`, via);
     else edge(`rs${i}`, '-.->', 'direct reply', 'clients');
   });
   return out.join('\n') + '\n';

@@ -5,7 +5,7 @@
  */
 import { TopologyDirector, TopologyRealServer } from '../lib/topology';
 import { StackDiff, diffStack } from './diff';
-import { forwardingLabel, hostLabel, persistenceLabel, protocolLabel, realServerTarget, serviceLabel, shortName, thresholdsLabel } from './labels';
+import { forwardingLabel, gatewayLabel, hostLabel, interfaceLabel, persistenceLabel, protocolLabel, realServerTarget, serviceLabel, shortName, thresholdsLabel } from './labels';
 import { details, fence, table } from './markdown';
 import { mermaidOf } from './mermaid';
 import { splitLibrary } from '../lib/scripts/bundle';
@@ -70,9 +70,9 @@ function realServersSection(servers: TopologyRealServer[]): string {
     shortName(r.path),
     `${r.connection.user}@${hostLabel(r.connection)}`,
     forwardingLabel(r.forwarding),
-    `${r.interface.name} ${r.interface.address}`,
+    interfaceLabel(r),
     r.vips.join(', ') || '-',
-    r.gateway ?? '-',
+    gatewayLabel(r),
     r.webServer ?? '-',
   ]);
   return ['### Real server hosts', '', table(['real server', 'SSH', 'forwarding', 'interface', 'VIPs', 'gateway', 'web server'], rows)].join('\n');

@@ -65,7 +65,7 @@ function expectation(
     ],
     routes: [
       ...settings.routes,
-      ...(settings.defaultRoute ? [{ destination: 'default', via: settings.defaultRoute.via, dev: settings.defaultRoute.dev }] : []),
+      ...settings.defaultRoutes.map((r) => ({ destination: 'default', via: r.via, dev: r.dev })),
     ],
   };
 }
@@ -77,7 +77,8 @@ export function directorExpectation(d: TopologyDirector): HostExpectation {
 }
 
 export function realServerExpectation(r: TopologyRealServer): HostExpectation {
-  return expectation(r.path, 'real-server', [r.forwarding], r.settings, [{ dev: r.interface.name, cidr: r.interface.address, role: 'RIP' }]);
+  const rips = [r.interface.address, r.interface.ipv6Address].filter((a) => a !== undefined);
+  return expectation(r.path, 'real-server', [r.forwarding], r.settings, rips.map((cidr) => ({ dev: r.interface.name, cidr, role: 'RIP' })));
 }
 
 /** Every host of a stack that verification checks (retired servers are leaving: not checked). */

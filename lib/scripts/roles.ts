@@ -77,8 +77,8 @@ export interface HostSettings {
   readonly addresses: AddressSpec[];
   /** Host routes (DR: each VIP/32 on lo). */
   readonly routes: { readonly destination: string; readonly dev: string }[];
-  /** NAT real servers: the default route through the director. */
-  readonly defaultRoute?: { readonly via: string; readonly dev: string };
+  /** NAT real servers: the default route through the director, one per address family. */
+  readonly defaultRoutes: { readonly via: string; readonly dev: string }[];
   /** GUE: the UDP ports fou decapsulates on. */
   readonly fouPorts?: number[];
   /** Sysctls whose value `up` decides on the host (not checked by verify); recorded and restored with the others. */
@@ -95,7 +95,7 @@ function hostFragments(owner: string, s: HostSettings): Fragment[] {
     ...s.linksUp.map(linkUpFragment),
     ...s.addresses.map(addressFragment),
     ...s.routes.map((r) => routeFragment(r.destination, r.dev)),
-    s.defaultRoute ? defaultRouteFragment(s.defaultRoute.via, s.defaultRoute.dev) : {},
+    ...s.defaultRoutes.map((r) => defaultRouteFragment(r.via, r.dev)),
   ];
 }
 
@@ -125,6 +125,7 @@ export function directorSettings(spec: DirectorBaseSpec): HostSettings {
     linksUp: modes.has('tun') ? ['tunl0'] : [],
     addresses: spec.vips,
     routes: [],
+    defaultRoutes: [],
     hostDecidedSysctls: spec.kernel.connReuseAuto ? { keys: ['net.ipv4.vs.conn_reuse_mode'], up: 'lvs_conn_reuse_auto' } : undefined,
   };
 }
@@ -161,11 +162,11 @@ function arpSysctls(devs: string[]): SysctlSetting[] {
   ]);
 }
 
-const NONE: HostSettings = { modules: [], sysctls: [], linksUp: [], addresses: [], routes: [] };
+const NONE: HostSettings = { modules: [], sysctls: [], linksUp: [], addresses: [], routes: [], defaultRoutes: [] };
 
-/** NAT: replies must go back through the director, so it becomes the default gateway. */
-export function natRealServerSettings(spec: RealServerSpec & { readonly gateway: string }): HostSettings {
-  return { ...NONE, defaultRoute: { via: spec.gateway, dev: spec.dataInterface.dev } };
+/** NAT: replies must go back through the director, so it becomes the default gateway (of each address family served). */
+export function natRealServerSettings(spec: RealServerSpec & { readonly gateways: string[] }): HostSettings {
+  return { ...NONE, defaultRoutes: spec.gateways.map((via) => ({ via, dev: spec.dataInterface.dev })) };
 }
 
 /** DR: ARP settings, then each VIP as a /32 on lo with its host route. */
@@ -184,19 +185,21 @@ export function drRealServerSettings(spec: RealServerSpec): HostSettings {
  * interface), then each VIP on the tunnel device: tunl0 for IPIP and for GUE
  * (fou hands the inner IPIP packet to it), gre0 for GRE. The tutorial adds
  * the VIP as /24 and deletes the subnet route it creates; a /32 gives the
- * same result in one step.
+ * same result in one step. IPv6 VIPs arrive IPv6-in-IPv6 and go on ip6tnl0
+ * (ip6_tunnel), which has no ARP or rp_filter to set.
  */
 export function tunRealServerSettings(spec: RealServerSpec, tunnel: Tunnel = { type: 'ipip' }): HostSettings {
   const dev = spec.dataInterface.dev;
   const tunDev = tunnel.type === 'gre' ? 'gre0' : 'tunl0';
   const rpFilter = ['all', 'default', tunDev, dev].map((d): SysctlSetting => [sysctlKey('net', 'ipv4', 'conf', d, 'rp_filter'), 0]);
+  const ipv6 = spec.vips.some((vip) => vip.includes(':'));
   return {
-    modules: { ipip: ['ipip'], gue: ['ipip', 'fou'], gre: ['ip_gre'] }[tunnel.type],
+    ...NONE,
+    modules: [...{ ipip: ['ipip'], gue: ['ipip', 'fou'], gre: ['ip_gre'] }[tunnel.type], ...(ipv6 ? ['ip6_tunnel'] : [])],
     // The tunnel device is listed too: created at boot after `default` is set, it would inherit values destroy cannot restore.
     sysctls: [...arpSysctls(['all', 'default', 'lo', tunDev, dev]), ...rpFilter],
-    linksUp: [tunDev],
-    addresses: spec.vips.map((vip) => ({ cidr: hostPrefix(vip), dev: tunDev })),
-    routes: [],
+    linksUp: [tunDev, ...(ipv6 ? ['ip6tnl0'] : [])],
+    addresses: spec.vips.map((vip) => ({ cidr: hostPrefix(vip), dev: vip.includes(':') ? 'ip6tnl0' : tunDev })),
     fouPorts: tunnel.type === 'gue' ? [tunnel.port] : undefined,
   };
 }
