@@ -80,12 +80,16 @@ make_netns() {
   local err
   del_netns || return 1
   ip netns add "$name" || { log "ip netns add failed"; return 1; }
-  local spec i=0 ifn lan addr mac batch="" inner="link set lo up"$'\n'
+  local spec i=0 ifn lan addr a mac batch="" inner="link set lo up"$'\n'
   for spec in $ifaces; do
     IFS=, read -r ifn lan addr mac <<<"$spec"
     batch+="link add v${idx}i$i type veth peer name $ifn address $mac netns $name"$'\n'
     batch+="link set v${idx}i$i master b-$lan up"$'\n'
-    inner+="addr add $addr dev $ifn"$'\n'"link set $ifn up"$'\n'
+    # Several addresses are joined by '+'; IPv6 ones skip duplicate address detection (no tentative wait at boot).
+    for a in ${addr//+/ }; do
+      case $a in *:*) inner+="addr add $a dev $ifn nodad"$'\n' ;; *) inner+="addr add $a dev $ifn"$'\n' ;; esac
+    done
+    inner+="link set $ifn up"$'\n'
     i=$((i + 1))
   done
   err=$( { ip -b - <<<"$batch" && ip -n "$name" -b - <<<"$inner"; } 2>&1) || { log "network setup failed: $err"; return 1; }

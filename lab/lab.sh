@@ -201,7 +201,8 @@ gen_state() {
       i=$((i + 1))
       IFS=, read -r ifn lan addr <<<"$spec"
       gc+=" $ifn,$lan,$addr,$(mac "${IDX[$h]}" $i)"
-      jif+=",{\"name\":\"$ifn\",\"address\":\"$addr\",\"lan\":\"$lan\",\"mac\":\"$(mac "${IDX[$h]}" $i)\"}"
+      # ADDRESS may list several, joined by '+': "address" is the first, "addresses" all.
+      jif+=",{\"name\":\"$ifn\",\"address\":\"${addr%%+*}\",\"addresses\":[\"${addr//+/\",\"}\"],\"lan\":\"$lan\",\"mac\":\"$(mac "${IDX[$h]}" $i)\"}"
     done
     gc+=$'\n'
     json+="$sep"$'\n'"    {\"name\":\"$h\",\"guest\":${GUEST[$h]},\"sshHost\":\"127.0.0.1\",\"sshPort\":${PORT[$h]},\"mgmtAddress\":\"${MGMT[$h]}\",\"interfaces\":[$jif]}"
