@@ -450,3 +450,27 @@ exit 0
     expect(h.jumps()).toEqual([]);
   });
 });
+
+describe('default routes of a dual-stack NAT server', () => {
+  // `ip` prints one default route per family and logs every change.
+  it('are recorded and restored per family: the IPv6 record does not shadow the IPv4 one', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lvs-route-'));
+    for (const d of ['bin', 'state']) mkdirSync(join(dir, d));
+    const calls = join(dir, 'calls');
+    writeFileSync(
+      join(dir, 'bin', 'ip'),
+      `#!/bin/sh\ncase "$*" in\n"-4 route show default") echo 'default via 10.0.0.1 dev eth0' ;;\n"-6 route show default") echo 'default via fe80::1 dev eth0' ;;\n*) echo "$*" >> ${sq(calls)} ;;\nesac\n`,
+      { mode: 0o755 },
+    );
+    const run = (script: string) =>
+      execFileSync('sh', ['-eu', '-c', `PATH=${sq(join(dir, 'bin'))}:/usr/bin:/bin\n${LIBRARY}\nowner=o dir=${sq(join(dir, 'state'))}\n${script}`], { encoding: 'utf8' });
+    run('lvs_default_route_record -4; lvs_default_route_record -6');
+    run("lvs_default_route_restore -6 'fd00:116::111' ens33; lvs_default_route_restore -4 '192.168.116.111' ens33");
+    expect(readFileSync(calls, 'utf8').trim().split('\n')).toEqual([
+      '-6 route del default via fd00:116::111 dev ens33',
+      '-6 route replace default via fe80::1 dev eth0',
+      '-4 route del default via 192.168.116.111 dev ens33',
+      '-4 route replace default via 10.0.0.1 dev eth0',
+    ]);
+  });
+});

@@ -231,9 +231,16 @@ lvs_address_record() {
 }
 
 # lvs_address_up DEV FAMILY CIDR [LABEL]
+# An IPv6 VIP is added deprecated (preferred_lft 0): it still takes traffic, but
+# the kernel never picks it as a source address. Otherwise a director may
+# send IPv6-in-IPv6 from the VIP, which a TUN server holding the VIP refuses
+# (ip6_tunnel drops packets whose outer source is local). No DAD: the real
+# servers hold the VIP too, on interfaces that do not answer for it.
 lvs_address_up() {
   if lvs_has_address "$1" "$2" "$3"; then return 0; fi
-  if [ -n "${4:-}" ]; then ip addr add "$3" dev "$1" label "$4"; else ip addr add "$3" dev "$1"; fi
+  if [ "$2" = inet6 ]; then ip addr add "$3" dev "$1" nodad preferred_lft 0
+  elif [ -n "${4:-}" ]; then ip addr add "$3" dev "$1" label "$4"
+  else ip addr add "$3" dev "$1"; fi
 }
 
 # lvs_address_restore DEV FAMILY CIDR: removes the address only if it was ours.
@@ -245,19 +252,26 @@ lvs_address_restore() {
 
 # lvs_default_route_record FAMILY ("-4" or "-6"): the default routes before the first apply.
 lvs_default_route_record() {
-  if [ ! -f "$dir/default-route.orig" ]; then
-    ip "$1" route show default > "$dir/default-route.orig.new"
-    mv "$dir/default-route.orig.new" "$dir/default-route.orig"
+  rec=$(lvs_default_route_file "$1")
+  if [ ! -f "$rec" ]; then
+    ip "$1" route show default > "$rec.new"
+    mv "$rec.new" "$rec"
   fi
+}
+
+# One record per family; the IPv4 one keeps the name it had before dual stack.
+lvs_default_route_file() {
+  if [ "$1" = -6 ]; then echo "$dir/default-route-6.orig"; else echo "$dir/default-route.orig"; fi
 }
 
 # lvs_default_route_restore FAMILY GATEWAY DEV
 lvs_default_route_restore() {
   ip "$1" route del default via "$2" dev "$3" 2>/dev/null || true
-  if [ -f "$dir/default-route.orig" ]; then
+  rec=$(lvs_default_route_file "$1")
+  if [ -f "$rec" ]; then
     # shellcheck disable=SC2086 # each recorded line is an `ip route` argument list
-    while read -r route; do [ -z "$route" ] || ip "$1" route replace $route || true; done < "$dir/default-route.orig"
-    rm -f "$dir/default-route.orig"
+    while read -r route; do [ -z "$route" ] || ip "$1" route replace $route || true; done < "$rec"
+    rm -f "$rec"
   fi
 }
 
