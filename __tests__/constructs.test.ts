@@ -9,6 +9,7 @@ import {
   ResourceKind,
   RetiredRealServer,
   TunRealServer,
+  TunnelProps,
 } from '../lib';
 import { topologyOf } from '../lib/topology';
 import { appWith, fullJson, resourcesOf, stacks, synthJson } from './helpers';
@@ -443,8 +444,8 @@ describe('marking rules of a firewall-mark service', () => {
         '-d 10.0.0.70/32 -p udp -m udp --dport 8000:8100 -j MARK --set-mark 7',
       ].join('\n'),
     );
-    expect(table).toMatch(/lvs_marks_up 'LVS-CDKTF-[0-9a-f]{8}' /);
-    expect(table.lastIndexOf('lvs_table_up')).toBeLessThan(table.lastIndexOf('lvs_marks_up'));
+    expect(table).toMatch(/lvs_chain_up iptables PREROUTING 'LVS-CDKTF-[0-9a-f]{8}' /);
+    expect(table.lastIndexOf('lvs_table_up')).toBeLessThan(table.lastIndexOf('lvs_chain_up'));
     expect(steps.find((r) => r.name === 'lb_Host')!.create).toContain("modprobe -a 'ip_vs' 'iptable_mangle' 'xt_mark' 'xt_tcpudp'");
     expect(d.desiredRules).toEqual(['-A -f 7 -s rr', '-a -f 7 -r 10.0.0.11:0 -g -w 1']);
   });
@@ -454,8 +455,8 @@ describe('marking rules of a firewall-mark service', () => {
     const d = new LvsDirector(stack, 'lb', { connection: { host: 'lb' }, interfaces: [{ name: 'eth0', address: '10.0.0.1/24' }] });
     d.addService('web', { vip: '10.0.0.70' });
     const table = resourcesOf(stack).find((r) => r.name === 'lb_Services')!;
-    expect(table.create.replace(table.library ?? '', '')).toMatch(/lvs_marks_down 'LVS-CDKTF-[0-9a-f]{8}'\n/);
-    expect(table.create.replace(table.library ?? '', '')).not.toContain('lvs_marks_up');
+    expect(table.create.replace(table.library ?? '', '')).toMatch(/lvs_chain_down iptables PREROUTING 'LVS-CDKTF-[0-9a-f]{8}'\n/);
+    expect(table.create.replace(table.library ?? '', '')).not.toContain('lvs_chain_up');
   });
 
   it.each([
@@ -518,7 +519,41 @@ describe('TUN tunnel types', () => {
     expect(gre.create.replace(gre.library ?? '', '')).not.toContain('tunl0');
   });
 
+  it('an MSS clamp rewrites SYN-ACKs from each VIP per family, auto from the MTU less headers and encapsulation; destroy removes it', () => {
+    const stack = new TerraformStack(appWith(), 'mss');
+    const d = new LvsDirector(stack, 'lb', {
+      connection: { host: 'lb' },
+      interfaces: [
+        { name: 'eth0', address: '10.0.0.1/24' },
+        { name: 'eth0', address: 'fd00::1/64' },
+      ],
+    });
+    const server = (id: string, n: number, tunnel: TunnelProps) =>
+      new TunRealServer(stack, id, { connection: { host: id }, dataInterface: { name: 'eth0', address: `10.0.0.${n}/24`, ipv6Address: `fd00::${n}/64` }, tunnel });
+    const gue = server('gue', 2, { type: 'gue', mss: 'auto' });
+    const fixed = server('fixed', 3, { mss: 1400 });
+    const plain = server('plain', 4, {});
+    for (const vip of ['10.0.0.100', 'fd00::100']) {
+      const s = d.addService(vip.includes(':') ? 'v6' : 'v4', { vip });
+      if (vip.includes(':')) [fixed, plain].forEach((r) => s.addRealServer(r));
+      else [gue, fixed, plain].forEach((r) => s.addRealServer(r));
+    }
+    const host = (id: string) => resourcesOf(stack).find((r) => r.name === `${id}_Host`)!;
+    const up = (id: string) => host(id).files[`/var/lib/lvs-cdktf/mss-${id}/up.sh`];
+    const rule = (vip: string) => `-s ${vip} -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss $mss`;
+    expect(up('gue')).toMatch(new RegExp(`mss=\\$\\(lvs_mtu_less 'eth0' 72\\)\nlvs_chain_up iptables OUTPUT 'LVS-CDKTF-[0-9a-f]{8}' "${rule('10.0.0.100').replace(/\$/g, '\\$')}"`));
+    expect(up('gue')).not.toContain('ip6tables');
+    expect(up('fixed')).toContain(`mss=1400\nlvs_chain_up iptables OUTPUT`);
+    expect(up('fixed')).toContain(`mss=1400\nlvs_chain_up ip6tables OUTPUT`);
+    expect(up('fixed')).toContain(rule('fd00::100'));
+    expect(host('fixed').create).toContain("'iptable_mangle' 'ip6table_mangle' 'xt_TCPMSS' 'xt_tcpudp'");
+    expect(host('fixed').files['/var/lib/lvs-cdktf/mss-fixed/down.sh']).toMatch(/lvs_chain_down ip6tables OUTPUT 'LVS-CDKTF-[0-9a-f]{8}'/);
+    expect(up('plain')).not.toContain('lvs_chain');
+  });
+
   it.each([
+    [{ mss: 500 }, 'tunnel.mss: '],
+    [{ mss: 'max' }, 'tunnel.mss: '],
     [{ type: 'vxlan' }, 'tunnel.type: expected one of ipip, gue, gre, got "vxlan"'],
     [{ type: 'gre', port: 5555 }, 'tunnel.port: only a GUE tunnel has a port; this one is gre'],
     [{ type: 'gue', port: 0 }, 'tunnel.port: '],

@@ -192,10 +192,10 @@ describe('IPVS table scripts', () => {
   });
 
   it('deletes only its own services unless it owns the whole table', () => {
-    expect(table.down).toBe("lvs_marks_down 'LVS-CDKTF-test'\nlvs_table_down no 30");
+    expect(table.down).toBe("lvs_chain_down iptables PREROUTING 'LVS-CDKTF-test'\nlvs_table_down no 30");
     expect(libraryFunction('lvs_table_down')).toContain('if [ "$1" = yes ]; then ipvsadm -C; fi');
     const whole = ipvsTableFragment({ services: [], ownsWholeTable: true, drainSeconds: 1, marksChain: 'LVS-CDKTF-test' });
-    expect(whole.down).toBe("lvs_marks_down 'LVS-CDKTF-test'\nlvs_table_down yes 1");
+    expect(whole.down).toBe("lvs_chain_down iptables PREROUTING 'LVS-CDKTF-test'\nlvs_table_down yes 1");
     expect(whole.up).toContain('lvs_table_up yes');
     expect(libraryFunction('lvs_table_up')).toContain("ipvsadm -S -n | awk '$1 == \"-A\"");
   });
@@ -428,7 +428,7 @@ exit 0
 
   it('fill a chain of their own, then jump to it; the same rules again change nothing', () => {
     const h = host();
-    const first = h.run(`lvs_marks_up C "$(printf '%s' '${R1}')"`);
+    const first = h.run(`lvs_chain_up iptables PREROUTING C "$(printf '%s' '${R1}')"`);
     expect(first.slice(first.indexOf('-N C-a'))).toEqual([
       '-N C-a',
       '-A C-a -d 10.0.0.9/32 -p tcp -m tcp --dport 80 -j MARK --set-mark 7',
@@ -436,17 +436,17 @@ exit 0
       '-I PREROUTING 1 -j C-a',
     ]);
     expect(h.jumps()).toEqual(['C-a']);
-    expect(h.run(`lvs_marks_up C "$(printf '%s' '${R1}')"`)).toEqual(['-S PREROUTING']);
+    expect(h.run(`lvs_chain_up iptables PREROUTING C "$(printf '%s' '${R1}')"`)).toEqual(['-S PREROUTING']);
   });
 
   it('a change fills the other chain and moves the jump before the old chain goes; down removes both', () => {
     const h = host();
-    h.run(`lvs_marks_up C "$(printf '%s' '${R1}')"`);
-    const change = h.run(`lvs_marks_up C '-d 10.0.0.9/32 -p udp -m udp --dport 53 -j MARK --set-mark 7'`);
+    h.run(`lvs_chain_up iptables PREROUTING C "$(printf '%s' '${R1}')"`);
+    const change = h.run(`lvs_chain_up iptables PREROUTING C '-d 10.0.0.9/32 -p udp -m udp --dport 53 -j MARK --set-mark 7'`);
     expect(change.indexOf('-I PREROUTING 1 -j C-b')).toBeLessThan(change.indexOf('-D PREROUTING -j C-a'));
     expect(change).toContain('-X C-a');
     expect(h.jumps()).toEqual(['C-b']);
-    h.run('lvs_marks_down C');
+    h.run('lvs_chain_down iptables PREROUTING C');
     expect(h.jumps()).toEqual([]);
   });
 });

@@ -1,10 +1,9 @@
-import { createHash } from 'crypto';
 import { Construct, IConstruct } from 'constructs';
 import { ConfiguredHost, ConfiguredHostProps } from './configured-host';
 import { HostStep, ownerKeyFor } from './host-step';
 import { claimNames } from './names';
 import { InterfaceProps, RealServer } from './real-server';
-import { AddressSpec } from './scripts/host';
+import { AddressSpec, chainNameOf } from './scripts/host';
 import { Forwarding, renderRules, serviceLabel } from './ipvs';
 import { frameworkOf } from './framework';
 import { ipvsTableFragment } from './scripts/table';
@@ -264,7 +263,7 @@ export class LvsDirector extends ConfiguredHost {
           services: this.services.map((s) => s._entry()),
           ownsWholeTable: this.ownsWholeTable,
           drainSeconds: this.drainSeconds,
-          marksChain: marksChainOf(owner),
+          marksChain: chainNameOf(owner),
         }),
       }),
       { createBeforeDestroy: true },
@@ -322,9 +321,4 @@ function checkTunables(scope: IConstruct, t: IpvsTunables): IpvsKernelSpec {
     timeouts: Object.values(timeouts).some((v) => v !== undefined) ? timeouts : undefined,
     connTableBits: t.connTableBits === undefined ? undefined : checkInt(scope, 'tunables.connTableBits', t.connTableBits, 8, 20),
   };
-}
-
-/** The director's own iptables chain name for marking rules: within iptables' 28 characters whatever the owner. */
-function marksChainOf(owner: string): string {
-  return `LVS-CDKTF-${createHash('sha256').update(owner).digest('hex').slice(0, 8)}`;
 }

@@ -12,7 +12,7 @@ import {
   realServerRole,
   tunRealServerSettings,
 } from './scripts/roles';
-import { Cidr, checkCidr, checkInterface, checkIp, checkLabel, checkOneOf, checkPort, fail, inSubnet } from './validation';
+import { Cidr, checkCidr, checkInt, checkInterface, checkIp, checkLabel, checkOneOf, checkPort, fail, inSubnet } from './validation';
 
 /** A data-plane interface and the address it already carries. */
 export interface InterfaceProps {
@@ -68,6 +68,19 @@ export interface TunnelProps {
   readonly type?: 'ipip' | 'gue' | 'gre';
   /** GUE only: the UDP port fou listens on, 1 to 65535. @default 6080 */
   readonly port?: number;
+  /**
+   * Clamp the MSS this server announces from its VIPs (iptables TCPMSS on
+   * its SYN-ACKs), so that clients' segments still fit one packet once the
+   * director has encapsulated them, also where ICMP "fragmentation needed"
+   * from the director is dropped on the way to clients (without a clamp,
+   * path MTU discovery must get through, or large uploads stall). `'auto'`
+   * takes the data interface's MTU, read on the host, less the IP and TCP
+   * headers and the encapsulation (IPIP 20, GUE 32, GRE 24 bytes;
+   * IPv6-in-IPv6 40); or give the MSS, 536 to 65495. Applied at boot,
+   * removed on destroy.
+   * @default - no clamp: clients rely on path MTU discovery
+   */
+  readonly mss?: 'auto' | number;
 }
 
 /** Props of a {@link TunRealServer}. */
@@ -281,6 +294,8 @@ export class TunRealServer extends RealServer {
   public readonly forwarding = 'tun' as const;
   /** The encapsulation this server receives. */
   public readonly tunnel: Tunnel;
+  /** The MSS clamp on this server's SYN-ACKs (see {@link TunnelProps.mss}); undefined without one. */
+  public readonly mss?: 'auto' | number;
 
   constructor(scope: Construct, id: string, props: TunRealServerProps) {
     super(scope, id, props);
@@ -289,6 +304,7 @@ export class TunRealServer extends RealServer {
     const type = checkOneOf(this, 'tunnel.type', t.type ?? 'ipip', TUNNEL_TYPES);
     if (type !== 'gue' && t.port !== undefined) fail(this, 'tunnel.port', `only a GUE tunnel has a port; this one is ${type}`);
     this.tunnel = type === 'gue' ? { type, port: checkPort(this, 'tunnel.port', t.port ?? 6080) } : { type };
+    if (t.mss !== undefined) this.mss = t.mss === 'auto' ? 'auto' : checkInt(this, 'tunnel.mss', t.mss, 536, 65495);
   }
 
   /** Encapsulated traffic is routed: any address the director can reach will do; IPv6 services take IPv6-in-IPv6 only. */
@@ -299,7 +315,7 @@ export class TunRealServer extends RealServer {
   }
 
   protected roleSettings(spec: RealServerSpec) {
-    return tunRealServerSettings(spec, this.tunnel);
+    return tunRealServerSettings(spec, this.tunnel, this.mss);
   }
 }
 

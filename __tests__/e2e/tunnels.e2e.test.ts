@@ -3,7 +3,8 @@
  * three real servers take IPIP (tun-web1), GUE (tun-web2, fou on port 6080)
  * and GRE (tun-web3). Round robin sends one request to each; a download and
  * an upload each bigger than one MTU go through every tunnel type (the
- * director's encapsulation adds 20 to 28 bytes to each request packet).
+ * director's encapsulation adds 20 to 32 bytes to each request packet), by
+ * path MTU discovery, and with ICMP dropped by each server's MSS clamp.
  */
 import { join } from 'path';
 import { readStack } from '../../synth/read';
@@ -18,6 +19,19 @@ const HOSTS = ['tun-director', ...WEBS];
 const VIP = '192.168.100.150';
 const BIG = 2_000_000;
 const UPLOAD = 300_000;
+/** A network that drops ICMP "fragmentation needed" (path MTU discovery's messages) before the client. */
+const NO_FRAG_NEEDED = '-p icmp --icmp-type fragmentation-needed -j DROP';
+/** One upload to each server at once (round robin), each given `seconds`: what each server counted, or FAILED. */
+const uploads = (seconds: number) =>
+  sh('tun-client', [
+    'ip route flush cache',
+    `for i in 1 2 3; do (head -c ${UPLOAD} /dev/zero | timeout ${seconds} socat -t ${seconds} - TCP4:${VIP}:8081 || echo FAILED) & done`,
+    'wait',
+  ].join('\n'))
+    .trim()
+    .split('\n')
+    .map((u) => u.trim())
+    .sort();
 
 const APP = `
 const director = new LvsDirector(stack, 'lb', {
@@ -36,7 +50,8 @@ for (const s of servers) {
     connection: at(2231 + s.n),
     dataInterface: { name: 'eth0', address: s.address },
     webServer: { kind: 'nginx' },
-    tunnel: s.tunnel,
+    // MSS set: a later deploy clamps each server's MSS to its tunnel.
+    tunnel: { ...s.tunnel, mss: process.env.MSS ? ('auto' as const) : undefined },
   });
   web.addRealServer(server);
   upload.addRealServer(server);
@@ -50,12 +65,16 @@ describe('TUN over IPIP, GUE and GRE on the lab kernel', () => {
 
   beforeAll(() => {
     requireLab();
-    // What this suite's `ss` loads is not the deploy's: loaded before the snapshots.
+    // What this suite's `ss` and the client's firewall load is not the deploy's: loaded before the snapshots.
     for (const h of HOSTS) sh(h, 'modprobe -a tcp_diag inet_diag');
+    sh('tun-client', 'iptables -w -n -L INPUT >/dev/null');
     for (const h of HOSTS) before[h] = snapshot(h);
   });
 
-  const cleanUp = () => WEBS.forEach((h) => sh(h, "pkill -f '^socat TCP4-LISTEN:8081' || true; rm -f /var/www/html/big.bin"));
+  const cleanUp = () => {
+    sh('tun-client', `while iptables -w -D INPUT ${NO_FRAG_NEEDED} 2>/dev/null; do :; done`);
+    WEBS.forEach((h) => sh(h, "pkill -f '^socat TCP4-LISTEN:8081' || true; rm -f /var/www/html/big.bin"));
+  };
 
   afterAll(() =>
     leaveHostsAsFound(before, () => {
@@ -88,8 +107,25 @@ describe('TUN over IPIP, GUE and GRE on the lab kernel', () => {
     });
     const downloads = sh('tun-client', `for i in 1 2 3; do curl -s -m 60 http://${VIP}/big.bin | { read -r name; echo "$name $(wc -c)"; }; done`).trim().split('\n');
     expect(downloads.sort()).toEqual(['web1', 'web2', 'web3'].map((w) => `${w} ${BIG}`));
-    const uploads = sh('tun-client', `for i in 1 2 3; do head -c ${UPLOAD} /dev/zero | socat -t 30 - TCP4:${VIP}:8081 || echo FAILED; done`).trim().split('\n');
-    expect(uploads.map((u) => u.trim()).sort()).toEqual(['web1', 'web2', 'web3'].map((w) => `${w}=${UPLOAD}`));
+    expect(uploads(30)).toEqual(['web1', 'web2', 'web3'].map((w) => `${w}=${UPLOAD}`));
+  });
+
+  it('where ICMP fragmentation-needed is dropped, uploads stall; with mss auto each server announces what fits its tunnel and uploads complete', () => {
+    sh('tun-client', `iptables -w -I INPUT ${NO_FRAG_NEEDED}`);
+    // Each server announces 1460 (its MTU less 40): the director cannot encapsulate full-sized segments and its ICMP is lost.
+    expect(uploads(8)).toEqual(['FAILED', 'FAILED', 'FAILED']);
+    project.env = { MSS: '1' };
+    expect(project.deploy(STACK)).toMatch(/Apply complete! Resources: 3 added, 0 changed, 3 destroyed/);
+    const synAcks = sh('tun-client', [
+      `timeout 8 tcpdump -l -n -i eth0 -c 3 'src ${VIP} and tcp[tcpflags] & (tcp-syn|tcp-ack) == (tcp-syn|tcp-ack)' 2>/dev/null > /tmp/synack.txt &`,
+      'sleep 1.5',
+      `for i in 1 2 3; do curl -s -o /dev/null -m 5 http://${VIP}/; done`,
+      'wait',
+      "grep -o 'mss [0-9]*' /tmp/synack.txt | sort; rm -f /tmp/synack.txt",
+    ].join('\n'));
+    // 1500 less 40 for the IPv4 and TCP headers, less IPIP 20, GUE 32, GRE 24.
+    expect(synAcks.trim().split('\n')).toEqual(['mss 1428', 'mss 1436', 'mss 1440']);
+    expect(uploads(30)).toEqual(['web1', 'web2', 'web3'].map((w) => `${w}=${UPLOAD}`));
   });
 
   it('destroy returns every host to its state before the deploy', () => {

@@ -4,6 +4,7 @@
  * prepare/up in declaration order and runs `down` in reverse, so teardown
  * mirrors setup (a VIP goes before the ARP settings that protect it).
  */
+import { createHash } from 'crypto';
 import { sq, writeFile } from './shell';
 
 export interface Fragment {
@@ -145,6 +146,55 @@ export function defaultRouteFragment(gateway: string, dev: string): Fragment {
     prepare: `lvs_default_route_record ${fam}`,
     up: `ip ${fam} route replace default via ${sq(gateway)} dev ${sq(dev)}`,
     down: `lvs_default_route_restore ${fam} ${sq(gateway)} ${sq(dev)}`,
+  };
+}
+
+/** The name of an owner's chains in the mangle table (lvs_chain_* in lvs.sh): within iptables' 28 characters with its -a/-b suffix, whatever the owner. */
+export function chainNameOf(owner: string): string {
+  return `LVS-CDKTF-${createHash('sha256').update(owner).digest('hex').slice(0, 8)}`;
+}
+
+/** `iptables` or `ip6tables`. */
+export type Iptables = 'iptables' | 'ip6tables';
+
+/**
+ * An owner's chain entered from `hook`, holding `rules` (iptables arguments,
+ * one rule each, taken literally), or removed when there are none: so a
+ * chain an earlier generation left goes, and a host without rules need not
+ * have iptables.
+ */
+export function chainUp(cmd: Iptables, hook: string, chain: string, rules: string[]): string {
+  if (rules.length === 0) return chainDown(cmd, hook, chain);
+  return `lvs_chain_up ${cmd} ${hook} ${sq(chain)} "$(cat <<'LVS_RULES'\n${rules.join('\n')}\nLVS_RULES\n)"`;
+}
+
+export function chainDown(cmd: Iptables, hook: string, chain: string): string {
+  return `lvs_chain_down ${cmd} ${hook} ${sq(chain)}`;
+}
+
+/** What a TUN server announces as its MSS: a number, or `auto` (the data interface's MTU less `overhead`). */
+export interface MssClampSpec {
+  readonly cmd: Iptables;
+  readonly chain: string;
+  /** VIPs whose SYN-ACKs are clamped (one family, as `cmd`). */
+  readonly vips: string[];
+  readonly mss: number | 'auto';
+  readonly dev: string;
+  /** IP and TCP headers plus the tunnel's encapsulation, for `auto`. */
+  readonly overhead: number;
+}
+
+/**
+ * Clamps the MSS of the SYN and SYN-ACK segments the host sends from each
+ * VIP (iptables TCPMSS in OUTPUT), so clients size their segments to fit the
+ * director's encapsulation without relying on path MTU discovery. `auto`
+ * reads the MTU on the host at each apply and boot.
+ */
+export function mssClampFragment(c: MssClampSpec): Fragment {
+  const rules = c.vips.map((vip) => `-s ${vip} -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss $mss`);
+  return {
+    up: [`mss=${c.mss === 'auto' ? `$(lvs_mtu_less ${sq(c.dev)} ${c.overhead})` : c.mss}`, `lvs_chain_up ${c.cmd} OUTPUT ${sq(c.chain)} "${rules.join('\n')}"`].join('\n'),
+    down: chainDown(c.cmd, 'OUTPUT', c.chain),
   };
 }
 

@@ -457,46 +457,54 @@ lvs_table_down() {
   rm -f "$dir/rules.orig" "$dir/rules.recorded"
 }
 
-# --- Firewall marks (ipvs.ts markRuleArgs) -------------------------------------
-# A director's marking rules live in a chain of its own in the mangle table
-# that PREROUTING jumps to, one of two (CHAIN-a, CHAIN-b): a change fills the
-# other one and moves the jump, so no packet goes unmarked meanwhile.
+# --- Chains of our own in the mangle table -----------------------------------
+# A director's marking rules (ipvs.ts markRuleArgs, from PREROUTING) and a TUN
+# server's MSS clamps (from OUTPUT) live in a chain of the owner's own, one of
+# two (NAME-a, NAME-b): a change fills the other one and moves the jump, so no
+# packet passes unmatched meanwhile. CMD is iptables or ip6tables.
 
-# The chain PREROUTING jumps to now, if any.
-lvs_marks_current() {
-  iptables -w -t mangle -S PREROUTING 2>/dev/null | awk -v a="$1-a" -v b="$1-b" '$1 == "-A" && ($NF == a || $NF == b) { print $NF; exit }'
+# lvs_chain_current CMD HOOK NAME: the chain HOOK jumps to now, if any.
+lvs_chain_current() {
+  "$1" -w -t mangle -S "$2" 2>/dev/null | awk -v a="$3-a" -v b="$3-b" '$1 == "-A" && ($NF == a || $NF == b) { print $NF; exit }'
 }
 
-lvs_marks_drop() {
-  while iptables -w -t mangle -D PREROUTING -j "$1" 2>/dev/null; do :; done
-  iptables -w -t mangle -F "$1" 2>/dev/null || true
-  iptables -w -t mangle -X "$1" 2>/dev/null || true
+# lvs_chain_drop CMD HOOK CHAIN
+lvs_chain_drop() {
+  while "$1" -w -t mangle -D "$2" -j "$3" 2>/dev/null; do :; done
+  "$1" -w -t mangle -F "$3" 2>/dev/null || true
+  "$1" -w -t mangle -X "$3" 2>/dev/null || true
 }
 
-# lvs_marks_up CHAIN RULES: RULES are iptables arguments, one rule per line.
-# Unchanged rules in a live chain are left alone.
-lvs_marks_up() {
-  command -v iptables >/dev/null 2>&1 || lvs_install iptables
-  cur=$(lvs_marks_current "$1")
-  if [ -n "$cur" ] && [ "$(cat "$dir/marks" 2>/dev/null)" = "$2" ]; then return 0; fi
-  if [ "$cur" = "$1-a" ]; then new="$1-b"; else new="$1-a"; fi
-  lvs_marks_drop "$new"
-  iptables -w -t mangle -N "$new"
-  printf '%s\n' "$2" | while read -r rule; do
+# lvs_chain_up CMD HOOK NAME RULES: RULES are iptables arguments, one rule per
+# line. Unchanged rules in a live chain are left alone.
+lvs_chain_up() {
+  command -v "$1" >/dev/null 2>&1 || lvs_install iptables
+  rec="$dir/chain-$1-$3"
+  cur=$(lvs_chain_current "$1" "$2" "$3")
+  if [ -n "$cur" ] && [ "$(cat "$rec" 2>/dev/null)" = "$4" ]; then return 0; fi
+  if [ "$cur" = "$3-a" ]; then new="$3-b"; else new="$3-a"; fi
+  lvs_chain_drop "$1" "$2" "$new"
+  "$1" -w -t mangle -N "$new"
+  printf '%s\n' "$4" | while read -r rule; do
     # shellcheck disable=SC2086 # each line holds validated iptables arguments
-    [ -z "$rule" ] || iptables -w -t mangle -A "$new" $rule
+    [ -z "$rule" ] || "$1" -w -t mangle -A "$new" $rule
   done
-  iptables -w -t mangle -I PREROUTING 1 -j "$new"
-  if [ -n "$cur" ]; then lvs_marks_drop "$cur"; fi
-  printf '%s\n' "$2" > "$dir/marks"
+  "$1" -w -t mangle -I "$2" 1 -j "$new"
+  if [ -n "$cur" ]; then lvs_chain_drop "$1" "$2" "$cur"; fi
+  printf '%s\n' "$4" > "$rec"
 }
 
-# lvs_marks_down CHAIN: removes both chains and their jumps.
-lvs_marks_down() {
-  rm -f "$dir/marks"
-  command -v iptables >/dev/null 2>&1 || return 0
-  # The mangle table's module is loaded only when a chain can be there: iptables would load it.
-  lsmod | awk '$1 == "iptable_mangle" || $1 == "nft_compat" { f = 1 } END { exit !f }' || return 0
-  lvs_marks_drop "$1-a"
-  lvs_marks_drop "$1-b"
+# lvs_chain_down CMD HOOK NAME: removes both chains and their jumps.
+lvs_chain_down() {
+  rm -f "$dir/chain-$1-$3"
+  command -v "$1" >/dev/null 2>&1 || return 0
+  # The mangle table's module (iptable_mangle, ip6table_mangle) is loaded only when a chain can be there: the command would load it.
+  lsmod | awk -v m="${1%tables}table_mangle" '$1 == m || $1 == "nft_compat" { f = 1 } END { exit !f }' || return 0
+  lvs_chain_drop "$1" "$2" "$3-a"
+  lvs_chain_drop "$1" "$2" "$3-b"
+}
+
+# lvs_mtu_less DEV BYTES: the interface's MTU less BYTES (an MSS for a tunnel's overhead).
+lvs_mtu_less() {
+  echo $(($(cat "/sys/class/net/$1/mtu") - $2))
 }

@@ -6,6 +6,7 @@
 import {
   AddressSpec,
   Fragment,
+  MssClampSpec,
   SysctlSetting,
   WebServerKind,
   addressFragment,
@@ -16,9 +17,11 @@ import {
   linkUpFragment,
   moduleOptionFragment,
   modulesFragment,
+  mssClampFragment,
   routeFragment,
   sysctlFragment,
   sysctlKey,
+  chainNameOf,
   webServerFragment,
 } from './host';
 import { Forwarding, Protocol, Tunnel } from '../ipvs';
@@ -81,6 +84,8 @@ export interface HostSettings {
   readonly defaultRoutes: { readonly via: string; readonly dev: string }[];
   /** GUE: the UDP ports fou decapsulates on. */
   readonly fouPorts?: number[];
+  /** TUN: MSS clamps on SYN-ACKs from the VIPs, one per address family. */
+  readonly mssClamps?: MssClampSpec[];
   /** Sysctls whose value `up` decides on the host (not checked by verify); recorded and restored with the others. */
   readonly hostDecidedSysctls?: { readonly keys: string[]; readonly up: string };
 }
@@ -96,6 +101,7 @@ function hostFragments(owner: string, s: HostSettings): Fragment[] {
     ...s.addresses.map(addressFragment),
     ...s.routes.map((r) => routeFragment(r.destination, r.dev)),
     ...s.defaultRoutes.map((r) => defaultRouteFragment(r.via, r.dev)),
+    ...(s.mssClamps ?? []).map(mssClampFragment),
   ];
 }
 
@@ -188,21 +194,43 @@ export function drRealServerSettings(spec: RealServerSpec): HostSettings {
  * same result in one step. IPv6 VIPs arrive IPv6-in-IPv6 and go on ip6tnl0
  * (ip6_tunnel), which has no ARP or rp_filter to set.
  */
-export function tunRealServerSettings(spec: RealServerSpec, tunnel: Tunnel = { type: 'ipip' }): HostSettings {
+export function tunRealServerSettings(spec: RealServerSpec, tunnel: Tunnel = { type: 'ipip' }, mss?: number | 'auto'): HostSettings {
   const dev = spec.dataInterface.dev;
   const tunDev = tunnel.type === 'gre' ? 'gre0' : 'tunl0';
   const rpFilter = ['all', 'default', tunDev, dev].map((d): SysctlSetting => [sysctlKey('net', 'ipv4', 'conf', d, 'rp_filter'), 0]);
-  const ipv6 = spec.vips.some((vip) => vip.includes(':'));
+  const vips6 = spec.vips.filter((vip) => vip.includes(':'));
+  const vips4 = spec.vips.filter((vip) => !vip.includes(':'));
+  const chain = chainNameOf(spec.owner);
+  // IP and TCP headers, then what the director's encapsulation adds (IPv6 services are IPv6-in-IPv6).
+  const clamps: MssClampSpec[] =
+    mss === undefined
+      ? []
+      : [
+          { cmd: 'iptables' as const, vips: vips4, overhead: 40 + ENCAPSULATION[tunnel.type] },
+          { cmd: 'ip6tables' as const, vips: vips6, overhead: 60 + 40 },
+        ]
+          .filter((c) => c.vips.length > 0)
+          .map((c) => ({ ...c, chain, mss, dev }));
   return {
     ...NONE,
-    modules: [...{ ipip: ['ipip'], gue: ['ipip', 'fou'], gre: ['ip_gre'] }[tunnel.type], ...(ipv6 ? ['ip6_tunnel'] : [])],
+    modules: [
+      ...{ ipip: ['ipip'], gue: ['ipip', 'fou'], gre: ['ip_gre'] }[tunnel.type],
+      ...(vips6.length > 0 ? ['ip6_tunnel'] : []),
+      // What iptables loads for the clamps, loaded here so that destroy unloads it with the rest.
+      ...clamps.map((c) => (c.cmd === 'iptables' ? 'iptable_mangle' : 'ip6table_mangle')),
+      ...(clamps.length > 0 ? ['xt_TCPMSS', 'xt_tcpudp'] : []),
+    ],
     // The tunnel device is listed too: created at boot after `default` is set, it would inherit values destroy cannot restore.
     sysctls: [...arpSysctls(['all', 'default', 'lo', tunDev, dev]), ...rpFilter],
-    linksUp: [tunDev, ...(ipv6 ? ['ip6tnl0'] : [])],
+    linksUp: [tunDev, ...(vips6.length > 0 ? ['ip6tnl0'] : [])],
     addresses: spec.vips.map((vip) => ({ cidr: hostPrefix(vip), dev: vip.includes(':') ? 'ip6tnl0' : tunDev })),
     fouPorts: tunnel.type === 'gue' ? [tunnel.port] : undefined,
+    mssClamps: clamps.length > 0 ? clamps : undefined,
   };
 }
+
+/** Bytes each IPv4 tunnel type adds to a packet: outer IPv4 header, and UDP + GUE header or GRE header. */
+const ENCAPSULATION: Record<Tunnel['type'], number> = { ipip: 20, gue: 20 + 8 + 4, gre: 20 + 4 };
 
 /** A real server's scripts: its settings, then the optional web server. */
 export function realServerRole(spec: RealServerSpec, settings: HostSettings): Required<Fragment> {

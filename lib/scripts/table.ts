@@ -3,8 +3,7 @@
  * declared one without ever flushing a service that stays.
  */
 import { IpvsService, markRuleArgs, ruleLines, serviceSelector } from '../ipvs';
-import { Fragment } from './host';
-import { sq } from './shell';
+import { Fragment, chainDown, chainUp } from './host';
 
 export interface IpvsTableSpec {
   readonly services: IpvsService[];
@@ -21,22 +20,21 @@ export interface IpvsTableSpec {
 
 /**
  * The table's scripts; the logic is lvs_table_up, lvs_table_down and
- * lvs_marks_* in lvs.sh. The marking rules follow the services they mark
+ * lvs_chain_* in lvs.sh. The marking rules follow the services they mark
  * for, and go first on the way down. Without marking rules, only a chain a
  * previous generation left is removed (a director need not have iptables).
  */
 export function ipvsTableFragment(spec: IpvsTableSpec): Required<Fragment> {
   const whole = spec.ownsWholeTable ? 'yes' : 'no';
   const marks = markRuleArgs(spec.services);
-  const chain = sq(spec.marksChain);
   return {
     prepare: 'lvs_table_record',
     up: [
       `desired_services=$(cat <<'LVS_RULES'\n${spec.services.map(serviceSelector).join('\n')}\nLVS_RULES\n)`,
       `desired_rules=$(cat <<'LVS_RULES'\n${ruleLines(spec.services, false).join('\n')}\nLVS_RULES\n)`,
       `lvs_table_up ${whole} ${spec.drainSeconds} "$desired_services" "$desired_rules"`,
-      marks.length > 0 ? `lvs_marks_up ${chain} "$(cat <<'LVS_RULES'\n${marks.join('\n')}\nLVS_RULES\n)"` : `lvs_marks_down ${chain}`,
+      chainUp('iptables', 'PREROUTING', spec.marksChain, marks),
     ].join('\n'),
-    down: `lvs_marks_down ${chain}\nlvs_table_down ${whole} ${spec.drainSeconds}`,
+    down: `${chainDown('iptables', 'PREROUTING', spec.marksChain)}\nlvs_table_down ${whole} ${spec.drainSeconds}`,
   };
 }
