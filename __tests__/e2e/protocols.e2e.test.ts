@@ -26,6 +26,9 @@ const APP = `
 const director = new LvsDirector(stack, 'lb', {
   connection: at(2221),
   interfaces: [{ name: 'ens33', address: '192.168.115.111/24' }],
+  // A UDP flow's entry expires 5 s after its last datagram: the drain below waits for that.
+  tunables: { udpTimeout: 5 },
+  drainSeconds: 120,
 });
 const services = [
   director.addService('udp', { vip: ${JSON.stringify(UDP)}, port: 5353, protocol: 'udp', scheduler: 'rr' }),
@@ -41,7 +44,8 @@ for (const n of [1, 2]) {
     dataInterface: { name: 'ens33', address: '192.168.115.11' + (1 + n) + '/24' },
     webServer: { kind: 'httpd' },
   });
-  for (const s of services) s.addRealServer(web);
+  // DRAINED names a server a later deploy removes from the UDP service.
+  for (const s of services) if (!(s === services[0] && process.env.DRAINED === 'web' + n)) s.addRealServer(web);
 }
 `;
 
@@ -133,6 +137,26 @@ describe('UDP and SCTP services on the lab kernel', () => {
     const answers = marked();
     expect(answers[0]).toMatch(/^web[12]$/);
     expect(answers).toEqual(Array(6).fill(answers[0]));
+  });
+
+  it('UDP drain: a removed server keeps its live flow at weight 0 until the flow has been idle for the UDP timeout, then goes', () => {
+    // A source port whose flow round robin gives to web2.
+    const port = [41100, 41101, 41102].find((p) => udp(UDP, [p])[0] === 'web2')!;
+    expect(port).toBeDefined();
+    // That flow sends a datagram every 2 s (socat waits 1 s for the answer) for about a minute; the director samples web2's entry meanwhile.
+    sh('dr-client', `nohup sh -c 'for i in $(seq 30); do echo q | socat -t 1 - UDP4:${UDP}:5353,sourceport=${port},reuseaddr || echo FAILED; sleep 1; done' > /tmp/flow.txt 2>&1 &`);
+    sh('dr-director', `nohup sh -c 'while :; do ipvsadm -Ln -u ${UDP}:5353 | awk "\\$2 == \\"192.168.115.113:5353\\" { print \\$4, \\$6 }" | sed "s/^/web2 /"; echo tick; sleep 0.5; done' > /tmp/samples.txt 2>&1 &`);
+    project.env = { DRAINED: 'web2' };
+    const out = project.deploy(STACK);
+    sh('dr-director', "pkill -f 'ipvsadm -Ln -u' ; pkill -f 'while :; do ipvsadm' || true");
+    expect(out).toContain(`draining 192.168.115.113:5353 from -u ${UDP}:5353`);
+    // The deploy returned after the flow's last datagram, every one of them answered by web2.
+    expect(sh('dr-client', 'cat /tmp/flow.txt; rm -f /tmp/flow.txt').trim().split('\n')).toEqual(Array(30).fill("web2"));
+    const samples = sh('dr-director', 'cat /tmp/samples.txt; rm -f /tmp/samples.txt');
+    // Seen draining: weight 0 with the flow's entry still there (UDP counts in InActConn).
+    expect(samples).toMatch(/^web2 0 [1-9]/m);
+    expect(sh('dr-director', `ipvsadm -Sn -u ${UDP}:5353`)).not.toContain('192.168.115.113');
+    expect(udp(UDP, [41110, 41111])).toEqual(['web1', 'web1']);
   });
 
   it('destroy returns every host to its state before the deploy', () => {

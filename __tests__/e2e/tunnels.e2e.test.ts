@@ -25,12 +25,14 @@ const NO_FRAG_NEEDED = '-p icmp --icmp-type fragmentation-needed -j DROP';
 const uploads = (seconds: number) =>
   sh('tun-client', [
     'ip route flush cache',
-    `for i in 1 2 3; do (head -c ${UPLOAD} /dev/zero | timeout ${seconds} socat -t ${seconds} - TCP4:${VIP}:8081 || echo FAILED) & done`,
+    `for i in 1 2 3; do (head -c ${UPLOAD} /dev/zero | timeout ${seconds} socat -t ${seconds} - TCP4:${VIP}:8081 > /tmp/up.$i || echo FAILED >> /tmp/up.$i) & done`,
     'wait',
+    "for i in 1 2 3; do tr -d '\\n' < /tmp/up.$i; echo; done; rm -f /tmp/up.*",
   ].join('\n'))
     .trim()
     .split('\n')
-    .map((u) => u.trim())
+    // A stalled upload got as far as the server's name.
+    .map((u) => (u.includes('FAILED') ? 'FAILED' : u.trim()))
     .sort();
 
 const APP = `
