@@ -238,6 +238,30 @@ describe('diff against a previous synth', () => {
   test('a new stack', () => {
     expect(diffStack(undefined, base).notes).toEqual(['dr-stack is new: every step is created.']);
   });
+
+  test('a TUN server moving to another tunnel type, in the diff, the report and the diagram', () => {
+    const tunWeb = (n: number, tunnel?: RealServerConfig['tunnel']): RealServerConfig => ({
+      name: `web${n}`,
+      connection: { host: `10.254.0.3${n}` },
+      interface: { name: 'eth0', address: `192.168.100.${n}/24` },
+      tunnel,
+    });
+    const tun = (web2?: RealServerConfig['tunnel']) => stackOf('tun-stack', { stacks: { 'tun-stack': { realServers: [tunWeb(1), tunWeb(2, web2)] } } });
+    const after = tun({ type: 'gue', port: 5555 });
+    expect(diffStack(tun(), after).cluster).toEqual(['web2 forwarding TUN → TUN over GUE port 5555 on 192.168.100.101:80']);
+    expect(buildReport(after, {})).toContain('| web2 | 192.168.100.2:80 | TUN (-i) over GUE port 5555 |');
+    expect(mermaidOf(after.topology!)).toContain('TUN over GUE port 5555, weight 1');
+  });
+});
+
+describe('config fields of another forwarding method', () => {
+  it.each([
+    ['dr-stack', { gateway: '192.168.115.111' }, 'dr-stack: cluster.realServers[0].gateway: only a NAT real server has a gateway; this stack is dr'],
+    ['nat-stack', { tunnel: { type: 'gre' as const } }, 'nat-stack: cluster.realServers[0].tunnel: only a TUN real server has a tunnel; this stack is nat'],
+  ])('%s refuses %j', (stack, extra, message) => {
+    const web = { ...DR_WEB(1), ...extra };
+    expect(() => synthAll({ stacks: { [stack]: { realServers: [web] } } })).toThrow(message);
+  });
 });
 
 test('lineDiff shows removed before added lines, with context', () => {

@@ -6,7 +6,7 @@
 import { IpvsService } from '../lib/ipvs';
 import { Topology, TopologyDirector } from '../lib/topology';
 import {
-  forwardingName,
+  entryForwardingName,
   hostLabel,
   persistenceLabel,
   protocolLabel,
@@ -59,14 +59,14 @@ function diffService(before: IpvsService, after: IpvsService, retired: Set<strin
     const name = shortName(path);
     const was = old.get(path);
     if (!was) {
-      out.push(`${name} added to ${where} (${forwardingName(r.forwarding)}, weight ${r.weight})`);
+      out.push(`${name} added to ${where} (${entryForwardingName(r)}, weight ${r.weight})`);
       continue;
     }
     out.push(...changed(`${name} weight`, was.weight, r.weight, where));
     out.push(...changed(`${name} upper threshold`, was.upperThreshold, r.upperThreshold, where));
     out.push(...changed(`${name} lower threshold`, was.lowerThreshold, r.lowerThreshold, where));
     out.push(...changed(`${name} target`, realServerTarget(was), realServerTarget(r), where));
-    out.push(...changed(`${name} forwarding`, forwardingName(was.forwarding), forwardingName(r.forwarding), where));
+    out.push(...changed(`${name} forwarding`, entryForwardingName(was), entryForwardingName(r), where));
   }
   for (const path of old.keys()) {
     if (now.has(path)) continue;
@@ -83,7 +83,7 @@ function addedService(s: IpvsService, director: string): string[] {
   const what = `${protocolLabel(s)}, scheduler ${s.scheduler}, persistence ${persistenceLabel(s)}`;
   return [
     `service ${serviceLabel(s)} added on ${director} (${what})`,
-    ...s.realServers.map((r) => `${shortName(r.server)} added to ${serviceLabel(s)} (${forwardingName(r.forwarding)}, weight ${r.weight})`),
+    ...s.realServers.map((r) => `${shortName(r.server)} added to ${serviceLabel(s)} (${entryForwardingName(r)}, weight ${r.weight})`),
   ];
 }
 

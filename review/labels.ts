@@ -16,6 +16,22 @@ export function forwardingLabel(method: string): string {
   return f ? `${f.name} (${f.flag})` : method;
 }
 
+/** ` over GUE port 6080`, ` over GRE`: a TUN entry's encapsulation other than IPIP (the default); empty otherwise. */
+function tunnelText(r: IpvsRealServer): string {
+  if (!r.tunnel) return '';
+  return r.tunnel.type === 'gue' ? ` over GUE port ${r.tunnel.port}` : ` over ${r.tunnel.type.toUpperCase()}`;
+}
+
+/** `TUN over GUE port 6080`: an entry's forwarding method with its tunnel. */
+export function entryForwardingName(r: IpvsRealServer): string {
+  return forwardingName(r.forwarding) + tunnelText(r);
+}
+
+/** `TUN (-i) over GRE`: an entry's forwarding method, its ipvsadm flag and its tunnel. */
+export function entryForwardingLabel(r: IpvsRealServer): string {
+  return forwardingLabel(r.forwarding) + tunnelText(r);
+}
+
 /** `host:port` as the reviewer knows the machine (a host step's or a topology connection's). */
 export function hostLabel(at: { host: string; port: number | string }): string {
   return hostPort(at.host, at.port);

@@ -5,7 +5,7 @@
  * client), since that is what differs between methods and breaks first.
  */
 import { Topology } from '../lib/topology';
-import { forwardingName, gatewayLabel, interfaceLabel, serviceLabel, shortName } from './labels';
+import { entryForwardingName, gatewayLabel, interfaceLabel, serviceLabel, shortName } from './labels';
 
 /**
  * Label text safe inside a quoted Mermaid label: quotes, brackets and the
@@ -49,7 +49,7 @@ export function mermaidOf(topology: Topology): string {
         }
         directorOf.set(r.server, dir);
         const port = r.port !== undefined && r.port !== s.port ? `, port ${r.port}` : '';
-        edge(svc, '-->', `${forwardingName(r.forwarding)}, weight ${r.weight}${port}`, id);
+        edge(svc, '-->', `${entryForwardingName(r)}, weight ${r.weight}${port}`, id);
       }
     });
     topology.retired.forEach((_, k) => edge(dir, '-.-x', 'drained out', `retired${k}`));

@@ -5,7 +5,7 @@
  */
 import { TopologyDirector, TopologyRealServer } from '../lib/topology';
 import { StackDiff, diffStack } from './diff';
-import { forwardingLabel, gatewayLabel, hostLabel, interfaceLabel, persistenceLabel, protocolLabel, realServerTarget, serviceLabel, shortName, thresholdsLabel } from './labels';
+import { entryForwardingLabel, forwardingLabel, gatewayLabel, hostLabel, interfaceLabel, persistenceLabel, protocolLabel, realServerTarget, serviceLabel, shortName, thresholdsLabel } from './labels';
 import { details, fence, table } from './markdown';
 import { mermaidOf } from './mermaid';
 import { splitLibrary } from '../lib/scripts/bundle';
@@ -57,7 +57,7 @@ function directorSection(d: TopologyDirector): string {
       '',
       table(
         ['real server', 'target', 'forwarding', 'weight', 'thresholds'],
-        s.realServers.map((r) => [shortName(r.server), realServerTarget(r), forwardingLabel(r.forwarding), String(r.weight), thresholdsLabel(r)]),
+        s.realServers.map((r) => [shortName(r.server), realServerTarget(r), entryForwardingLabel(r), String(r.weight), thresholdsLabel(r)]),
       ),
     );
   }

@@ -12,7 +12,7 @@ import {
   TunRealServer,
   VirtualService,
 } from '../lib';
-import { checkBool } from '../lib/validation';
+import { checkBool, fail } from '../lib/validation';
 import { addBackend, BackendConfig } from './backend';
 import { ClusterConfig } from './config';
 import { ClusterMode } from './topologies';
@@ -34,7 +34,7 @@ type RealServerConfig = ClusterConfig['realServers'][number];
 const REAL_SERVER: Record<ClusterMode, (scope: Construct, rs: RealServerConfig) => RealServer> = {
   nat: (scope, rs) => new NatRealServer(scope, rs.name, { ...realServerProps(rs), gateway: rs.gateway }),
   dr: (scope, rs) => new DrRealServer(scope, rs.name, realServerProps(rs)),
-  tun: (scope, rs) => new TunRealServer(scope, rs.name, realServerProps(rs)),
+  tun: (scope, rs) => new TunRealServer(scope, rs.name, { ...realServerProps(rs), tunnel: rs.tunnel }),
 };
 
 /**
@@ -58,6 +58,9 @@ export class ClusterStack extends TerraformStack {
         new RetiredRealServer(this, rs.name, { connection: rs.connection });
         continue;
       }
+      // A field of another mode would be dropped without a word.
+      if (rs.gateway !== undefined && props.mode !== 'nat') fail(this, `cluster.realServers[${i}].gateway`, `only a NAT real server has a gateway; this stack is ${props.mode}`);
+      if (rs.tunnel !== undefined && props.mode !== 'tun') fail(this, `cluster.realServers[${i}].tunnel`, `only a TUN real server has a tunnel; this stack is ${props.mode}`);
       this.service.addRealServer(REAL_SERVER[props.mode](this, rs), {
         weight: rs.weight,
         port: rs.port,

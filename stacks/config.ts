@@ -19,6 +19,7 @@ import type {
   RealServerOptions,
   Scheduler,
   SshConnectionProps,
+  TunnelProps,
   VirtualServiceOptions,
   WebServerKind,
 } from '../lib';
@@ -80,6 +81,15 @@ const REAL_SERVER = obj({
   ...SERVER_OPTIONS,
   /** NAT only: the director address to use as gateway. */
   gateway: optional(str()),
+  /** TUN only: the encapsulation and MSS clamp (TunRealServer's `tunnel`). @default - IPIP */
+  tunnel: optional(
+    objOf<TunnelProps>({
+      type: str<NonNullable<TunnelProps['type']>>(),
+      port: num(),
+      // 'auto' or a number: the construct checks which.
+      mss: custom<TunnelProps['mss']>(() => undefined),
+    }),
+  ),
   /** A web server to install and start on the host. @default - none */
   webServer: optional(str<WebServerKind>()),
   /** Leaves the cluster: drained out of the table and its host cleaned (see RetiredRealServer). */
