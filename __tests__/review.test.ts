@@ -249,7 +249,7 @@ describe('diff against a previous synth', () => {
     const tun = (web2?: RealServerConfig['tunnel']) => stackOf('tun-stack', { stacks: { 'tun-stack': { realServers: [tunWeb(1), tunWeb(2, web2)] } } });
     const after = tun({ type: 'gue', port: 5555 });
     expect(diffStack(tun(), after).cluster).toEqual(['web2 forwarding TUN → TUN over GUE port 5555 on 192.168.100.101:80']);
-    expect(buildReport(after, {})).toContain('| web2 | 192.168.100.2:80 | TUN (-i) over GUE port 5555 |');
+    expect(buildReport(after, { label: 'main', before: tun() })).toContain('| web2 | 192.168.100.2:80 | TUN (-i) over GUE port 5555 |');
     expect(mermaidOf(after.topology!)).toContain('TUN over GUE port 5555, weight 1');
   });
 });
