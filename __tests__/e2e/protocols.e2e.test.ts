@@ -145,10 +145,10 @@ describe('UDP and SCTP services on the lab kernel', () => {
     expect(port).toBeDefined();
     // That flow sends a datagram every 2 s (socat waits 1 s for the answer) for about a minute; the director samples web2's entry meanwhile.
     sh('dr-client', `nohup sh -c 'for i in $(seq 30); do echo q | socat -t 1 - UDP4:${UDP}:5353,sourceport=${port},reuseaddr || echo FAILED; sleep 1; done' > /tmp/flow.txt 2>&1 &`);
-    sh('dr-director', `nohup sh -c 'while :; do ipvsadm -Ln -u ${UDP}:5353 | awk "\\$2 == \\"192.168.115.113:5353\\" { print \\$4, \\$6 }" | sed "s/^/web2 /"; echo tick; sleep 0.5; done' > /tmp/samples.txt 2>&1 &`);
+    sh('dr-director', `nohup sh -c 'while :; do ipvsadm -Ln -u ${UDP}:5353 | awk "\\$2 == \\"192.168.115.113:5353\\" { print \\$4, \\$6 }" | sed "s/^/web2 /"; echo tick; sleep 0.5; done' > /tmp/samples.txt 2>&1 & echo $! > /tmp/samples.pid`);
     project.env = { DRAINED: 'web2' };
     const out = project.deploy(STACK);
-    sh('dr-director', "pkill -f 'ipvsadm -Ln -u' ; pkill -f 'while :; do ipvsadm' || true");
+    sh('dr-director', 'kill "$(cat /tmp/samples.pid)"; rm -f /tmp/samples.pid');
     expect(out).toContain(`draining 192.168.115.113:5353 from -u ${UDP}:5353`);
     // The deploy returned after the flow's last datagram, every one of them answered by web2.
     expect(sh('dr-client', 'cat /tmp/flow.txt; rm -f /tmp/flow.txt').trim().split('\n')).toEqual(Array(30).fill("web2"));
