@@ -26,8 +26,8 @@ const APP = `
 const director = new LvsDirector(stack, 'lb', {
   connection: at(2221),
   interfaces: [{ name: 'ens33', address: '192.168.115.111/24' }],
-  // A UDP flow's entry expires 5 s after its last datagram: the drain below waits for that.
-  tunables: { udpTimeout: 5 },
+  // A UDP flow's entry expires 10 s after its last datagram: the drain below waits for that.
+  tunables: { udpTimeout: 10 },
   drainSeconds: 120,
 });
 const services = [
@@ -66,7 +66,11 @@ describe('UDP and SCTP services on the lab kernel', () => {
     for (const h of HOSTS) before[h] = snapshot(h);
   });
 
-  const stopListeners = () => WEBS.forEach((h) => sh(h, "pkill -f '^socat .*192\\.168\\.115\\.16[1-4]' || true"));
+  const stopListeners = () => {
+    WEBS.forEach((h) => sh(h, "pkill -f '^socat .*192\\.168\\.115\\.16[1-4]' || true"));
+    // The drain test's sampler, if it failed before stopping it: its ipvsadm would load ip_vs again after destroy.
+    sh('dr-director', 'if [ -f /tmp/samples.pid ]; then kill "$(cat /tmp/samples.pid)" || true; fi; rm -f /tmp/samples.pid /tmp/samples.txt');
+  };
 
   afterAll(() =>
     leaveHostsAsFound(before, () => {
@@ -143,9 +147,9 @@ describe('UDP and SCTP services on the lab kernel', () => {
     // A source port whose flow round robin gives to web2.
     const port = [41100, 41101, 41102].find((p) => udp(UDP, [p])[0] === 'web2')!;
     expect(port).toBeDefined();
-    // That flow sends a datagram every 2 s (socat waits 1 s for the answer) for about a minute; the director samples web2's entry meanwhile.
-    sh('dr-client', `nohup sh -c 'for i in $(seq 30); do echo q | socat -t 1 - UDP4:${UDP}:5353,sourceport=${port},reuseaddr || echo FAILED; sleep 1; done' > /tmp/flow.txt 2>&1 &`);
-    sh('dr-director', `nohup sh -c 'while :; do ipvsadm -Ln -u ${UDP}:5353 | awk "\\$2 == \\"192.168.115.113:5353\\" { print \\$4, \\$6 }" | sed "s/^/web2 /"; echo tick; sleep 0.5; done' > /tmp/samples.txt 2>&1 & echo $! > /tmp/samples.pid`);
+    // That flow, one socket, sends a datagram a second for 30 s; the director samples web2's entry meanwhile.
+    sh('dr-client', `nohup sh -c '(for i in $(seq 30); do echo q; sleep 1; done) | socat -t 3 - UDP4:${UDP}:5353,sourceport=${port},reuseaddr' > /tmp/flow.txt 2>&1 &`);
+    sh('dr-director', `nohup sh -c 'while :; do ipvsadm -Ln -u ${UDP}:5353 | awk "\\$2 == \\"192.168.115.113:5353\\" { print \\$4, \\$6 }" | sed "s/^/web2 /"; echo tick; sleep 1; done' > /tmp/samples.txt 2>&1 & echo $! > /tmp/samples.pid`);
     project.env = { DRAINED: 'web2' };
     const out = project.deploy(STACK);
     sh('dr-director', 'kill "$(cat /tmp/samples.pid)"; rm -f /tmp/samples.pid');
