@@ -163,7 +163,7 @@ describe('UDP and SCTP services on the lab kernel', () => {
     const samples = sh('dr-director', 'cat /tmp/samples.txt; rm -f /tmp/samples.txt');
     // Seen draining: weight 0 with the flow's entry still there (UDP counts in InActConn).
     expect(samples).toMatch(/^web2 0 [1-9]/m);
-    expect(sh('dr-director', `ipvsadm -Sn -u ${UDP}:5353`)).not.toContain('192.168.115.113');
+    expect(sh('dr-director', `ipvsadm -Ln -u ${UDP}:5353`)).not.toContain('192.168.115.113');
     expect(udp(UDP, [41110, 41111])).toEqual(['web1', 'web1']);
   });
 
