@@ -133,7 +133,9 @@ echo '## modules'; cut -d' ' -f1 /proc/modules | sort
 echo '## ipvs'; if [ -d /sys/module/ip_vs ]; then ipvsadm -Sn | sort; ipvsadm -L --timeout; fi
 # iptables loads the mangle table's module when it is missing: only look when it is loaded.
 echo '## mangle'; if [ -d /sys/module/iptable_mangle ]; then iptables -w -t mangle -S; fi
-echo '## sysctls'; sysctl -a 2>/dev/null | grep -E '^net\.(ipv4\.(ip_forward|conf\.[^.]+\.(arp_ignore|arp_announce|rp_filter|send_redirects)|vs\.[a-z_]+)|ipv6\.conf\.[^.]+\.forwarding) ' | sort
+# IPv6: all.forwarding is what a director sets; per-device entries come with a device's IPv6 state (tunl0's appeared after
+# a deploy brought it up, in backend.e2e), not with our settings.
+echo '## sysctls'; sysctl -a 2>/dev/null | grep -E '^net\.(ipv4\.(ip_forward|conf\.[^.]+\.(arp_ignore|arp_announce|rp_filter|send_redirects)|vs\.[a-z_]+)|ipv6\.conf\.all\.forwarding) ' | sort
 echo '## files'
 for d in /etc/sysctl.d /etc/modules-load.d /etc/modprobe.d /etc/systemd/system /etc/systemd/system/multi-user.target.wants /var/lib/lvs-cdktf /var/www/html; do
   ls -A "$d" 2>/dev/null | sed "s|^|$d/|"
