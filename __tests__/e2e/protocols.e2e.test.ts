@@ -26,9 +26,6 @@ const APP = `
 const director = new LvsDirector(stack, 'lb', {
   connection: at(2221),
   interfaces: [{ name: 'ens33', address: '192.168.115.111/24' }],
-  // A UDP flow's entry expires 10 s after its last datagram: the drain below waits for that.
-  tunables: { udpTimeout: 10 },
-  drainSeconds: 120,
 });
 const services = [
   director.addService('udp', { vip: ${JSON.stringify(UDP)}, port: 5353, protocol: 'udp', scheduler: 'rr' }),
@@ -44,8 +41,7 @@ for (const n of [1, 2]) {
     dataInterface: { name: 'ens33', address: '192.168.115.11' + (1 + n) + '/24' },
     webServer: { kind: 'httpd' },
   });
-  // DRAINED names a server a later deploy removes from the UDP service.
-  for (const s of services) if (!(s === services[0] && process.env.DRAINED === 'web' + n)) s.addRealServer(web);
+  for (const s of services) s.addRealServer(web);
 }
 `;
 
@@ -66,11 +62,7 @@ describe('UDP and SCTP services on the lab kernel', () => {
     for (const h of HOSTS) before[h] = snapshot(h);
   });
 
-  const stopListeners = () => {
-    WEBS.forEach((h) => sh(h, "pkill -f '^socat .*192\\.168\\.115\\.16[1-4]' || true"));
-    // The drain test's sampler, if it failed before stopping it: its ipvsadm would load ip_vs again after destroy.
-    sh('dr-director', 'if [ -f /tmp/samples.pid ]; then kill "$(cat /tmp/samples.pid)" || true; fi; rm -f /tmp/samples.pid /tmp/samples.txt');
-  };
+  const stopListeners = () => WEBS.forEach((h) => sh(h, "pkill -f '^socat .*192\\.168\\.115\\.16[1-4]' || true"));
 
   afterAll(() =>
     leaveHostsAsFound(before, () => {
@@ -141,30 +133,6 @@ describe('UDP and SCTP services on the lab kernel', () => {
     const answers = marked();
     expect(answers[0]).toMatch(/^web[12]$/);
     expect(answers).toEqual(Array(6).fill(answers[0]));
-  });
-
-  it('UDP drain: a removed server keeps its live flow at weight 0 until the flow has been idle for the UDP timeout, then goes', () => {
-    // A source port whose flow round robin gives to web2.
-    const port = [41100, 41101, 41102].find((p) => udp(UDP, [p])[0] === 'web2')!;
-    expect(port).toBeDefined();
-    // That flow, one socket, sends a datagram a second for 30 s; the director samples web2's entry meanwhile.
-    sh('dr-client', `nohup sh -c '(for i in $(seq 30); do echo q; sleep 1; done; touch /tmp/flow.sent) | socat -t 3 - UDP4:${UDP}:5353,sourceport=${port},reuseaddr' > /tmp/flow.txt 2>&1 &`);
-    sh('dr-director', `nohup sh -c 'while :; do ipvsadm -Ln -u ${UDP}:5353 | awk "\\$2 == \\"192.168.115.113:5353\\" { print \\$4, \\$6 }" | sed "s/^/web2 /"; echo tick; sleep 1; done' > /tmp/samples.txt 2>&1 & echo $! > /tmp/samples.pid`);
-    project.env = { DRAINED: 'web2' };
-    const out = project.deploy(STACK);
-    sh('dr-director', 'kill "$(cat /tmp/samples.pid)"; rm -f /tmp/samples.pid');
-    expect(out).toContain(`draining 192.168.115.113:5353 from -u ${UDP}:5353`);
-    // The deploy returned only after the flow had sent its last datagram; web2 answered the flow throughout
-    // (on the lab's shared vCPU some answers come after the client stopped listening, so not all 30).
-    expect(sh('dr-client', '[ -e /tmp/flow.sent ] && echo sent || echo sending').trim()).toBe('sent');
-    const answers = sh('dr-client', 'cat /tmp/flow.txt; rm -f /tmp/flow.*').trim().split('\n');
-    expect(answers.length).toBeGreaterThanOrEqual(10);
-    expect(new Set(answers)).toEqual(new Set(['web2']));
-    const samples = sh('dr-director', 'cat /tmp/samples.txt; rm -f /tmp/samples.txt');
-    // Seen draining: weight 0 with the flow's entry still there (UDP counts in InActConn).
-    expect(samples).toMatch(/^web2 0 [1-9]/m);
-    expect(sh('dr-director', `ipvsadm -Ln -u ${UDP}:5353`)).not.toContain('192.168.115.113');
-    expect(udp(UDP, [41110, 41111])).toEqual(['web1', 'web1']);
   });
 
   it('destroy returns every host to its state before the deploy', () => {
