@@ -39,3 +39,17 @@ export function appWith(kind?: ResourceKind): App {
 export function stacks(config: LvsConfig = {}, kind?: ResourceKind): ClusterStack[] {
   return defineStacks(appWith(kind), config);
 }
+
+const ssh2 = require('ssh2') as any;
+
+/**
+ * An ed25519 key pair in OpenSSH's formats, from ssh2's generator. For a key
+ * that starts with a zero byte (1 in 256) ssh2 writes a 31-byte public key
+ * and a private key it cannot parse itself, so such a key is drawn again.
+ */
+export function ed25519KeyPair(): { public: string; private: string } {
+  for (;;) {
+    const pair = ssh2.utils.generateKeyPairSync('ed25519');
+    if (!(ssh2.utils.parseKey(pair.private) instanceof Error)) return pair;
+  }
+}

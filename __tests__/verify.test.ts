@@ -14,7 +14,7 @@ import { topologyOf } from '../lib/topology';
 import { synthesize } from '../review/synthesize';
 import { parseStack } from '../synth/read';
 import { defineStacks } from '../stacks';
-import { fullJson } from './helpers';
+import { ed25519KeyPair, fullJson } from './helpers';
 import { directorExpectation } from '../verify/expect';
 import { StackPlan, loadStackPlan, planStack } from '../verify/plan';
 import { evaluate, parseAddresses, parseRoutes, probeCommand } from '../verify/probe';
@@ -362,7 +362,7 @@ describe('ssh: unreachable hosts are reported within the timeout', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'lvs-verify-ssh-'));
     keyPath = join(dir, 'id_ed25519');
-    writeFileSync(keyPath, ssh2.utils.generateKeyPairSync('ed25519').private, { mode: 0o600 });
+    writeFileSync(keyPath, ed25519KeyPair().private, { mode: 0o600 });
     // Accepts TCP, never says a word.
     silent = createServer((s) => sockets.push(s));
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
@@ -400,7 +400,7 @@ describe('ssh: unreachable hosts are reported within the timeout', () => {
   });
 
   describe('against an ssh2 server', () => {
-    const hostKey = ssh2.utils.generateKeyPairSync('ed25519');
+    const hostKey = ed25519KeyPair();
     let server: any;
     let port: number;
     const commands: string[] = [];
@@ -448,7 +448,7 @@ describe('ssh: unreachable hosts are reported within the timeout', () => {
     });
 
     it('refuses a host presenting another key', async () => {
-      const other = ssh2.utils.generateKeyPairSync('ed25519').public;
+      const other = ed25519KeyPair().public;
       const res = await runOnHost(target({ hostKey: other }), 'probe', 5000);
       expect(res.ok).toBe(false);
       expect(!res.ok && res.error).toMatch(/does not match the pinned key/);
