@@ -282,6 +282,25 @@ describe('drift recorded outputs: each fails naming exactly that item', () => {
     expect(checks.filter((c) => c.status === 'fail').map((c) => c.item)).toEqual(['-u 192.168.115.111:53']);
   });
 
+  it('timeouts the director sets: each one compared, only those given', () => {
+    const [nat] = defineStacks(Testing.app(), { stacks: { 'nat-stack': { director: { tunables: { tcpFinTimeout: 7, udpTimeout: 45 } } } } });
+    const e = directorExpectation(topologyOf(fullJson(nat), 'nat-stack')!.directors[0]);
+    expect(e.timeouts).toEqual({ tcpFin: 7, udp: 45 });
+    expect(probeCommand(e)).toContain('ipvsadm -L --timeout 2>&1');
+    const out = (line: string) => fixture('nat-stack', 'director').replace('@@@ lvs-verify end', `@@@ lvs-verify timeouts\n${line}\n@@@ lvs-verify end`);
+    const timeouts = (line: string) => evaluate(e, out(line)).filter((c) => c.kind === 'timeout');
+    expect(timeouts('Timeout (tcp tcpfin udp): 900 7 45').map((c) => [c.item, c.status])).toEqual([
+      ['ipvsadm timeout tcpfin', 'pass'],
+      ['ipvsadm timeout udp', 'pass'],
+    ]);
+    expect(timeouts('Timeout (tcp tcpfin udp): 900 120 45').map((c) => [c.item, c.status, c.actual])).toEqual([
+      ['ipvsadm timeout tcpfin', 'fail', '120'],
+      ['ipvsadm timeout udp', 'pass', '45'],
+    ]);
+    expect(timeouts('sh: 1: ipvsadm: not found').every((c) => c.status === 'fail' && c.actual.startsWith('unreadable'))).toBe(true);
+    expect(directorExpectation(plans['nat-stack'].topology.directors[0]).timeouts).toBeUndefined();
+  });
+
   it('a failing ipvsadm and truncated output are reported, not crashed on', async () => {
     const report = await verifyRecorded(
       'nat-stack',

@@ -171,6 +171,7 @@ export class LvsDirector extends ConfiguredHost {
         services: this.services.map((s) => s._entry()),
         rules: this.desiredRules,
         settings: topologySettings(directorSettings(this.baseSpec())),
+        ...(this.tunables.timeouts ? { timeouts: this.tunables.timeouts } : {}),
       },
     };
   }

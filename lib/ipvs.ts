@@ -200,3 +200,31 @@ export function parseRule(raw: string): IpvsRule | undefined {
 export function markRuleArgs(services: IpvsService[]): string[] {
   return services.flatMap((s) => (s.marks ?? []).map((m) => `-d ${m.vip}/32 -p ${m.protocol} -m ${m.protocol} --dport ${m.ports} -j MARK --set-mark ${s.fwmark}`));
 }
+
+/** IPVS connection timeouts in seconds (`ipvsadm --set`); an absent one keeps the kernel's value. */
+export interface IpvsTimeouts {
+  readonly tcp?: number;
+  readonly tcpFin?: number;
+  readonly udp?: number;
+}
+
+/** The timeouts in the order `ipvsadm --set` takes them and `ipvsadm -L --timeout` prints them, by the names ipvsadm uses. */
+export const TIMEOUT_NAMES: readonly (readonly [keyof IpvsTimeouts, string])[] = [
+  ['tcp', 'tcp'],
+  ['tcpFin', 'tcpfin'],
+  ['udp', 'udp'],
+];
+
+/** The arguments of `ipvsadm --set` (0 keeps a timeout as it is). */
+export function timeoutsArgs(t: IpvsTimeouts): string {
+  return TIMEOUT_NAMES.map(([k]) => t[k] ?? 0).join(' ');
+}
+
+/** Decodes `ipvsadm -L --timeout` (`Timeout (tcp tcpfin udp): 900 120 300`); undefined when the line is absent. */
+export function parseTimeouts(lines: string[]): Required<IpvsTimeouts> | undefined {
+  for (const line of lines) {
+    const m = /^Timeout \(tcp tcpfin udp\):\s+(\d+)\s+(\d+)\s+(\d+)\s*$/.exec(line.trim());
+    if (m) return { tcp: Number(m[1]), tcpFin: Number(m[2]), udp: Number(m[3]) };
+  }
+  return undefined;
+}

@@ -8,7 +8,7 @@ import { IConstruct } from 'constructs';
 import type { TerraformStack } from 'cdktf';
 import { frameworkOf } from './framework';
 import type { ConnectionSummary } from './connection';
-import type { Forwarding, IpvsService } from './ipvs';
+import type { Forwarding, IpvsService, IpvsTimeouts } from './ipvs';
 import type { HostSettings } from './scripts/roles';
 
 /** Key under "//" in cdk.tf.json that holds the {@link Topology}. */
@@ -50,6 +50,8 @@ export interface TopologyDirector {
   /** The table as `ipvsadm -Sn` prints it. */
   readonly rules: string[];
   readonly settings: TopologySettings;
+  /** The IPVS timeouts the director sets; absent when it keeps the kernel's. */
+  readonly timeouts?: IpvsTimeouts;
 }
 
 /** One real server construct, as the topology records it. */

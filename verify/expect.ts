@@ -3,6 +3,7 @@
  * recorded in the synthesized cdk.tf.json (lib/topology.ts), whose settings
  * are the same data the host scripts are rendered from. Pure.
  */
+import type { IpvsTimeouts } from '../lib/ipvs';
 import { Topology, TopologyDirector, TopologyRealServer, TopologySettings } from '../lib/topology';
 
 export type Role = 'director' | 'real-server';
@@ -42,6 +43,8 @@ export interface HostExpectation {
   readonly routes: ExpectedRoute[];
   /** The director's IPVS table as `ipvsadm -Sn` prints it, and whether it owns the whole table. */
   readonly ipvs?: { readonly rules: string[]; readonly ownsWholeTable: boolean };
+  /** The IPVS timeouts the director sets (`ipvsadm -L --timeout`); only those given are checked. */
+  readonly timeouts?: IpvsTimeouts;
 }
 
 /** The settings recorded by the constructs, with the data-plane addresses they rely on. */
@@ -73,7 +76,11 @@ function expectation(
 export function directorExpectation(d: TopologyDirector): HostExpectation {
   const forwarding = [...new Set(d.services.flatMap((s) => s.realServers.map((r) => r.forwarding)))];
   const dips = d.interfaces.map((i) => ({ dev: i.name, cidr: i.address, role: 'DIP' }));
-  return { ...expectation(d.path, 'director', forwarding, d.settings, dips), ipvs: { rules: d.rules, ownsWholeTable: d.ownsWholeTable } };
+  return {
+    ...expectation(d.path, 'director', forwarding, d.settings, dips),
+    ipvs: { rules: d.rules, ownsWholeTable: d.ownsWholeTable },
+    ...(d.timeouts ? { timeouts: d.timeouts } : {}),
+  };
 }
 
 export function realServerExpectation(r: TopologyRealServer): HostExpectation {

@@ -4,17 +4,18 @@
  *
  * The command prints sections introduced by `@@@ lvs-verify <name> [arg]`
  * lines. It starts as few programs as possible (each one costs tens of
- * milliseconds on small hosts): `ipvsadm -Sn` on directors, `ip -o addr`,
+ * milliseconds on small hosts): `ipvsadm -Sn` on directors (and
+ * `ipvsadm -L --timeout` when they set timeouts), `ip -o addr`,
  * `ip route` where routes are checked; sysctls, modules and link flags are
  * read from /proc and /sys with shell built-ins.
  */
-import { FORWARDING, IpvsRule, parseRule } from '../lib/ipvs';
+import { FORWARDING, IpvsRule, IpvsTimeouts, TIMEOUT_NAMES, parseRule, parseTimeouts } from '../lib/ipvs';
 import { sq } from '../lib/scripts/shell';
 import { ExpectedAddress, ExpectedRoute, HostExpectation } from './expect';
 
 export type CheckStatus = 'pass' | 'fail' | 'info';
 
-export type CheckKind = 'ipvs-service' | 'ipvs-real' | 'ipvs' | 'address' | 'route' | 'sysctl' | 'module' | 'link' | 'traffic';
+export type CheckKind = 'ipvs-service' | 'ipvs-real' | 'ipvs' | 'timeout' | 'address' | 'route' | 'sysctl' | 'module' | 'link' | 'traffic';
 
 export interface Check {
   readonly kind: CheckKind;
@@ -40,6 +41,7 @@ export function probeCommand(e: HostExpectation): string {
   if (e.ipvs) {
     lines.push(`echo '${MARK} ipvs'`, 'ipvsadm -Sn 2>&1', `echo "${MARK} ipvs-rc $?"`);
   }
+  if (e.timeouts) lines.push(`echo '${MARK} timeouts'`, 'ipvsadm -L --timeout 2>&1');
   lines.push(`echo '${MARK} addr'`, 'ip -o addr show 2>&1');
   if (e.routes.some((r) => !(r.via ?? r.destination).includes(':'))) {
     lines.push(`echo '${MARK} route'`, 'ip route show table main 2>&1');
@@ -167,6 +169,15 @@ function ipvsChecks(declared: string[], ownsWholeTable: boolean, live: string[],
   return checks;
 }
 
+/** Each timeout the director sets against `ipvsadm -L --timeout`. */
+function timeoutChecks(want: IpvsTimeouts, lines: string[]): Check[] {
+  const live = parseTimeouts(lines);
+  return TIMEOUT_NAMES.filter(([k]) => want[k] !== undefined).map(([k, name]) => {
+    const actual = live ? String(live[k]) : `unreadable: ${lines.join(' ').slice(0, 200)}`;
+    return { kind: 'timeout', item: `ipvsadm timeout ${name}`, expected: String(want[k]), actual, status: actual === String(want[k]) ? 'pass' : 'fail' };
+  });
+}
+
 // ---------------------------------------------------------------- addresses and routes
 
 interface LiveAddress {
@@ -261,6 +272,7 @@ export function evaluate(e: HostExpectation, output: string): Check[] {
   }
   const checks: Check[] = [];
   if (e.ipvs) checks.push(...ipvsChecks(e.ipvs.rules, e.ipvs.ownsWholeTable, s.get('ipvs') ?? [], s.get('ipvs-rc')?.[0]));
+  if (e.timeouts) checks.push(...timeoutChecks(e.timeouts, s.get('timeouts') ?? []));
 
   const addrs = parseAddresses(s.get('addr') ?? []);
   for (const a of e.addresses) checks.push(addressCheck(a, addrs));

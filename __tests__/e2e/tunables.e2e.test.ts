@@ -5,7 +5,11 @@
  * connections; destroy puts every value back and unloads the modules the
  * deploy loaded, so the hosts equal their snapshots (modules included).
  */
+import { join } from 'path';
 import { labAppProject, curlVip, leaveHostsAsFound, requireLab, sh, snapshot } from '../../lab/client';
+import { loadStackPlan } from '../../verify/plan';
+import { failures } from '../../verify/report';
+import { verifyStacks } from '../../verify/run';
 
 jest.setTimeout(900_000);
 
@@ -90,6 +94,18 @@ describe('IPVS tunables on the lab kernel', () => {
     }
     expect(c).toMatchObject({ state: 'FIN_WAIT' });
     expect(c!.expires).toBeLessThanOrEqual(7);
+  });
+
+  it('verify checks the timeouts: a hand-set FIN timeout is named, and passes once put back', async () => {
+    const verify = async () => failures(await verifyStacks([loadStackPlan(join(project.dir, 'cdktf.out'), STACK)], { timeoutMs: 20_000 }));
+    expect(await verify()).toEqual([]);
+    sh('dr-director', 'ipvsadm --set 0 30 0');
+    try {
+      expect(await verify()).toEqual([`${STACK}/lb: timeout ipvsadm timeout tcpfin`]);
+    } finally {
+      sh('dr-director', 'ipvsadm --set 0 7 0');
+    }
+    expect(await verify()).toEqual([]);
   });
 
   it('destroy puts every value back and unloads ip_vs: the hosts equal their snapshots', () => {

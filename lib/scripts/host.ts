@@ -5,6 +5,7 @@
  * mirrors setup (a VIP goes before the ARP settings that protect it).
  */
 import { createHash } from 'crypto';
+import { IpvsTimeouts, timeoutsArgs } from '../ipvs';
 import { sq, writeFile } from './shell';
 
 export interface Fragment {
@@ -84,10 +85,10 @@ export function moduleOptionFragment(owner: string, module: string, name: string
  * IPVS timeouts (`ipvsadm --set`, 0 keeps one as it is); the values before
  * the first apply are recorded and put back by `down`.
  */
-export function ipvsTimeoutsFragment(t: { readonly tcp?: number; readonly tcpFin?: number; readonly udp?: number }): Fragment {
+export function ipvsTimeoutsFragment(t: IpvsTimeouts): Fragment {
   return {
     prepare: 'lvs_ipvs_timeouts_record',
-    up: `ipvsadm --set ${t.tcp ?? 0} ${t.tcpFin ?? 0} ${t.udp ?? 0}`,
+    up: `ipvsadm --set ${timeoutsArgs(t)}`,
     down: 'lvs_ipvs_timeouts_restore',
   };
 }

@@ -24,7 +24,7 @@ import {
   chainNameOf,
   webServerFragment,
 } from './host';
-import { Forwarding, Protocol, Tunnel } from '../ipvs';
+import { Forwarding, IpvsTimeouts, Protocol, Tunnel } from '../ipvs';
 import { sq } from './shell';
 
 export interface InterfaceAddress {
@@ -56,7 +56,7 @@ export interface IpvsKernelSpec {
   /** conn_reuse_mode 0 on kernels before 5.9, decided on the host. */
   readonly connReuseAuto: boolean;
   /** `ipvsadm --set` in seconds; undefined keeps the kernel's value. */
-  readonly timeouts?: { readonly tcp?: number; readonly tcpFin?: number; readonly udp?: number };
+  readonly timeouts?: IpvsTimeouts;
   /** The ip_vs module parameter conn_tab_bits. */
   readonly connTableBits?: number;
 }
