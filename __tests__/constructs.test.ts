@@ -439,9 +439,9 @@ describe('marking rules of a firewall-mark service', () => {
     const table = steps.find((r) => r.name === 'lb_Services')!.create;
     expect(table).toContain(
       [
-        '-d 10.0.0.70/32 -p tcp -m tcp --dport 80 -j MARK --set-mark 7',
-        '-d 10.0.0.70/32 -p tcp -m tcp --dport 443 -j MARK --set-mark 7',
-        '-d 10.0.0.70/32 -p udp -m udp --dport 8000:8100 -j MARK --set-mark 7',
+        '-d 10.0.0.70/32 -p tcp -m tcp --dport 80 -j MARK --set-xmark 0x7/0xffffffff',
+        '-d 10.0.0.70/32 -p tcp -m tcp --dport 443 -j MARK --set-xmark 0x7/0xffffffff',
+        '-d 10.0.0.70/32 -p udp -m udp --dport 8000:8100 -j MARK --set-xmark 0x7/0xffffffff',
       ].join('\n'),
     );
     expect(table).toMatch(/lvs_chain_up iptables PREROUTING 'LVS-CDKTF-[0-9a-f]{8}' /);
@@ -540,7 +540,7 @@ describe('TUN tunnel types', () => {
     }
     const host = (id: string) => resourcesOf(stack).find((r) => r.name === `${id}_Host`)!;
     const up = (id: string) => host(id).files[`/var/lib/lvs-cdktf/mss-${id}/up.sh`];
-    const rule = (vip: string) => `-s ${vip} -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss $mss`;
+    const rule = (vip: string) => `-s ${vip}${vip.includes(':') ? '/128' : '/32'} -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss $mss`;
     expect(up('gue')).toMatch(new RegExp(`mss=\\$\\(lvs_mtu_less 'eth0' 72\\)\nlvs_chain_up iptables OUTPUT 'LVS-CDKTF-[0-9a-f]{8}' "${rule('10.0.0.100').replace(/\$/g, '\\$')}"`));
     expect(up('gue')).not.toContain('ip6tables');
     expect(up('fixed')).toContain(`mss=1400\nlvs_chain_up iptables OUTPUT`);

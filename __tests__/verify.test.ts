@@ -9,13 +9,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { AddressInfo, Server as NetServer, Socket, connect as netConnect, createServer } from 'net';
 import { tmpdir } from 'os';
 import { join, resolve } from 'path';
-import { Testing } from 'cdktf';
+import { Testing, TerraformStack } from 'cdktf';
+import { LvsDirector, TunRealServer } from '../lib';
 import { topologyOf } from '../lib/topology';
 import { synthesize } from '../review/synthesize';
 import { parseStack } from '../synth/read';
 import { defineStacks } from '../stacks';
 import { ed25519KeyPair, fullJson } from './helpers';
-import { directorExpectation } from '../verify/expect';
+import { HostExpectation, directorExpectation, expectationsOf } from '../verify/expect';
 import { StackPlan, loadStackPlan, planStack } from '../verify/plan';
 import { evaluate, parseAddresses, parseRoutes, probeCommand } from '../verify/probe';
 import { EXIT, Report, failures, formatText } from '../verify/report';
@@ -309,6 +310,69 @@ describe('drift recorded outputs: each fails naming exactly that item', () => {
     expect(failures(report)).toEqual(['nat-stack/director: ipvs ipvsadm -Sn']);
     expect(report.hosts.map((h) => h.status)).toEqual(['drift', 'error', 'error']);
     expect(report.exitCode).toBe(EXIT.DRIFT);
+  });
+});
+
+describe('iptables chains and fou, against output as the lab prints it', () => {
+  const hosts = (() => {
+    const stack = new TerraformStack(Testing.app(), 'fw');
+    const d = new LvsDirector(stack, 'lb', { connection: { host: 'lb' }, interfaces: [{ name: 'eth0', address: '10.0.0.1/24' }] });
+    d.addService('mark', { fwmark: 10, vip: '10.0.0.70', markRules: [{ ports: [80, '8000-8100'] }] })
+      .addRealServer(new TunRealServer(stack, 'gue', { connection: { host: 'gue' }, dataInterface: { name: 'eth0', address: '10.0.0.2/24' }, tunnel: { type: 'gue', mss: 'auto' } }));
+    return new Map(expectationsOf(topologyOf(fullJson(stack), 'fw')!).map((e) => [e.name.split('/').pop()!, e]));
+  })();
+  const lb = hosts.get('lb')!;
+  const gue = hosts.get('gue')!;
+  const chain = (e: HostExpectation) => e.chains[0].name;
+  /** A probe output with these sections (name, lines). */
+  const output = (sections: [string, string[]][]) => ['@@@ lvs-verify begin', ...sections.flatMap(([n, l]) => [`@@@ lvs-verify ${n}`, ...l]), '@@@ lvs-verify end'].join('\n');
+  const failed = (e: HostExpectation, out: string) => evaluate(e, out).filter((c) => ['chain', 'fou'].includes(c.kind) && c.status === 'fail').map((c) => c.item);
+
+  const marks = (gen: string, rules: string[]) => [
+    '-P PREROUTING ACCEPT',
+    `-A PREROUTING -j ${chain(lb)}-${gen}`,
+    `-N ${chain(lb)}-${gen}`,
+    ...rules.map((r) => `-A ${chain(lb)}-${gen} -d 10.0.0.70/32 -p tcp -m tcp --dport ${r} -j MARK --set-xmark 0xa/0xffffffff`),
+    'iptables: No chain/target/match by that name.',
+  ];
+  const clamp = (mtu: number, mss: number) => [
+    `mtu ${mtu}`,
+    '-P OUTPUT ACCEPT',
+    `-A OUTPUT -j ${chain(gue)}-a`,
+    `-N ${chain(gue)}-a`,
+    `-A ${chain(gue)}-a -s 10.0.0.70/32 -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss ${mss}`,
+  ];
+
+  it('reads the chains only where their table is loaded, the MTU with a built-in, fou only for GUE', () => {
+    expect(probeCommand(lb)).toContain(`if [ -d /sys/module/iptable_mangle ] || [ -d /sys/module/nft_compat ]; then for c in 'PREROUTING' '${chain(lb)}-a' '${chain(lb)}-b'; do iptables -w -t mangle -S "$c" 2>&1; done; fi`);
+    expect(probeCommand(lb)).not.toContain('fou');
+    expect(probeCommand(gue)).toContain("if read -r m < '/sys/class/net/eth0/mtu'; then echo \"mtu $m\"; fi");
+    expect(probeCommand(gue)).toContain('if [ -d /sys/module/fou ]; then ip fou show 2>&1; fi');
+    expect(gue.fouPorts).toEqual([6080]);
+  });
+
+  it('passes the declared marking rules in either generation, and names a missing, an extra or a second generation', () => {
+    const section = `chain:iptables:${chain(lb)}`;
+    expect(failed(lb, output([[section, marks('a', ['80', '8000:8100'])]]))).toEqual([]);
+    expect(failed(lb, output([[section, marks('b', ['8000:8100', '80'])]]))).toEqual([]);
+    const rule = (p: string) => `marking iptables PREROUTING -d 10.0.0.70/32 -p tcp -m tcp --dport ${p} -j MARK --set-xmark 0xa/0xffffffff`;
+    expect(failed(lb, output([[section, marks('a', ['80', '443'])]]))).toEqual([rule('8000:8100'), rule('443')]);
+    expect(failed(lb, output([[section, [...marks('a', ['80', '8000:8100']), `-A PREROUTING -j ${chain(lb)}-b`]]]))).toEqual([`marking iptables PREROUTING -j ${chain(lb)}`]);
+    // Module not loaded: nothing read, so the chain is not entered.
+    expect(failed(lb, output([[section, []]]))).toEqual([`marking iptables PREROUTING -j ${chain(lb)}`]);
+  });
+
+  it('an auto MSS clamp is the MTU read on the host less the GUE overhead; a missing fou port fails', () => {
+    const section = `chain:iptables:${chain(gue)}`;
+    const fou: [string, string[]] = ['fou', ['port 6080 gue']];
+    expect(failed(gue, output([[section, clamp(1500, 1428)], fou]))).toEqual([]);
+    expect(failed(gue, output([[section, clamp(1400, 1428)], fou]))).toEqual([
+      'MSS clamp iptables OUTPUT -s 10.0.0.70/32 -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss 1328',
+      'MSS clamp iptables OUTPUT -s 10.0.0.70/32 -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss 1428',
+    ]);
+    expect(failed(gue, output([[section, clamp(1500, 1428).slice(1)], fou]))).toEqual(['MSS clamp iptables OUTPUT MTU of eth0']);
+    expect(failed(gue, output([[section, clamp(1500, 1428)], ['fou', ['port 5555 gue']]]))).toEqual(['fou port 6080']);
+    expect(failed(gue, output([[section, clamp(1500, 1428)]]))).toEqual(['fou port 6080']);
   });
 });
 

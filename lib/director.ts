@@ -171,6 +171,7 @@ export class LvsDirector extends ConfiguredHost {
         services: this.services.map((s) => s._entry()),
         rules: this.desiredRules,
         settings: topologySettings(directorSettings(this.baseSpec())),
+        ...(this.services.some((s) => s.marks.length > 0) ? { marksChain: this.marksChain } : {}),
         ...(this.tunables.timeouts ? { timeouts: this.tunables.timeouts } : {}),
       },
     };
@@ -250,6 +251,11 @@ export class LvsDirector extends ConfiguredHost {
   }
 
   /** The table step, created with the director's first service. */
+  /** The table step's chain for the marking rules. */
+  private get marksChain(): string {
+    return chainNameOf(ownerKeyFor(this, 'services'));
+  }
+
   private tableStep(): HostStep {
     const owner = ownerKeyFor(this, 'services');
     claimNames(this, { stateKey: owner });
@@ -264,7 +270,7 @@ export class LvsDirector extends ConfiguredHost {
           services: this.services.map((s) => s._entry()),
           ownsWholeTable: this.ownsWholeTable,
           drainSeconds: this.drainSeconds,
-          marksChain: chainNameOf(owner),
+          marksChain: this.marksChain,
         }),
       }),
       { createBeforeDestroy: true },

@@ -196,9 +196,15 @@ export function parseRule(raw: string): IpvsRule | undefined {
   return { op: t[0], selector: `${t[1]} ${t[2]}`, real, forwarding, line: t.join(' '), options };
 }
 
-/** iptables arguments (mangle table, PREROUTING) that give each firewall-mark service's traffic its mark. */
+/**
+ * iptables arguments (mangle table, PREROUTING) that give each firewall-mark
+ * service's traffic its mark, in the form `iptables -S` prints them, so that
+ * verification compares them as they are.
+ */
 export function markRuleArgs(services: IpvsService[]): string[] {
-  return services.flatMap((s) => (s.marks ?? []).map((m) => `-d ${m.vip}/32 -p ${m.protocol} -m ${m.protocol} --dport ${m.ports} -j MARK --set-mark ${s.fwmark}`));
+  return services.flatMap((s) =>
+    (s.marks ?? []).map((m) => `-d ${m.vip}/32 -p ${m.protocol} -m ${m.protocol} --dport ${m.ports} -j MARK --set-xmark 0x${s.fwmark!.toString(16)}/0xffffffff`),
+  );
 }
 
 /** IPVS connection timeouts in seconds (`ipvsadm --set`); an absent one keeps the kernel's value. */

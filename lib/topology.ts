@@ -9,6 +9,7 @@ import type { TerraformStack } from 'cdktf';
 import { frameworkOf } from './framework';
 import type { ConnectionSummary } from './connection';
 import type { Forwarding, IpvsService, IpvsTimeouts } from './ipvs';
+import type { MssClampSpec } from './scripts/host';
 import type { HostSettings } from './scripts/roles';
 
 /** Key under "//" in cdk.tf.json that holds the {@link Topology}. */
@@ -24,6 +25,10 @@ export interface TopologySettings {
   readonly addresses: { readonly dev: string; readonly cidr: string }[];
   readonly routes: { readonly destination: string; readonly dev: string }[];
   readonly defaultRoutes: { readonly via: string; readonly dev: string }[];
+  /** GUE: the UDP ports fou decapsulates on; absent without. */
+  readonly fouPorts?: number[];
+  /** TUN: the MSS clamps; absent without. */
+  readonly mssClamps?: MssClampSpec[];
 }
 
 /** The settings of a host's scripts in the form the topology records. */
@@ -35,6 +40,8 @@ export function topologySettings(s: HostSettings): TopologySettings {
     addresses: s.addresses.map(({ dev, cidr }) => ({ dev, cidr })),
     routes: s.routes,
     defaultRoutes: s.defaultRoutes,
+    ...(s.fouPorts ? { fouPorts: s.fouPorts } : {}),
+    ...(s.mssClamps ? { mssClamps: s.mssClamps } : {}),
   };
 }
 
@@ -50,6 +57,8 @@ export interface TopologyDirector {
   /** The table as `ipvsadm -Sn` prints it. */
   readonly rules: string[];
   readonly settings: TopologySettings;
+  /** The chain whose rules mark the firewall-mark services' traffic; absent when the director marks none. */
+  readonly marksChain?: string;
   /** The IPVS timeouts the director sets; absent when it keeps the kernel's. */
   readonly timeouts?: IpvsTimeouts;
 }

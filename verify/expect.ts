@@ -4,6 +4,8 @@
  * are the same data the host scripts are rendered from. Pure.
  */
 import type { IpvsTimeouts } from '../lib/ipvs';
+import { ChainSpec, mssClampChain } from '../lib/scripts/host';
+import { marksChain } from '../lib/scripts/table';
 import { Topology, TopologyDirector, TopologyRealServer, TopologySettings } from '../lib/topology';
 
 export type Role = 'director' | 'real-server';
@@ -27,6 +29,14 @@ export interface ExpectedRoute {
   readonly via?: string;
 }
 
+/** An owner's iptables chain: one generation entered from its hook, holding exactly its rules. */
+export interface ExpectedChain extends ChainSpec {
+  /** Why it is expected, shown in reports ("marking", "MSS clamp"). */
+  readonly role: string;
+  /** `auto` MSS clamps: `$mss` in the rules is the MTU of `dev`, read on the host, less `overhead`. */
+  readonly mss?: { readonly dev: string; readonly overhead: number };
+}
+
 export interface HostExpectation {
   /** Construct path of the director or real server, e.g. `dr-stack/web1`. */
   readonly name: string;
@@ -45,6 +55,10 @@ export interface HostExpectation {
   readonly ipvs?: { readonly rules: string[]; readonly ownsWholeTable: boolean };
   /** The IPVS timeouts the director sets (`ipvsadm -L --timeout`); only those given are checked. */
   readonly timeouts?: IpvsTimeouts;
+  /** The host's own iptables chains (mangle table). */
+  readonly chains: ExpectedChain[];
+  /** UDP ports fou must decapsulate GUE on. */
+  readonly fouPorts: number[];
 }
 
 /** The settings recorded by the constructs, with the data-plane addresses they rely on. */
@@ -70,14 +84,22 @@ function expectation(
       ...settings.routes,
       ...settings.defaultRoutes.map((r) => ({ destination: 'default', via: r.via, dev: r.dev })),
     ],
+    chains: (settings.mssClamps ?? []).map((c) => ({
+      ...mssClampChain(c, c.mss === 'auto' ? '$mss' : c.mss),
+      role: 'MSS clamp',
+      ...(c.mss === 'auto' ? { mss: { dev: c.dev, overhead: c.overhead } } : {}),
+    })),
+    fouPorts: settings.fouPorts ?? [],
   };
 }
 
 export function directorExpectation(d: TopologyDirector): HostExpectation {
   const forwarding = [...new Set(d.services.flatMap((s) => s.realServers.map((r) => r.forwarding)))];
   const dips = d.interfaces.map((i) => ({ dev: i.name, cidr: i.address, role: 'DIP' }));
+  const host = expectation(d.path, 'director', forwarding, d.settings, dips);
   return {
-    ...expectation(d.path, 'director', forwarding, d.settings, dips),
+    ...host,
+    chains: [...host.chains, ...(d.marksChain ? [{ ...marksChain(d.services, d.marksChain), role: 'marking' }] : [])],
     ipvs: { rules: d.rules, ownsWholeTable: d.ownsWholeTable },
     ...(d.timeouts ? { timeouts: d.timeouts } : {}),
   };

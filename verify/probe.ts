@@ -6,16 +6,18 @@
  * lines. It starts as few programs as possible (each one costs tens of
  * milliseconds on small hosts): `ipvsadm -Sn` on directors (and
  * `ipvsadm -L --timeout` when they set timeouts), `ip -o addr`,
- * `ip route` where routes are checked; sysctls, modules and link flags are
- * read from /proc and /sys with shell built-ins.
+ * `ip route` where routes are checked, `iptables -S` for the host's own
+ * chains and `ip fou show` for GUE; sysctls, modules, link flags and MTUs are
+ * read from /proc and /sys with shell built-ins. Nothing that would load a
+ * module runs unless the module is loaded already.
  */
 import { FORWARDING, IpvsRule, IpvsTimeouts, TIMEOUT_NAMES, parseRule, parseTimeouts } from '../lib/ipvs';
 import { sq } from '../lib/scripts/shell';
-import { ExpectedAddress, ExpectedRoute, HostExpectation } from './expect';
+import { ExpectedAddress, ExpectedChain, ExpectedRoute, HostExpectation } from './expect';
 
 export type CheckStatus = 'pass' | 'fail' | 'info';
 
-export type CheckKind = 'ipvs-service' | 'ipvs-real' | 'ipvs' | 'timeout' | 'address' | 'route' | 'sysctl' | 'module' | 'link' | 'traffic';
+export type CheckKind = 'ipvs-service' | 'ipvs-real' | 'ipvs' | 'timeout' | 'chain' | 'fou' | 'address' | 'route' | 'sysctl' | 'module' | 'link' | 'traffic';
 
 export interface Check {
   readonly kind: CheckKind;
@@ -68,8 +70,22 @@ export function probeCommand(e: HostExpectation): string {
       `for l in ${e.linksUp.map(sq).join(' ')}; do if [ -r "/sys/class/net/$l/flags" ] && read -r f < "/sys/class/net/$l/flags"; then echo "$l $f"; fi; done`,
     );
   }
+  for (const c of e.chains) {
+    lines.push(`echo '${MARK} ${chainSection(c)}'`);
+    if (c.mss) lines.push(`if read -r m < ${sq(`/sys/class/net/${c.mss.dev}/mtu`)}; then echo "mtu $m"; fi`);
+    // iptables would load the mangle table's module: read only when it is there (no chain can be otherwise).
+    const table = c.cmd === 'iptables' ? 'iptable_mangle' : 'ip6table_mangle';
+    lines.push(
+      `if [ -d /sys/module/${table} ] || [ -d /sys/module/nft_compat ]; then for c in ${[c.hook, `${c.name}-a`, `${c.name}-b`].map(sq).join(' ')}; do ${c.cmd} -w -t mangle -S "$c" 2>&1; done; fi`,
+    );
+  }
+  if (e.fouPorts.length) lines.push(`echo '${MARK} fou'`, 'if [ -d /sys/module/fou ]; then ip fou show 2>&1; fi');
   lines.push(`echo '${MARK} end'`);
   return lines.join('\n');
+}
+
+function chainSection(c: ExpectedChain): string {
+  return `chain:${c.cmd}:${c.name}`;
 }
 
 /** Sections of the probe's output by name; `-rc` sections keep their argument as the only line. */
@@ -175,6 +191,48 @@ function timeoutChecks(want: IpvsTimeouts, lines: string[]): Check[] {
   return TIMEOUT_NAMES.filter(([k]) => want[k] !== undefined).map(([k, name]) => {
     const actual = live ? String(live[k]) : `unreadable: ${lines.join(' ').slice(0, 200)}`;
     return { kind: 'timeout', item: `ipvsadm timeout ${name}`, expected: String(want[k]), actual, status: actual === String(want[k]) ? 'pass' : 'fail' };
+  });
+}
+
+// ---------------------------------------------------------------- iptables chains and fou
+
+/** One generation of the chain entered from its hook, holding exactly the declared rules. */
+function chainChecks(c: ExpectedChain, lines: string[]): Check[] {
+  const label = `${c.role} ${c.cmd} ${c.hook}`;
+  const jumps = lines.filter((l) => new RegExp(`^-A ${c.hook} -j ${c.name}-[ab]$`).test(l)).map((l) => l.split(' ').pop()!);
+  const jump: Check = {
+    kind: 'chain',
+    item: `${label} -j ${c.name}`,
+    expected: `one jump to ${c.name}-a or ${c.name}-b`,
+    actual: jumps.length ? jumps.map((j) => `-j ${j}`).join(', ') : 'absent',
+    status: jumps.length === 1 ? 'pass' : 'fail',
+    note: jumps.length === 1 ? undefined : jumps.length ? 'more than one generation entered' : 'chain not entered (iptables rules removed?)',
+  };
+  if (jumps.length !== 1) return [jump];
+  const mtu = /^mtu (\d+)$/.exec(lines.find((l) => l.startsWith('mtu ')) ?? '');
+  if (c.mss && !mtu) return [jump, { kind: 'chain', item: `${label} MTU of ${c.mss.dev}`, expected: 'readable', actual: 'absent', status: 'fail', note: 'interface missing' }];
+  const mss = c.mss && mtu ? String(Number(mtu[1]) - c.mss.overhead) : undefined;
+  const want = c.rules.map((r) => (mss ? r.replace('$mss', mss) : r));
+  const prefix = `-A ${jumps[0]} `;
+  const have = lines.filter((l) => l.startsWith(prefix)).map((l) => l.slice(prefix.length));
+  return [
+    jump,
+    ...want.map((r): Check => {
+      const ok = have.includes(r);
+      return { kind: 'chain', item: `${label} ${r}`, expected: 'present', actual: ok ? 'present' : 'absent', status: ok ? 'pass' : 'fail', note: ok ? undefined : 'rule missing' };
+    }),
+    ...have
+      .filter((r) => !want.includes(r))
+      .map((r): Check => ({ kind: 'chain', item: `${label} ${r}`, expected: 'absent', actual: 'present', status: 'fail', note: 'rule not declared' })),
+  ];
+}
+
+/** `ip fou show`: `port 6080 gue` (with `-6`, `local`, ... after it on some ports). */
+function fouChecks(ports: number[], lines: string[]): Check[] {
+  const live = new Set(lines.map((l) => /^port (\d+) gue\b/.exec(l.trim())?.[1]).filter((p) => p !== undefined));
+  return ports.map((p) => {
+    const ok = live.has(String(p));
+    return { kind: 'fou', item: `fou port ${p}`, expected: 'gue', actual: ok ? 'gue' : 'absent', status: ok ? 'pass' : 'fail', note: ok ? undefined : 'GUE packets to this port are not decapsulated' };
   });
 }
 
@@ -302,6 +360,9 @@ export function evaluate(e: HostExpectation, output: string): Check[] {
   for (const m of e.modules) {
     checks.push({ kind: 'module', item: m, expected: 'loaded', actual: loaded.has(m) ? 'loaded' : 'not loaded', status: loaded.has(m) ? 'pass' : 'fail' });
   }
+
+  for (const c of e.chains) checks.push(...chainChecks(c, s.get(chainSection(c)) ?? []));
+  checks.push(...fouChecks(e.fouPorts, s.get('fou') ?? []));
 
   const flags = new Map((s.get('links') ?? []).map((l) => l.trim().split(/\s+/) as [string, string]));
   for (const l of e.linksUp) {

@@ -10,6 +10,9 @@
 import { join } from 'path';
 import { readStack } from '../../synth/read';
 import { labAppProject, curlVip, lab, leaveHostsAsFound, requireLab, sh, snapshot, sortedLines } from '../../lab/client';
+import { loadStackPlan } from '../../verify/plan';
+import { failures } from '../../verify/report';
+import { verifyStacks } from '../../verify/run';
 
 jest.setTimeout(900_000);
 
@@ -124,6 +127,20 @@ describe('UDP and SCTP services on the lab kernel', () => {
     const answers = marked();
     expect(answers[0]).toMatch(/^web[12]$/);
     expect(answers).toEqual(Array(6).fill(answers[0]));
+  });
+
+  it('verify checks the marking rules: one removed by hand is named, and passes once put back', async () => {
+    const verify = async () => failures(await verifyStacks([loadStackPlan(join(project.dir, 'cdktf.out'), STACK)], { timeoutMs: 20_000 }));
+    expect(await verify()).toEqual([]);
+    const chain = /-A PREROUTING -j (LVS-CDKTF-[0-9a-f]{8}-[ab])\n/.exec(sh('dr-director', 'iptables -w -t mangle -S PREROUTING'))![1];
+    const rule = `-d ${MARKED}/32 -p tcp -m tcp --dport 8080 -j MARK --set-xmark 0x1/0xffffffff`;
+    sh('dr-director', `iptables -w -t mangle -D ${chain} ${rule}`);
+    try {
+      expect(await verify()).toEqual([`${STACK}/lb: chain marking iptables PREROUTING ${rule}`]);
+    } finally {
+      sh('dr-director', `iptables -w -t mangle -C ${chain} ${rule} 2>/dev/null || iptables -w -t mangle -A ${chain} ${rule}`);
+    }
+    expect(await verify()).toEqual([]);
   });
 
   it('firewall marks: after the director restarts, its marking rules are back and the marked VIP answers', () => {

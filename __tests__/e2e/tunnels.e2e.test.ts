@@ -9,6 +9,9 @@
 import { join } from 'path';
 import { readStack } from '../../synth/read';
 import { labAppProject, curlVip, leaveHostsAsFound, requireLab, sh, snapshot, sortedLines } from '../../lab/client';
+import { loadStackPlan } from '../../verify/plan';
+import { failures } from '../../verify/report';
+import { verifyStacks } from '../../verify/run';
 
 jest.setTimeout(900_000);
 
@@ -128,6 +131,25 @@ describe('TUN over IPIP, GUE and GRE on the lab kernel', () => {
     // 1500 less 40 for the IPv4 and TCP headers, less IPIP 20, GUE 32, GRE 24.
     expect(synAcks.trim().split('\n')).toEqual(['mss 1428', 'mss 1436', 'mss 1440']);
     expect(uploads(30)).toEqual(['web1', 'web2', 'web3'].map((w) => `${w}=${UPLOAD}`));
+  });
+
+  it('verify checks the clamps against each MTU and the fou port: a smaller MTU and a removed port are named', async () => {
+    const verify = async () => failures(await verifyStacks([loadStackPlan(join(project.dir, 'cdktf.out'), STACK)], { timeoutMs: 20_000 }));
+    expect(await verify()).toEqual([]);
+    try {
+      sh('tun-web1', 'ip link set dev eth0 mtu 1400');
+      sh('tun-web2', 'ip fou del port 6080');
+      // web1's clamp was set for 1500: at 1400 it should announce 1340 (less 40 and IPIP's 20).
+      expect((await verify()).sort()).toEqual([
+        `${STACK}/web1: chain MSS clamp iptables OUTPUT -s ${VIP}/32 -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss 1340`,
+        `${STACK}/web1: chain MSS clamp iptables OUTPUT -s ${VIP}/32 -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss 1440`,
+        `${STACK}/web2: fou fou port 6080`,
+      ]);
+    } finally {
+      sh('tun-web1', 'ip link set dev eth0 mtu 1500');
+      sh('tun-web2', 'ip fou show | grep -q "^port 6080 gue" || ip fou add port 6080 gue');
+    }
+    expect(await verify()).toEqual([]);
   });
 
   it('destroy returns every host to its state before the deploy', () => {

@@ -150,7 +150,7 @@ export function defaultRouteFragment(gateway: string, dev: string): Fragment {
   };
 }
 
-/** The name of an owner's chains in the mangle table (lvs_chain_* in lvs.sh): within iptables' 28 characters with its -a/-b suffix, whatever the owner. */
+/** The name of an owner's chains in the mangle table: within iptables' 28 characters with its -a/-b suffix, whatever the owner. */
 export function chainNameOf(owner: string): string {
   return `LVS-CDKTF-${createHash('sha256').update(owner).digest('hex').slice(0, 8)}`;
 }
@@ -158,19 +158,34 @@ export function chainNameOf(owner: string): string {
 /** `iptables` or `ip6tables`. */
 export type Iptables = 'iptables' | 'ip6tables';
 
-/**
- * An owner's chain entered from `hook`, holding `rules` (iptables arguments,
- * one rule each, taken literally), or removed when there are none: so a
- * chain an earlier generation left goes, and a host without rules need not
- * have iptables.
- */
-export function chainUp(cmd: Iptables, hook: string, chain: string, rules: string[]): string {
-  if (rules.length === 0) return chainDown(cmd, hook, chain);
-  return `lvs_chain_up ${cmd} ${hook} ${sq(chain)} "$(cat <<'LVS_RULES'\n${rules.join('\n')}\nLVS_RULES\n)"`;
+/** An owner's chain in the mangle table (lvs_chain_* in lvs.sh), entered from a built-in chain. */
+export interface ChainSpec {
+  readonly cmd: Iptables;
+  /** The built-in chain that jumps to it: PREROUTING, OUTPUT. */
+  readonly hook: string;
+  /** {@link chainNameOf}; the live chain is `NAME-a` or `NAME-b`, one generation at a time. */
+  readonly name: string;
+  /** iptables arguments, one rule each, as `iptables -S` prints them after `-A NAME-a`. */
+  readonly rules: string[];
 }
 
-export function chainDown(cmd: Iptables, hook: string, chain: string): string {
-  return `lvs_chain_down ${cmd} ${hook} ${sq(chain)}`;
+/**
+ * The chain holding its rules (taken literally), or removed when there are
+ * none: so a chain an earlier generation left goes, and a host without rules
+ * need not have iptables.
+ */
+export function chainUp(c: ChainSpec): string {
+  if (c.rules.length === 0) return chainDown(c);
+  return `lvs_chain_up ${c.cmd} ${c.hook} ${sq(c.name)} "$(cat <<'LVS_RULES'\n${c.rules.join('\n')}\nLVS_RULES\n)"`;
+}
+
+export function chainDown(c: Pick<ChainSpec, 'cmd' | 'hook' | 'name'>): string {
+  return `lvs_chain_down ${c.cmd} ${c.hook} ${sq(c.name)}`;
+}
+
+/** An address as a host prefix: `/32`, or `/128` for IPv6. */
+export function hostPrefix(ip: string): string {
+  return ip.includes(':') ? `${ip}/128` : `${ip}/32`;
 }
 
 /** What a TUN server announces as its MSS: a number, or `auto` (the data interface's MTU less `overhead`). */
@@ -185,6 +200,16 @@ export interface MssClampSpec {
   readonly overhead: number;
 }
 
+/** The clamp's chain (OUTPUT), with `mss` in its rules: the number, or a shell word that yields it. */
+export function mssClampChain(c: MssClampSpec, mss: number | string): ChainSpec {
+  return {
+    cmd: c.cmd,
+    hook: 'OUTPUT',
+    name: c.chain,
+    rules: c.vips.map((vip) => `-s ${hostPrefix(vip)} -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss ${mss}`),
+  };
+}
+
 /**
  * Clamps the MSS of the SYN and SYN-ACK segments the host sends from each
  * VIP (iptables TCPMSS in OUTPUT), so clients size their segments to fit the
@@ -192,10 +217,10 @@ export interface MssClampSpec {
  * reads the MTU on the host at each apply and boot.
  */
 export function mssClampFragment(c: MssClampSpec): Fragment {
-  const rules = c.vips.map((vip) => `-s ${vip} -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss $mss`);
+  const chain = mssClampChain(c, '$mss');
   return {
-    up: [`mss=${c.mss === 'auto' ? `$(lvs_mtu_less ${sq(c.dev)} ${c.overhead})` : c.mss}`, `lvs_chain_up ${c.cmd} OUTPUT ${sq(c.chain)} "${rules.join('\n')}"`].join('\n'),
-    down: chainDown(c.cmd, 'OUTPUT', c.chain),
+    up: [`mss=${c.mss === 'auto' ? `$(lvs_mtu_less ${sq(c.dev)} ${c.overhead})` : c.mss}`, `lvs_chain_up ${c.cmd} ${chain.hook} ${sq(c.chain)} "${chain.rules.join('\n')}"`].join('\n'),
+    down: chainDown(chain),
   };
 }
 

@@ -22,6 +22,7 @@ import {
   sysctlFragment,
   sysctlKey,
   chainNameOf,
+  hostPrefix,
   webServerFragment,
 } from './host';
 import { Forwarding, IpvsTimeouts, Protocol, Tunnel } from '../ipvs';
@@ -154,10 +155,6 @@ export interface RealServerSpec {
   /** VIPs this real server accepts traffic for (DR and TUN). */
   readonly vips: string[];
   readonly webServer?: { readonly kind: WebServerKind; readonly page: string };
-}
-
-function hostPrefix(ip: string): string {
-  return ip.includes(':') ? `${ip}/128` : `${ip}/32`;
 }
 
 /** The ARP settings that keep a real server from answering for the VIP. */

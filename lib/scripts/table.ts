@@ -3,7 +3,7 @@
  * declared one without ever flushing a service that stays.
  */
 import { IpvsService, markRuleArgs, ruleLines, serviceSelector } from '../ipvs';
-import { Fragment, chainDown, chainUp } from './host';
+import { ChainSpec, Fragment, chainDown, chainUp } from './host';
 
 export interface IpvsTableSpec {
   readonly services: IpvsService[];
@@ -26,15 +26,20 @@ export interface IpvsTableSpec {
  */
 export function ipvsTableFragment(spec: IpvsTableSpec): Required<Fragment> {
   const whole = spec.ownsWholeTable ? 'yes' : 'no';
-  const marks = markRuleArgs(spec.services);
+  const marks = marksChain(spec.services, spec.marksChain);
   return {
     prepare: 'lvs_table_record',
     up: [
       `desired_services=$(cat <<'LVS_RULES'\n${spec.services.map(serviceSelector).join('\n')}\nLVS_RULES\n)`,
       `desired_rules=$(cat <<'LVS_RULES'\n${ruleLines(spec.services, false).join('\n')}\nLVS_RULES\n)`,
       `lvs_table_up ${whole} ${spec.drainSeconds} "$desired_services" "$desired_rules"`,
-      chainUp('iptables', 'PREROUTING', spec.marksChain, marks),
+      chainUp(marks),
     ].join('\n'),
-    down: `${chainDown('iptables', 'PREROUTING', spec.marksChain)}\nlvs_table_down ${whole} ${spec.drainSeconds}`,
+    down: `${chainDown(marks)}\nlvs_table_down ${whole} ${spec.drainSeconds}`,
   };
+}
+
+/** The director's chain (PREROUTING) marking the firewall-mark services' traffic. */
+export function marksChain(services: IpvsService[], name: string): ChainSpec {
+  return { cmd: 'iptables', hook: 'PREROUTING', name, rules: markRuleArgs(services) };
 }
