@@ -10,7 +10,7 @@ import { AddressInfo, Server as NetServer, Socket, connect as netConnect, create
 import { tmpdir } from 'os';
 import { join, resolve } from 'path';
 import { Testing, TerraformStack } from 'cdktf';
-import { LvsDirector, TunRealServer } from '../lib';
+import { DrRealServer, LvsDirector, TunRealServer } from '../lib';
 import { topologyOf } from '../lib/topology';
 import { synthesize } from '../review/synthesize';
 import { parseStack } from '../synth/read';
@@ -283,8 +283,8 @@ describe('drift recorded outputs: each fails naming exactly that item', () => {
     expect(checks.filter((c) => c.status === 'fail').map((c) => c.item)).toEqual(['-u 192.168.115.111:53']);
   });
 
-  it('timeouts the director sets: each one compared, only those given', () => {
-    const [nat] = defineStacks(Testing.app(), { stacks: { 'nat-stack': { director: { tunables: { tcpFinTimeout: 7, udpTimeout: 45 } } } } });
+  it('timeouts the director sets: each one compared, only those given; the table size as ip_vs runs with it', () => {
+    const [nat] = defineStacks(Testing.app(), { stacks: { 'nat-stack': { director: { tunables: { tcpFinTimeout: 7, udpTimeout: 45, connTableBits: 10 } } } } });
     const e = directorExpectation(topologyOf(fullJson(nat), 'nat-stack')!.directors[0]);
     expect(e.timeouts).toEqual({ tcpFin: 7, udp: 45 });
     expect(probeCommand(e)).toContain('ipvsadm -L --timeout 2>&1');
@@ -300,6 +300,15 @@ describe('drift recorded outputs: each fails naming exactly that item', () => {
     ]);
     expect(timeouts('sh: 1: ipvsadm: not found').every((c) => c.status === 'fail' && c.actual.startsWith('unreadable'))).toBe(true);
     expect(directorExpectation(plans['nat-stack'].topology.directors[0]).timeouts).toBeUndefined();
+
+    const size = (line: string) =>
+      evaluate(e, fixture('nat-stack', 'director').replace('@@@ lvs-verify end', `@@@ lvs-verify params\n${line}\n@@@ lvs-verify end`))
+        .filter((c) => c.item === 'ip_vs conn_tab_bits')
+        .map((c) => [c.status, c.actual, c.note]);
+    expect(probeCommand(e)).toContain(`for p in 'ip_vs/parameters/conn_tab_bits'; do`);
+    expect(size('ip_vs/parameters/conn_tab_bits=10')).toEqual([['pass', '10', undefined]]);
+    expect(size('ip_vs/parameters/conn_tab_bits=12')).toEqual([['fail', '12', 'applies when ip_vs is next loaded (at boot)']]);
+    expect(size('')).toEqual([['fail', 'not loaded', undefined]]);
   });
 
   it('a failing ipvsadm and truncated output are reported, not crashed on', async () => {
@@ -373,6 +382,47 @@ describe('iptables chains and fou, against output as the lab prints it', () => {
     expect(failed(gue, output([[section, clamp(1500, 1428).slice(1)], fou]))).toEqual(['MSS clamp iptables OUTPUT MTU of eth0']);
     expect(failed(gue, output([[section, clamp(1500, 1428)], ['fou', ['port 5555 gue']]]))).toEqual(['fou port 6080']);
     expect(failed(gue, output([[section, clamp(1500, 1428)]]))).toEqual(['fou port 6080']);
+  });
+});
+
+describe('connection thresholds, against ipvsadm -Ln --thresholds as the lab prints it', () => {
+  const e = (() => {
+    const stack = new TerraformStack(Testing.app(), 'th');
+    const d = new LvsDirector(stack, 'lb', { connection: { host: 'lb' }, interfaces: [{ name: 'eth0', address: '10.0.0.1/24' }] });
+    const web = d.addService('web', { vip: '10.0.0.70' });
+    const mark = d.addService('mark', { fwmark: 3 });
+    for (const n of [2, 3]) {
+      const r = new DrRealServer(stack, `web${n}`, { connection: { host: `w${n}` }, dataInterface: { name: 'eth0', address: `10.0.0.${n}/24` } });
+      web.addRealServer(r, n === 2 ? { upperThreshold: 5, lowerThreshold: 2 } : {});
+      if (n === 2) mark.addRealServer(r, { upperThreshold: 7 });
+    }
+    return directorExpectation(topologyOf(fullJson(stack), 'th')!.directors[0]);
+  })();
+  const listing = (web2: string) =>
+    [
+      'IP Virtual Server version 1.2.1 (size=4096)',
+      'Prot LocalAddress:Port            Uthreshold Lthreshold ActiveConn InActConn ',
+      '  -> RemoteAddress:Port',
+      'TCP  10.0.0.70:80 wlc',
+      `  -> 10.0.0.2:80                 ${web2}          0          0         `,
+      '  -> 10.0.0.3:80                 0          0          0          0         ',
+      'FWM  3 wlc',
+      '  -> 10.0.0.2:0                  7          0          0          0         ',
+    ].join('\n');
+  const checks = (web2: string) =>
+    evaluate(e, `@@@ lvs-verify begin\n@@@ lvs-verify thresholds\n${listing(web2)}\n@@@ lvs-verify end`)
+      .filter((c) => c.kind === 'threshold')
+      .map((c) => [c.item, c.status, c.actual]);
+
+  it('checks every real server once any has a threshold; one changed by hand is named', () => {
+    expect(probeCommand(e)).toContain('ipvsadm -Ln --thresholds 2>&1');
+    expect(checks('5          2')).toEqual([
+      ['-t 10.0.0.70:80 -r 10.0.0.2:80', 'pass', 'upper 5 lower 2'],
+      ['-t 10.0.0.70:80 -r 10.0.0.3:80', 'pass', 'upper 0 lower 0'],
+      ['-f 3 -r 10.0.0.2:0', 'pass', 'upper 7 lower 0'],
+    ]);
+    expect(checks('9          2')[0]).toEqual(['-t 10.0.0.70:80 -r 10.0.0.2:80', 'fail', 'upper 9 lower 2']);
+    expect(probeCommand(plans['dr-stack'].hosts[0].expectation)).not.toContain('--thresholds');
   });
 });
 

@@ -110,6 +110,11 @@ export function serviceLabel(s: ServiceAddress): string {
   return `${hostPort(s.vip ?? '?', s.port)}${proto}`;
 }
 
+/** The `-r` target of a real server, as ipvsadm prints it: port 0 for the real servers of a firewall-mark service. */
+function realTarget(s: IpvsService, r: IpvsRealServer): string {
+  return hostPort(r.address, s.fwmark !== undefined ? 0 : (r.port ?? 0));
+}
+
 function defaultNetmask(s: IpvsService): string {
   return (s.vip ?? '').includes(':') ? '128' : '255.255.255.255';
 }
@@ -134,8 +139,7 @@ export function ruleLines(services: IpvsService[], saved: boolean): string[] {
     if (s.onePacket) svc += ' -o';
     lines.push(svc);
     for (const r of s.realServers) {
-      // ipvsadm writes port 0 for the real servers of a firewall-mark service.
-      let rs = `-a ${sel} -r ${hostPort(r.address, s.fwmark !== undefined ? 0 : (r.port ?? 0))} ${FORWARDING[r.forwarding].flag} -w ${r.weight}`;
+      let rs = `-a ${sel} -r ${realTarget(s, r)} ${FORWARDING[r.forwarding].flag} -w ${r.weight}`;
       if (r.forwarding === 'tun') rs += tunnelOptions(r.tunnel ?? { type: 'ipip' }, saved);
       if (!saved) {
         if (r.upperThreshold) rs += ` -x ${r.upperThreshold}`;
@@ -233,4 +237,32 @@ export function parseTimeouts(lines: string[]): Required<IpvsTimeouts> | undefin
     if (m) return { tcp: Number(m[1]), tcpFin: Number(m[2]), udp: Number(m[3]) };
   }
   return undefined;
+}
+
+/** A real server's connection thresholds (0: none), keyed `<service selector> -r <target>` as ipvsadm names them (`-t 10.0.0.1:80 -r 10.0.0.2:80`). */
+export type IpvsThresholds = ReadonlyMap<string, { readonly upper: number; readonly lower: number }>;
+
+/** The thresholds of each real server of these services. */
+export function thresholdsOf(services: IpvsService[]): IpvsThresholds {
+  return new Map(
+    services.flatMap((s) => s.realServers.map((r) => [`${serviceSelector(s)} -r ${realTarget(s, r)}`, { upper: r.upperThreshold, lower: r.lowerThreshold }] as const)),
+  );
+}
+
+const LISTED_PROTOCOL: Record<string, string> = { TCP: '-t', UDP: '-u', SCTP: '--sctp-service', FWM: '-f' };
+
+/**
+ * Decodes `ipvsadm -Ln --thresholds` (ipvsadm -Sn does not print
+ * thresholds): `TCP  10.0.0.1:80 rr` starts a service, `  -> 10.0.0.2:80  5  2  0  0`
+ * is one of its real servers.
+ */
+export function parseThresholds(lines: string[]): IpvsThresholds {
+  const out = new Map<string, { upper: number; lower: number }>();
+  let service: string | undefined;
+  for (const line of lines) {
+    const t = line.trim().split(/\s+/);
+    if (LISTED_PROTOCOL[t[0]] && t[1]) service = `${LISTED_PROTOCOL[t[0]]} ${t[1]}`;
+    else if (t[0] === '->' && service && /^\d+$/.test(t[2] ?? '') && /^\d+$/.test(t[3] ?? '')) out.set(`${service} -r ${t[1]}`, { upper: Number(t[2]), lower: Number(t[3]) });
+  }
+  return out;
 }

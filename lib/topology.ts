@@ -9,7 +9,7 @@ import type { TerraformStack } from 'cdktf';
 import { frameworkOf } from './framework';
 import type { ConnectionSummary } from './connection';
 import type { Forwarding, IpvsService, IpvsTimeouts } from './ipvs';
-import type { MssClampSpec } from './scripts/host';
+import type { ModuleParam, MssClampSpec } from './scripts/host';
 import type { HostSettings } from './scripts/roles';
 
 /** Key under "//" in cdk.tf.json that holds the {@link Topology}. */
@@ -19,6 +19,8 @@ export const TOPOLOGY_VERSION = 1;
 
 /** What the host's scripts set on it (lib/scripts/roles.ts HostSettings), for verification. */
 export interface TopologySettings {
+  /** Parameters of the modules; absent without. */
+  readonly moduleParams?: ModuleParam[];
   readonly modules: string[];
   readonly sysctls: { readonly key: string; readonly value: string }[];
   readonly linksUp: string[];
@@ -34,6 +36,7 @@ export interface TopologySettings {
 /** The settings of a host's scripts in the form the topology records. */
 export function topologySettings(s: HostSettings): TopologySettings {
   return {
+    ...(s.moduleParams ? { moduleParams: s.moduleParams } : {}),
     modules: s.modules,
     sysctls: s.sysctls.map(([key, value]) => ({ key, value: String(value) })),
     linksUp: s.linksUp,

@@ -3,8 +3,8 @@
  * recorded in the synthesized cdk.tf.json (lib/topology.ts), whose settings
  * are the same data the host scripts are rendered from. Pure.
  */
-import type { IpvsTimeouts } from '../lib/ipvs';
-import { ChainSpec, mssClampChain } from '../lib/scripts/host';
+import { IpvsThresholds, IpvsTimeouts, thresholdsOf } from '../lib/ipvs';
+import { ChainSpec, ModuleParam, mssClampChain } from '../lib/scripts/host';
 import { marksChain } from '../lib/scripts/table';
 import { Topology, TopologyDirector, TopologyRealServer, TopologySettings } from '../lib/topology';
 
@@ -45,14 +45,20 @@ export interface HostExpectation {
   readonly forwarding: string[];
   /** Kernel modules that must be loaded. */
   readonly modules: string[];
+  /** Module parameters the loaded modules must run with. */
+  readonly moduleParams: ModuleParam[];
   /** Links that must be up. */
   readonly linksUp: string[];
   /** Sysctl keys (dotted, or slash form for names with dots) and their values. */
   readonly sysctls: { readonly key: string; readonly value: string }[];
   readonly addresses: ExpectedAddress[];
   readonly routes: ExpectedRoute[];
-  /** The director's IPVS table as `ipvsadm -Sn` prints it, and whether it owns the whole table. */
-  readonly ipvs?: { readonly rules: string[]; readonly ownsWholeTable: boolean };
+  /**
+   * The director's IPVS table as `ipvsadm -Sn` prints it, and whether it owns
+   * the whole table; where any real server has a threshold, every real
+   * server's thresholds (`ipvsadm -Ln --thresholds`).
+   */
+  readonly ipvs?: { readonly rules: string[]; readonly ownsWholeTable: boolean; readonly thresholds?: IpvsThresholds };
   /** The IPVS timeouts the director sets (`ipvsadm -L --timeout`); only those given are checked. */
   readonly timeouts?: IpvsTimeouts;
   /** The host's own iptables chains (mangle table). */
@@ -74,6 +80,7 @@ function expectation(
     role,
     forwarding,
     modules: settings.modules,
+    moduleParams: settings.moduleParams ?? [],
     linksUp: settings.linksUp,
     sysctls: settings.sysctls,
     addresses: [
@@ -100,7 +107,11 @@ export function directorExpectation(d: TopologyDirector): HostExpectation {
   return {
     ...host,
     chains: [...host.chains, ...(d.marksChain ? [{ ...marksChain(d.services, d.marksChain), role: 'marking' }] : [])],
-    ipvs: { rules: d.rules, ownsWholeTable: d.ownsWholeTable },
+    ipvs: {
+      rules: d.rules,
+      ownsWholeTable: d.ownsWholeTable,
+      ...(d.services.some((s) => s.realServers.some((r) => r.upperThreshold || r.lowerThreshold)) ? { thresholds: thresholdsOf(d.services) } : {}),
+    },
     ...(d.timeouts ? { timeouts: d.timeouts } : {}),
   };
 }

@@ -5,19 +5,21 @@
  * The command prints sections introduced by `@@@ lvs-verify <name> [arg]`
  * lines. It starts as few programs as possible (each one costs tens of
  * milliseconds on small hosts): `ipvsadm -Sn` on directors (and
- * `ipvsadm -L --timeout` when they set timeouts), `ip -o addr`,
- * `ip route` where routes are checked, `iptables -S` for the host's own
- * chains and `ip fou show` for GUE; sysctls, modules, link flags and MTUs are
- * read from /proc and /sys with shell built-ins. Nothing that would load a
- * module runs unless the module is loaded already.
+ * `ipvsadm -Ln --thresholds`, `ipvsadm -L --timeout` when they set
+ * thresholds, timeouts), `ip -o addr`, `ip route` where routes are checked,
+ * `iptables -S` for the host's own chains and `ip fou show` for GUE;
+ * sysctls, modules, their parameters, link flags and MTUs are read from
+ * /proc and /sys with shell built-ins. Nothing that would load a module runs
+ * unless the module is loaded already.
  */
-import { FORWARDING, IpvsRule, IpvsTimeouts, TIMEOUT_NAMES, parseRule, parseTimeouts } from '../lib/ipvs';
+import { FORWARDING, IpvsRule, IpvsThresholds, IpvsTimeouts, TIMEOUT_NAMES, parseRule, parseThresholds, parseTimeouts } from '../lib/ipvs';
+import type { ModuleParam } from '../lib/scripts/host';
 import { sq } from '../lib/scripts/shell';
 import { ExpectedAddress, ExpectedChain, ExpectedRoute, HostExpectation } from './expect';
 
 export type CheckStatus = 'pass' | 'fail' | 'info';
 
-export type CheckKind = 'ipvs-service' | 'ipvs-real' | 'ipvs' | 'timeout' | 'chain' | 'fou' | 'address' | 'route' | 'sysctl' | 'module' | 'link' | 'traffic';
+export type CheckKind = 'ipvs-service' | 'ipvs-real' | 'ipvs' | 'threshold' | 'timeout' | 'chain' | 'fou' | 'address' | 'route' | 'sysctl' | 'module' | 'link' | 'traffic';
 
 export interface Check {
   readonly kind: CheckKind;
@@ -37,11 +39,17 @@ export function sysctlPath(key: string): string {
   return key.includes('/') ? key : key.replace(/\./g, '/');
 }
 
+/** A module parameter's path under /sys/module. */
+function paramPath(p: ModuleParam): string {
+  return `${p.module}/parameters/${p.name}`;
+}
+
 /** The command run on the host for this expectation. Read-only; POSIX sh. */
 export function probeCommand(e: HostExpectation): string {
   const lines: string[] = [`echo '${MARK} begin'`];
   if (e.ipvs) {
     lines.push(`echo '${MARK} ipvs'`, 'ipvsadm -Sn 2>&1', `echo "${MARK} ipvs-rc $?"`);
+    if (e.ipvs.thresholds) lines.push(`echo '${MARK} thresholds'`, 'ipvsadm -Ln --thresholds 2>&1');
   }
   if (e.timeouts) lines.push(`echo '${MARK} timeouts'`, 'ipvsadm -L --timeout 2>&1');
   lines.push(`echo '${MARK} addr'`, 'ip -o addr show 2>&1');
@@ -63,6 +71,10 @@ export function probeCommand(e: HostExpectation): string {
       `echo '${MARK} modules'`,
       `for m in ${e.modules.map(sq).join(' ')}; do if [ -d "/sys/module/$m" ]; then echo "$m"; fi; done`,
     );
+  }
+  if (e.moduleParams.length) {
+    const paths = e.moduleParams.map((p) => sq(paramPath(p))).join(' ');
+    lines.push(`echo '${MARK} params'`, `for p in ${paths}; do if [ -r "/sys/module/$p" ] && read -r v < "/sys/module/$p"; then echo "$p=$v"; fi; done`);
   }
   if (e.linksUp.length) {
     lines.push(
@@ -183,6 +195,18 @@ function ipvsChecks(declared: string[], ownsWholeTable: boolean, live: string[],
     });
   }
   return checks;
+}
+
+/** Each declared real server's thresholds; one missing from the table is left to its ipvs-real check. */
+function thresholdChecks(want: IpvsThresholds, lines: string[]): Check[] {
+  const live = parseThresholds(lines);
+  const show = (t: { upper: number; lower: number }) => `upper ${t.upper} lower ${t.lower}`;
+  return [...want].flatMap(([real, w]): Check[] => {
+    const l = live.get(real);
+    if (!l) return [];
+    const ok = l.upper === w.upper && l.lower === w.lower;
+    return [{ kind: 'threshold', item: real, expected: show(w), actual: show(l), status: ok ? 'pass' : 'fail' }];
+  });
 }
 
 /** Each timeout the director sets against `ipvsadm -L --timeout`. */
@@ -330,6 +354,7 @@ export function evaluate(e: HostExpectation, output: string): Check[] {
   }
   const checks: Check[] = [];
   if (e.ipvs) checks.push(...ipvsChecks(e.ipvs.rules, e.ipvs.ownsWholeTable, s.get('ipvs') ?? [], s.get('ipvs-rc')?.[0]));
+  if (e.ipvs?.thresholds) checks.push(...thresholdChecks(e.ipvs.thresholds, s.get('thresholds') ?? []));
   if (e.timeouts) checks.push(...timeoutChecks(e.timeouts, s.get('timeouts') ?? []));
 
   const addrs = parseAddresses(s.get('addr') ?? []);
@@ -363,6 +388,19 @@ export function evaluate(e: HostExpectation, output: string): Check[] {
 
   for (const c of e.chains) checks.push(...chainChecks(c, s.get(chainSection(c)) ?? []));
   checks.push(...fouChecks(e.fouPorts, s.get('fou') ?? []));
+
+  const params = new Map((s.get('params') ?? []).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1).trim()]));
+  for (const p of e.moduleParams) {
+    const actual = params.get(paramPath(p));
+    checks.push({
+      kind: 'module',
+      item: `${p.module} ${p.name}`,
+      expected: String(p.value),
+      actual: actual ?? 'not loaded',
+      status: actual === String(p.value) ? 'pass' : 'fail',
+      note: actual !== undefined && actual !== String(p.value) ? `applies when ${p.module} is next loaded (at boot)` : undefined,
+    });
+  }
 
   const flags = new Map((s.get('links') ?? []).map((l) => l.trim().split(/\s+/) as [string, string]));
   for (const l of e.linksUp) {

@@ -8,6 +8,9 @@
 import { join } from 'path';
 import { readStack } from '../../synth/read';
 import { labAppProject, SlowDownloads, leaveHostsAsFound, requireLab, sh, snapshot, sortedLines } from '../../lab/client';
+import { loadStackPlan } from '../../verify/plan';
+import { failures } from '../../verify/report';
+import { verifyStacks } from '../../verify/run';
 
 jest.setTimeout(900_000);
 
@@ -82,6 +85,19 @@ describe('persistence and thresholds on the lab kernel', () => {
     expect(sortedLines(sh('dr-director', 'ipvsadm -Sn'))).toEqual(sortedLines(declared.join('\n')));
     // ipvsadm -Sn does not print thresholds; the listing does.
     expect(sh('dr-director', `ipvsadm -Ln -t ${LIMITED}:80 --thresholds`)).toMatch(/192\.168\.115\.112:80\s+1\s+0\s/);
+  });
+
+  it('verify checks the thresholds: one changed by hand is named, and passes once put back', async () => {
+    const verify = async () => failures(await verifyStacks([loadStackPlan(join(project.dir, 'cdktf.out'), STACK)], { timeoutMs: 20_000 }));
+    expect(await verify()).toEqual([]);
+    const edit = (upper: number) => sh('dr-director', `ipvsadm -e -t ${LIMITED}:80 -r 192.168.115.112:80 -g -w 1 -x ${upper} -y 0`);
+    edit(4);
+    try {
+      expect(await verify()).toEqual([`${STACK}/lb: threshold -t ${LIMITED}:80 -r 192.168.115.112:80`]);
+    } finally {
+      edit(1);
+    }
+    expect(await verify()).toEqual([]);
   });
 
   it('a persistent client stays on one server; a netmask makes one client of a whole /24', () => {

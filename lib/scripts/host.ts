@@ -68,15 +68,26 @@ export function modulesFragment(owner: string, modules: string[]): Fragment {
   };
 }
 
+/** A kernel module parameter (`options MODULE NAME=VALUE`). */
+export interface ModuleParam {
+  readonly module: string;
+  readonly name: string;
+  readonly value: number;
+}
+
 /**
- * A module parameter through /etc/modprobe.d, written before the module is
- * loaded; when it is loaded already with another value, the apply says that
- * the value applies from the next load (at boot).
+ * Module parameters through /etc/modprobe.d, written before the modules are
+ * loaded; for a module loaded already with another value, the apply says
+ * that the value applies from the next load (at boot).
  */
-export function moduleOptionFragment(owner: string, module: string, name: string, value: number): Fragment {
+export function moduleParamsFragment(owner: string, params: ModuleParam[]): Fragment {
+  if (params.length === 0) return {};
   const file = `/etc/modprobe.d/lvs-cdktf-${owner}.conf`;
   return {
-    prepare: `${writeFile(file, `options ${module} ${name}=${value}`)}\nlvs_module_param_check ${sq(module)} ${sq(name)} ${value}`,
+    prepare: [
+      writeFile(file, params.map((p) => `options ${p.module} ${p.name}=${p.value}`).join('\n')),
+      ...params.map((p) => `lvs_module_param_check ${sq(p.module)} ${sq(p.name)} ${p.value}`),
+    ].join('\n'),
     down: `rm -f ${sq(file)}`,
   };
 }

@@ -15,7 +15,8 @@ import {
   fouPortFragment,
   ipvsTimeoutsFragment,
   linkUpFragment,
-  moduleOptionFragment,
+  ModuleParam,
+  moduleParamsFragment,
   modulesFragment,
   mssClampFragment,
   routeFragment,
@@ -74,6 +75,8 @@ function expectAddresses(interfaces: InterfaceAddress[]): Fragment {
  * what verification checks. `hostFragments` turns it into shell.
  */
 export interface HostSettings {
+  /** Parameters of the modules, set before they load. */
+  readonly moduleParams?: ModuleParam[];
   readonly modules: string[];
   readonly sysctls: SysctlSetting[];
   readonly linksUp: string[];
@@ -91,9 +94,10 @@ export interface HostSettings {
   readonly hostDecidedSysctls?: { readonly keys: string[]; readonly up: string };
 }
 
-/** Modules first (they create tunl0 and net.ipv4.vs.*), then sysctls (ARP before any VIP), links, addresses, routes. */
+/** Modules first, with their parameters (they create tunl0 and net.ipv4.vs.*), then sysctls (ARP before any VIP), links, addresses, routes. */
 function hostFragments(owner: string, s: HostSettings): Fragment[] {
   return [
+    moduleParamsFragment(owner, s.moduleParams ?? []),
     modulesFragment(owner, s.modules),
     sysctlFragment(owner, s.sysctls, s.hostDecidedSysctls?.keys),
     { up: s.hostDecidedSysctls?.up },
@@ -121,6 +125,7 @@ export function directorSettings(spec: DirectorBaseSpec): HostSettings {
   }
   sysctls.push(...spec.kernel.sysctls);
   return {
+    ...(spec.kernel.connTableBits === undefined ? {} : { moduleParams: [{ module: 'ip_vs', name: 'conn_tab_bits', value: spec.kernel.connTableBits }] }),
     modules: [
       'ip_vs',
       ...(modes.has('tun') ? ['ipip'] : []),
@@ -141,8 +146,6 @@ export function directorBase(spec: DirectorBaseSpec): Required<Fragment> {
   return composeFragments([
     expectAddresses(spec.interfaces),
     { prepare: 'command -v ipvsadm >/dev/null 2>&1 || lvs_install ipvsadm' },
-    // Before the modules: a module parameter applies when the module is loaded.
-    spec.kernel.connTableBits === undefined ? {} : moduleOptionFragment(spec.owner, 'ip_vs', 'conn_tab_bits', spec.kernel.connTableBits),
     ...hostFragments(spec.owner, directorSettings(spec)),
     spec.kernel.timeouts ? ipvsTimeoutsFragment(spec.kernel.timeouts) : {},
   ]);
