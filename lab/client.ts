@@ -4,7 +4,7 @@
  * and traffic on them, and cdktf projects that deploy to them with the real
  * cdktf CLI and Terraform. Nothing here needs jest.
  */
-import { execFileSync, spawnSync } from 'child_process';
+import { execFileSync, spawn, spawnSync } from 'child_process';
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join, resolve } from 'path';
@@ -15,6 +15,7 @@ export const ROOT = resolve(__dirname, '..');
 export const LAB = join(ROOT, 'lab');
 export const LAB_CONFIG = join(LAB, 'lab-config.yaml');
 export const LAB_STATE = join(LAB, '.state');
+const CDKTF = join(ROOT, 'node_modules/.bin/cdktf');
 /** How tests and benchmarks run cdktf and Terraform: no update check, no user CLI config, plain output. */
 export const CLI_ENV = { CHECKPOINT_DISABLE: '1', TF_CLI_CONFIG_FILE: '/dev/null', FORCE_COLOR: '0', CI: '1' };
 
@@ -74,23 +75,41 @@ export class CdktfProject {
   }
 
   public run(...args: string[]): string {
-    const res = spawnSync(join(ROOT, 'node_modules/.bin/cdktf'), args, {
-      cwd: this.dir,
-      encoding: 'utf8',
-      timeout: 900_000,
-      env: {
-        ...process.env,
-        ...this.env,
-        LVS_CDKTF_CONFIG: this.configFile,
-        ...CLI_ENV,
-      },
+    const res = spawnSync(CDKTF, args, { cwd: this.dir, encoding: 'utf8', timeout: 900_000, env: this.cliEnv() });
+    return this.outcome(args, res.status, `${res.stdout}${res.stderr}`);
+  }
+
+  /** `cdktf ARGS` while the test goes on: for a step that waits on something the test does meanwhile. */
+  public start(...args: string[]): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(CDKTF, args, { cwd: this.dir, env: this.cliEnv() });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      const timer = setTimeout(() => child.kill(), 900_000);
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        try {
+          resolve(this.outcome(args, code, out));
+        } catch (e) {
+          reject(e);
+        }
+      });
     });
+  }
+
+  private cliEnv(): NodeJS.ProcessEnv {
+    return { ...process.env, ...this.env, LVS_CDKTF_CONFIG: this.configFile, ...CLI_ENV };
+  }
+
+  /** The output without colours, or an error with Terraform's error blocks first. */
+  private outcome(args: string[], status: number | null, raw: string): string {
     // eslint-disable-next-line no-control-regex
-    const out = `${res.stdout}${res.stderr}`.replace(/\u001b\[[0-9;]*[A-Za-z]/g, '');
-    if (res.status !== 0) {
+    const out = raw.replace(/\u001b\[[0-9;]*[A-Za-z]/g, '');
+    if (status !== 0) {
       // Terraform's error blocks first: a long deploy log is cut in the middle when a CI summary shows it.
       const errors = out.split('\n').flatMap((line, i, lines) => (/\bError: /.test(line) ? [lines.slice(i, i + 8).join('\n')] : []));
-      throw new Error(`cdktf ${args.join(' ')} failed (${res.status}):\n${errors.join('\n')}\n--- the end of its output:\n${out.slice(-6000)}`);
+      throw new Error(`cdktf ${args.join(' ')} failed (${status}):\n${errors.join('\n')}\n--- the end of its output:\n${out.slice(-6000)}`);
     }
     return out;
   }

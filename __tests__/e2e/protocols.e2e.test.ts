@@ -29,9 +29,14 @@ const APP = `
 const director = new LvsDirector(stack, 'lb', {
   connection: at(2221),
   interfaces: [{ name: 'ens33', address: '192.168.115.111/24' }],
+  // A UDP flow ends 5 s after its last datagram, and a drain waits up to 90 s for it.
+  drainSeconds: 90,
+  tunables: { udpTimeout: 5 },
 });
 const services = [
   director.addService('udp', { vip: ${JSON.stringify(UDP)}, port: 5353, protocol: 'udp', scheduler: 'rr' }),
+  // Keeps the UDP VIP on both servers: taking one out of 'udp' then changes the table only (README, Known limits).
+  director.addService('udp-keep', { vip: ${JSON.stringify(UDP)}, port: 5354, protocol: 'udp', scheduler: 'rr' }),
   director.addService('udp-ops', { vip: ${JSON.stringify(UDP_OPS)}, port: 5353, protocol: 'udp', scheduler: 'rr', onePacket: true }),
   director.addService('sctp', { vip: ${JSON.stringify(SCTP)}, port: 9999, protocol: 'sctp', scheduler: 'rr' }),
   director.addService('marked', {
@@ -44,7 +49,8 @@ for (const n of [1, 2]) {
     dataInterface: { name: 'ens33', address: '192.168.115.11' + (1 + n) + '/24' },
     webServer: { kind: 'httpd' },
   });
-  for (const s of services) s.addRealServer(web);
+  // DRAIN names the server a later deploy takes out of the UDP service.
+  for (const s of services) if (!(s === services[0] && process.env.DRAIN === 'web' + n)) s.addRealServer(web);
 }
 `;
 
@@ -150,6 +156,43 @@ describe('UDP and SCTP services on the lab kernel', () => {
     const answers = marked();
     expect(answers[0]).toMatch(/^web[12]$/);
     expect(answers).toEqual(Array(6).fill(answers[0]));
+  });
+
+  it('UDP drain: a server taken out of the UDP service keeps its live flow, gets no new one, and goes once the flow has ended', async () => {
+    const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const until = async (what: string, ok: () => boolean) => {
+      for (let i = 0; i < 240 && !ok(); i++) await pause(500);
+      if (!ok()) throw new Error(`timed out waiting for ${what}`);
+    };
+    // One flow (one source port), a datagram every 0.5 s, until the test stops it.
+    sh('dr-client', [
+      'rm -f /tmp/udpflow.*',
+      `setsid sh -c 'while [ ! -e /tmp/udpflow.stop ]; do echo q | socat -t 1 - UDP4:${UDP}:5353,sourceport=41100,reuseaddr || echo FAILED; sleep 0.5; done >> /tmp/udpflow.out; touch /tmp/udpflow.done' </dev/null >/dev/null 2>&1 &`,
+    ].join('\n'));
+    const flow = () => sh('dr-client', 'cat /tmp/udpflow.out 2>/dev/null || true').trim().split('\n').filter(Boolean);
+    await until('the flow', () => flow().length >= 2);
+    const server = flow()[0];
+    const other = server === 'web1' ? 'web2' : 'web1';
+    const rip = `192.168.115.11${server === 'web1' ? 2 : 3}:5353`;
+    project.env = { DRAIN: server };
+    let finished = false;
+    const deploy = project.start('deploy', STACK, '--auto-approve').finally(() => (finished = true));
+    try {
+      // The table step quiesces the server (weight 0) and waits for its flow.
+      await until('the drain', () => new RegExp(`-> ${rip.replace(/\./g, '\\.')}\\s+Route\\s+0\\s`).test(sh('dr-director', `ipvsadm -Ln -u ${UDP}:5353`)));
+      const seen = flow().length;
+      await until('the flow to go on', () => flow().length >= seen + 6);
+      expect(finished).toBe(false);
+      expect(udp(UDP, [41101, 41102, 41103])).toEqual([other, other, other]);
+    } finally {
+      sh('dr-client', 'touch /tmp/udpflow.stop; for i in $(seq 100); do [ -e /tmp/udpflow.done ] && break; sleep 0.1; done');
+    }
+    // The flow's entry expires 5 s after its last datagram; then the server goes.
+    const out = await deploy;
+    expect(out).toContain(`lvs-cdktf: draining ${rip} from -u ${UDP}:5353`);
+    expect(out).toMatch(/Apply complete! Resources: 1 added, 0 changed, 1 destroyed/);
+    expect(new Set(flow())).toEqual(new Set([server]));
+    expect(sh('dr-director', 'ipvsadm -Sn')).not.toContain(`-a -u ${UDP}:5353 -r ${rip}`);
   });
 
   it('destroy returns every host to its state before the deploy', () => {
