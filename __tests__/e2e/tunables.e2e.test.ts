@@ -2,11 +2,14 @@
  * A director's IPVS tunables on the lab's real kernel: a DR cluster on the
  * dr hosts whose director sets the connection table size, the timeouts and
  * sloppy_tcp. The kernel shows each value and applies the timeouts to live
- * connections; destroy puts every value back and unloads the modules the
- * deploy loaded, so the hosts equal their snapshots (modules included).
+ * connections; expire_nodest_conn and sloppy_tcp decide what a connection
+ * to a deleted server gets. Destroy puts every value back and unloads the
+ * modules the deploy loaded, so the hosts equal their snapshots (modules
+ * included).
  */
+import { readFileSync } from 'fs';
 import { join } from 'path';
-import { labAppProject, curlVip, leaveHostsAsFound, requireLab, sh, snapshot } from '../../lab/client';
+import { LAB, labAppProject, curlVip, leaveHostsAsFound, requireLab, sh, snapshot } from '../../lab/client';
 import { loadStackPlan } from '../../verify/plan';
 import { failures } from '../../verify/report';
 import { verifyStacks } from '../../verify/run';
@@ -34,16 +37,42 @@ for (const n of [1, 2]) {
 }
 `;
 
-/** The director's IPVS connection entries for the VIP: client address, state and seconds left. */
-function connections(): { source: string; state: string; expires: number }[] {
+/** The director's IPVS connection entries for the VIP: client address, state, seconds left and real server. */
+function connections(): { source: string; state: string; expires: number; destination: string }[] {
   return sh('dr-director', 'ipvsadm -Lnc')
     .split('\n')
     .filter((l) => l.includes(`${VIP}:80`))
     .map((l) => {
-      const [, expire, state, source] = l.trim().split(/\s+/);
+      const [, expire, state, source, , destination] = l.trim().split(/\s+/);
       const [m, s] = expire.split(':').map(Number);
-      return { source, state, expires: m * 60 + s };
+      return { source, state, expires: m * 60 + s, destination };
     });
+}
+
+/**
+ * A connection made before its real server is deleted by hand (after
+ * `sysctls` on the director) and used after: what the client got within 5 s,
+ * and whether the director itself sent a reset from the VIP.
+ */
+function requestAfterDelete(sysctls: string): { result: string; resetByDirector: boolean } {
+  const f = '/tmp/lvs-late';
+  sh('dr-client', `rm -f ${f}*; cat > ${f}.pl`, readFileSync(join(LAB, 'late-get.pl'), 'utf8'));
+  sh('dr-client', `setsid perl ${f}.pl ${VIP} 80 ${f}.go 5 ${f}.out </dev/null >/dev/null 2>&1 &`);
+  const port = sh('dr-client', `for i in $(seq 100); do [ -e ${f}.out.port ] && break; sleep 0.1; done; cat ${f}.out.port`).trim();
+  const real = connections().find((c) => c.source === `192.168.115.200:${port}`)!.destination;
+  try {
+    sh('dr-director', [
+      `${sysctls}; ipvsadm -d -t ${VIP}:80 -r ${real}`,
+      // -p: the director's own packets only, not what it sees of others on the LAN.
+      `timeout 10 tcpdump -p -l -n -i ens33 -c 1 'src host ${VIP} and tcp[tcpflags] & tcp-rst != 0' > /tmp/lvs-rst.txt 2>/dev/null &`,
+      'sleep 1.5',
+    ].join('\n'));
+    const result = sh('dr-client', `touch ${f}.go; for i in $(seq 100); do [ -e ${f}.out ] && break; sleep 0.1; done; cat ${f}.out`).trim();
+    const resets = sh('dr-director', 'sleep 0.5; pkill -x tcpdump || true; cat /tmp/lvs-rst.txt; rm -f /tmp/lvs-rst.txt');
+    return { result, resetByDirector: /Flags \[R/.test(resets) };
+  } finally {
+    sh('dr-director', `ipvsadm -a -t ${VIP}:80 -r ${real} -g -w 1; sysctl -qw net.ipv4.vs.sloppy_tcp=1 net.ipv4.vs.expire_nodest_conn=1`);
+  }
 }
 
 describe('IPVS tunables on the lab kernel', () => {
@@ -94,6 +123,15 @@ describe('IPVS tunables on the lab kernel', () => {
     }
     expect(c).toMatchObject({ state: 'FIN_WAIT' });
     expect(c!.expires).toBeLessThanOrEqual(7);
+  });
+
+  it('expire_nodest_conn: a connection whose server is deleted is reset at its next packet (by the other server under sloppy_tcp, else by the director); with 0 its packets are dropped', () => {
+    // sloppy_tcp schedules the mid-connection packet to the other server, which has no such connection.
+    expect(requestAfterDelete('true')).toEqual({ result: 'reset', resetByDirector: false });
+    // Without it, the packet is not scheduled: the director's own stack holds the VIP and refuses it.
+    expect(requestAfterDelete('sysctl -qw net.ipv4.vs.sloppy_tcp=0')).toEqual({ result: 'reset', resetByDirector: true });
+    // The entry stays on the deleted server and its packets are dropped: the client hears nothing.
+    expect(requestAfterDelete('sysctl -qw net.ipv4.vs.expire_nodest_conn=0')).toEqual({ result: 'timeout', resetByDirector: false });
   });
 
   it('verify checks the timeouts: a hand-set FIN timeout is named, and passes once put back', async () => {
