@@ -10,6 +10,9 @@ import { tmpdir } from 'os';
 import { join, resolve } from 'path';
 import { Testing } from 'cdktf';
 import { ClusterStack, defineStacks, loadConfigFile } from '../stacks';
+import { loadStackPlan } from '../verify/plan';
+import { failures } from '../verify/report';
+import { verifyStacks } from '../verify/run';
 
 export const ROOT = resolve(__dirname, '..');
 export const LAB = join(ROOT, 'lab');
@@ -120,6 +123,11 @@ export class CdktfProject {
 
   public destroy(stack: string): string {
     return this.run('destroy', stack, '--auto-approve');
+  }
+
+  /** What `npm run verify` finds failing on the hosts of a stack this project synthesized: `host: kind item`. */
+  public async verifyFailures(stack: string): Promise<string[]> {
+    return failures(await verifyStacks([loadStackPlan(join(this.dir, 'cdktf.out'), stack)], { timeoutMs: 20_000 }));
   }
 }
 

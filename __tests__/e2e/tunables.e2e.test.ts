@@ -10,9 +10,6 @@
 import { readFileSync } from 'fs';
 import { join } from 'path';
 import { LAB, labAppProject, curlVip, leaveHostsAsFound, requireLab, sh, snapshot } from '../../lab/client';
-import { loadStackPlan } from '../../verify/plan';
-import { failures } from '../../verify/report';
-import { verifyStacks } from '../../verify/run';
 
 jest.setTimeout(900_000);
 
@@ -135,7 +132,7 @@ describe('IPVS tunables on the lab kernel', () => {
   });
 
   it('verify checks the timeouts: a hand-set FIN timeout is named, and passes once put back', async () => {
-    const verify = async () => failures(await verifyStacks([loadStackPlan(join(project.dir, 'cdktf.out'), STACK)], { timeoutMs: 20_000 }));
+    const verify = () => project.verifyFailures(STACK);
     expect(await verify()).toEqual([]);
     sh('dr-director', 'ipvsadm --set 0 30 0');
     try {

@@ -9,9 +9,6 @@
 import { join } from 'path';
 import { readStack } from '../../synth/read';
 import { labAppProject, curlVip, leaveHostsAsFound, requireLab, sh, snapshot, sortedLines } from '../../lab/client';
-import { loadStackPlan } from '../../verify/plan';
-import { failures } from '../../verify/report';
-import { verifyStacks } from '../../verify/run';
 
 jest.setTimeout(900_000);
 
@@ -134,7 +131,7 @@ describe('TUN over IPIP, GUE and GRE on the lab kernel', () => {
   });
 
   it('verify checks the clamps against each MTU and the fou port: a smaller MTU and a removed port are named', async () => {
-    const verify = async () => failures(await verifyStacks([loadStackPlan(join(project.dir, 'cdktf.out'), STACK)], { timeoutMs: 20_000 }));
+    const verify = () => project.verifyFailures(STACK);
     expect(await verify()).toEqual([]);
     try {
       sh('tun-web1', 'ip link set dev eth0 mtu 1400');
