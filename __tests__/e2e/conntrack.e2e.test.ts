@@ -39,8 +39,8 @@ describe('conntrack on the lab kernel: a NAT director behind a stateful firewall
 
   beforeAll(() => {
     requireLab();
-    // What the firewall's rules load is not the deploy's: loaded before the snapshots.
-    sh('nat-director', 'modprobe -a iptable_filter xt_conntrack');
+    // What the firewall's commands load (iptables loads bpfilter too) is not the deploy's: loaded before the snapshots.
+    sh('nat-director', 'iptables -w -n -L FORWARD >/dev/null; modprobe xt_conntrack');
     for (const h of HOSTS) before[h] = snapshot(h);
   });
 
