@@ -16,7 +16,7 @@ describe('docs/claims.md', () => {
 
   it.each(rows.filter(([, proof]) => !proof.startsWith('*')).map(([capability, proof]) => [capability, proof]))('%s: %s exists', (_capability, proof) => {
     for (const ref of proof.split('<br>')) {
-      const m = /^`([a-z0-9]+)` › (.+)$/.exec(ref);
+      const m = /^`([a-z0-9-]+)` › (.+)$/.exec(ref);
       expect(m).not.toBeNull();
       const source = readFileSync(join(ROOT, '__tests__/e2e', `${m![1]}.e2e.test.ts`), 'utf8');
       expect(source).toContain(`'${m![2]}'`.replace(/^'(.*\$\{.*)'$/, '`$1`'));
