@@ -298,7 +298,10 @@ describe('drift recorded outputs: each fails naming exactly that item', () => {
       ['ipvsadm timeout tcpfin', 'fail', '120'],
       ['ipvsadm timeout udp', 'pass', '45'],
     ]);
-    expect(timeouts('sh: 1: ipvsadm: not found').every((c) => c.status === 'fail' && c.actual.startsWith('unreadable'))).toBe(true);
+    expect(timeouts('sh: 1: ipvsadm: not found').map((c) => [c.item, c.status, c.actual])).toEqual([
+      ['ipvsadm timeout tcpfin', 'fail', 'unreadable: sh: 1: ipvsadm: not found'],
+      ['ipvsadm timeout udp', 'fail', 'unreadable: sh: 1: ipvsadm: not found'],
+    ]);
     expect(directorExpectation(plans['nat-stack'].topology.directors[0]).timeouts).toBeUndefined();
 
     const size = (line: string) =>
@@ -309,6 +312,17 @@ describe('drift recorded outputs: each fails naming exactly that item', () => {
     expect(size('ip_vs/parameters/conn_tab_bits=10')).toEqual([['pass', '10', undefined]]);
     expect(size('ip_vs/parameters/conn_tab_bits=12')).toEqual([['fail', '12', 'applies when ip_vs is next loaded (at boot)']]);
     expect(size('')).toEqual([['fail', 'not loaded', undefined]]);
+  });
+
+  it('ipvsadm is not run where ip_vs is not loaded (it would load it): one failure says so', async () => {
+    const cmd = probeCommand(plans['nat-stack'].hosts[0].expectation);
+    expect(cmd).toContain("echo '@@@ lvs-verify ipvs'\nif [ -d /sys/module/ip_vs ]; then\nipvsadm -Sn 2>&1\n");
+    const report = await verifyRecorded(
+      'nat-stack',
+      on('director', (o) => o.replace(/@@@ lvs-verify ipvs\n[\s\S]*?@@@ lvs-verify ipvs-rc 0/, '@@@ lvs-verify ipvs\n@@@ lvs-verify ipvs-rc ip_vs-not-loaded')),
+    );
+    const failed = report.hosts[0].checks.filter((c) => c.status === 'fail');
+    expect(failed.map((c) => [c.kind, c.item, c.actual])).toEqual([['ipvs', 'ipvsadm -Sn', 'not run: ip_vs not loaded']]);
   });
 
   it('a failing ipvsadm and truncated output are reported, not crashed on', async () => {
@@ -353,7 +367,9 @@ describe('iptables chains and fou, against output as the lab prints it', () => {
   ];
 
   it('reads the chains only where their table is loaded, the MTU with a built-in, fou only for GUE', () => {
-    expect(probeCommand(lb)).toContain(`if [ -d /sys/module/iptable_mangle ] || [ -d /sys/module/nft_compat ]; then for c in 'PREROUTING' '${chain(lb)}-a' '${chain(lb)}-b'; do iptables -w -t mangle -S "$c" 2>&1; done; fi`);
+    expect(probeCommand(lb)).toContain(
+      `if [ -d /sys/module/iptable_mangle ] || [ -d /sys/module/nft_compat ]; then for c in 'PREROUTING' '${chain(lb)}-a' '${chain(lb)}-b'; do iptables -w -t mangle -S "$c" 2>&1; done; else echo 'mangle table not loaded'; fi`,
+    );
     expect(probeCommand(lb)).not.toContain('fou');
     expect(probeCommand(gue)).toContain("if read -r m < '/sys/class/net/eth0/mtu'; then echo \"mtu $m\"; fi");
     expect(probeCommand(gue)).toContain('if [ -d /sys/module/fou ]; then ip fou show 2>&1; fi');
@@ -368,7 +384,8 @@ describe('iptables chains and fou, against output as the lab prints it', () => {
     expect(failed(lb, output([[section, marks('a', ['80', '443'])]]))).toEqual([rule('8000:8100'), rule('443')]);
     expect(failed(lb, output([[section, [...marks('a', ['80', '8000:8100']), `-A PREROUTING -j ${chain(lb)}-b`]]]))).toEqual([`marking iptables PREROUTING -j ${chain(lb)}`]);
     // Module not loaded: nothing read, so the chain is not entered.
-    expect(failed(lb, output([[section, []]]))).toEqual([`marking iptables PREROUTING -j ${chain(lb)}`]);
+    expect(failed(lb, output([[section, ['mangle table not loaded']]]))).toEqual([`marking iptables PREROUTING -j ${chain(lb)}`]);
+    expect(evaluate(lb, output([[section, ['mangle table not loaded']]])).find((c) => c.kind === 'chain')!.note).toBe('mangle table not loaded: no chain can be there');
   });
 
   it('an auto MSS clamp is the MTU read on the host less the GUE overhead; a missing fou port fails', () => {
@@ -422,6 +439,8 @@ describe('connection thresholds, against ipvsadm -Ln --thresholds as the lab pri
       ['-f 3 -r 10.0.0.2:0', 'pass', 'upper 7 lower 0'],
     ]);
     expect(checks('9          2')[0]).toEqual(['-t 10.0.0.70:80 -r 10.0.0.2:80', 'fail', 'upper 9 lower 2']);
+    const unreadable = evaluate(e, '@@@ lvs-verify begin\n@@@ lvs-verify thresholds\nipvsadm: invalid option -- \'-\'\n@@@ lvs-verify end').filter((c) => c.kind === 'threshold');
+    expect(unreadable.map((c) => [c.item, c.status])).toEqual([['ipvsadm -Ln --thresholds', 'fail']]);
     expect(probeCommand(plans['dr-stack'].hosts[0].expectation)).not.toContain('--thresholds');
   });
 });

@@ -250,12 +250,12 @@ export class LvsDirector extends ConfiguredHost {
     this.servicesStep!.runsAfter(server.host);
   }
 
-  /** The table step, created with the director's first service. */
   /** The table step's chain for the marking rules. */
   private get marksChain(): string {
     return chainNameOf(ownerKeyFor(this, 'services'));
   }
 
+  /** The table step, created with the director's first service. */
   private tableStep(): HostStep {
     const owner = ownerKeyFor(this, 'services');
     claimNames(this, { stateKey: owner });

@@ -9,8 +9,8 @@
  * thresholds, timeouts), `ip -o addr`, `ip route` where routes are checked,
  * `iptables -S` for the host's own chains and `ip fou show` for GUE;
  * sysctls, modules, their parameters, link flags and MTUs are read from
- * /proc and /sys with shell built-ins. Nothing that would load a module runs
- * unless the module is loaded already.
+ * /proc and /sys with shell built-ins. Nothing that would load a module
+ * (ipvsadm loads ip_vs, iptables its table) runs unless the module is loaded.
  */
 import { FORWARDING, IpvsRule, IpvsThresholds, IpvsTimeouts, TIMEOUT_NAMES, parseRule, parseThresholds, parseTimeouts } from '../lib/ipvs';
 import type { ModuleParam } from '../lib/scripts/host';
@@ -33,6 +33,10 @@ export interface Check {
 }
 
 const MARK = '@@@ lvs-verify';
+/** What the probe says for ipvsadm's exit status when ip_vs is not loaded (ipvsadm would load it). */
+const IP_VS_MISSING = 'ip_vs-not-loaded';
+/** What the probe prints for a chain when the mangle table's module is not loaded (iptables would load it). */
+const NO_MANGLE = 'mangle table not loaded';
 
 /** /proc/sys path of a sysctl key (dotted, or slash form for names with dots). */
 export function sysctlPath(key: string): string {
@@ -48,10 +52,22 @@ function paramPath(p: ModuleParam): string {
 export function probeCommand(e: HostExpectation): string {
   const lines: string[] = [`echo '${MARK} begin'`];
   if (e.ipvs) {
-    lines.push(`echo '${MARK} ipvs'`, 'ipvsadm -Sn 2>&1', `echo "${MARK} ipvs-rc $?"`);
-    if (e.ipvs.thresholds) lines.push(`echo '${MARK} thresholds'`, 'ipvsadm -Ln --thresholds 2>&1');
+    // ipvsadm loads ip_vs when it is missing: run only when it is loaded.
+    const listings = [
+      ...(e.ipvs.thresholds ? [`echo '${MARK} thresholds'`, 'ipvsadm -Ln --thresholds 2>&1'] : []),
+      ...(e.timeouts ? [`echo '${MARK} timeouts'`, 'ipvsadm -L --timeout 2>&1'] : []),
+    ];
+    lines.push(
+      `echo '${MARK} ipvs'`,
+      'if [ -d /sys/module/ip_vs ]; then',
+      'ipvsadm -Sn 2>&1',
+      `echo "${MARK} ipvs-rc $?"`,
+      ...listings,
+      'else',
+      `echo '${MARK} ipvs-rc ${IP_VS_MISSING}'`,
+      'fi',
+    );
   }
-  if (e.timeouts) lines.push(`echo '${MARK} timeouts'`, 'ipvsadm -L --timeout 2>&1');
   lines.push(`echo '${MARK} addr'`, 'ip -o addr show 2>&1');
   if (e.routes.some((r) => !(r.via ?? r.destination).includes(':'))) {
     lines.push(`echo '${MARK} route'`, 'ip route show table main 2>&1');
@@ -88,7 +104,7 @@ export function probeCommand(e: HostExpectation): string {
     // iptables would load the mangle table's module: read only when it is there (no chain can be otherwise).
     const table = c.cmd === 'iptables' ? 'iptable_mangle' : 'ip6table_mangle';
     lines.push(
-      `if [ -d /sys/module/${table} ] || [ -d /sys/module/nft_compat ]; then for c in ${[c.hook, `${c.name}-a`, `${c.name}-b`].map(sq).join(' ')}; do ${c.cmd} -w -t mangle -S "$c" 2>&1; done; fi`,
+      `if [ -d /sys/module/${table} ] || [ -d /sys/module/nft_compat ]; then for c in ${[c.hook, `${c.name}-a`, `${c.name}-b`].map(sq).join(' ')}; do ${c.cmd} -w -t mangle -S "$c" 2>&1; done; else echo '${NO_MANGLE}'; fi`,
     );
   }
   if (e.fouPorts.length) lines.push(`echo '${MARK} fou'`, 'if [ -d /sys/module/fou ]; then ip fou show 2>&1; fi');
@@ -141,6 +157,7 @@ function ruleDiff(expected: IpvsRule, actual: IpvsRule): string {
 }
 
 function ipvsChecks(declared: string[], ownsWholeTable: boolean, live: string[], rc: string | undefined): Check[] {
+  if (rc === IP_VS_MISSING) return [{ kind: 'ipvs', item: 'ipvsadm -Sn', expected: 'exit 0', actual: 'not run: ip_vs not loaded', status: 'fail' }];
   if (rc !== undefined && rc !== '0') {
     return [{ kind: 'ipvs', item: 'ipvsadm -Sn', expected: 'exit 0', actual: `exit ${rc}: ${live.join(' ').slice(0, 200)}`, status: 'fail' }];
   }
@@ -200,6 +217,10 @@ function ipvsChecks(declared: string[], ownsWholeTable: boolean, live: string[],
 /** Each declared real server's thresholds; one missing from the table is left to its ipvs-real check. */
 function thresholdChecks(want: IpvsThresholds, lines: string[]): Check[] {
   const live = parseThresholds(lines);
+  if (live.size === 0) {
+    const actual = lines.length ? `unreadable: ${lines.join(' ').slice(0, 200)}` : 'not run';
+    return [{ kind: 'threshold', item: 'ipvsadm -Ln --thresholds', expected: 'the declared real servers', actual, status: 'fail' }];
+  }
   const show = (t: { upper: number; lower: number }) => `upper ${t.upper} lower ${t.lower}`;
   return [...want].flatMap(([real, w]): Check[] => {
     const l = live.get(real);
@@ -230,7 +251,14 @@ function chainChecks(c: ExpectedChain, lines: string[]): Check[] {
     expected: `one jump to ${c.name}-a or ${c.name}-b`,
     actual: jumps.length ? jumps.map((j) => `-j ${j}`).join(', ') : 'absent',
     status: jumps.length === 1 ? 'pass' : 'fail',
-    note: jumps.length === 1 ? undefined : jumps.length ? 'more than one generation entered' : 'chain not entered (iptables rules removed?)',
+    note:
+      jumps.length === 1
+        ? undefined
+        : jumps.length
+          ? 'more than one generation entered'
+          : lines.includes(NO_MANGLE)
+            ? `${NO_MANGLE}: no chain can be there`
+            : 'chain not entered (iptables rules removed?)',
   };
   if (jumps.length !== 1) return [jump];
   const mtu = /^mtu (\d+)$/.exec(lines.find((l) => l.startsWith('mtu ')) ?? '');
@@ -354,8 +382,10 @@ export function evaluate(e: HostExpectation, output: string): Check[] {
   }
   const checks: Check[] = [];
   if (e.ipvs) checks.push(...ipvsChecks(e.ipvs.rules, e.ipvs.ownsWholeTable, s.get('ipvs') ?? [], s.get('ipvs-rc')?.[0]));
-  if (e.ipvs?.thresholds) checks.push(...thresholdChecks(e.ipvs.thresholds, s.get('thresholds') ?? []));
-  if (e.timeouts) checks.push(...timeoutChecks(e.timeouts, s.get('timeouts') ?? []));
+  // Without ip_vs nothing was listed: the ipvs check says so once.
+  const listed = s.get('ipvs-rc')?.[0] !== IP_VS_MISSING;
+  if (e.ipvs?.thresholds && listed) checks.push(...thresholdChecks(e.ipvs.thresholds, s.get('thresholds') ?? []));
+  if (e.timeouts && listed) checks.push(...timeoutChecks(e.timeouts, s.get('timeouts') ?? []));
 
   const addrs = parseAddresses(s.get('addr') ?? []);
   for (const a of e.addresses) checks.push(addressCheck(a, addrs));
