@@ -131,6 +131,15 @@ export class CdktfProject {
   }
 }
 
+/** Polls `ready` until it holds; fails naming `what` after `timeoutMs`. */
+export async function waitFor(what: string, ready: () => boolean, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!ready()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** The stack as the lab config builds it, in-process. */
 export function labStack(name: string, configFile = LAB_CONFIG): ClusterStack {
   const stack = defineStacks(Testing.app(), loadConfigFile(configFile)).find((s) => s.node.id === name);

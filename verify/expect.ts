@@ -4,7 +4,7 @@
  * are the same data the host scripts are rendered from. Pure.
  */
 import { IpvsThresholds, IpvsTimeouts, thresholdsOf } from '../lib/ipvs';
-import { ChainSpec, ModuleParam, mssClampChain } from '../lib/scripts/host';
+import { ChainSpec, MSS_WORD, ModuleParam, mssClampChain } from '../lib/scripts/host';
 import { marksChain } from '../lib/scripts/table';
 import { Topology, TopologyDirector, TopologyRealServer, TopologySettings } from '../lib/topology';
 
@@ -33,7 +33,7 @@ export interface ExpectedRoute {
 export interface ExpectedChain extends ChainSpec {
   /** Why it is expected, shown in reports ("marking", "MSS clamp"). */
   readonly role: string;
-  /** `auto` MSS clamps: `$mss` in the rules is the MTU of `dev`, read on the host, less `overhead`. */
+  /** `auto` MSS clamps: {@link MSS_WORD} in the rules is the MTU of `dev`, read on the host, less `overhead`. */
   readonly mss?: { readonly dev: string; readonly overhead: number };
 }
 
@@ -92,7 +92,7 @@ function expectation(
       ...settings.defaultRoutes.map((r) => ({ destination: 'default', via: r.via, dev: r.dev })),
     ],
     chains: (settings.mssClamps ?? []).map((c) => ({
-      ...mssClampChain(c, c.mss === 'auto' ? '$mss' : c.mss),
+      ...mssClampChain(c, c.mss === 'auto' ? MSS_WORD : c.mss),
       role: 'MSS clamp',
       ...(c.mss === 'auto' ? { mss: { dev: c.dev, overhead: c.overhead } } : {}),
     })),

@@ -13,7 +13,7 @@
  * (ipvsadm loads ip_vs, iptables its table) runs unless the module is loaded.
  */
 import { FORWARDING, IpvsRule, IpvsThresholds, IpvsTimeouts, TIMEOUT_NAMES, parseRule, parseThresholds, parseTimeouts } from '../lib/ipvs';
-import type { ModuleParam } from '../lib/scripts/host';
+import { MSS_WORD, ModuleParam } from '../lib/scripts/host';
 import { sq } from '../lib/scripts/shell';
 import { ExpectedAddress, ExpectedChain, ExpectedRoute, HostExpectation } from './expect';
 
@@ -244,7 +244,8 @@ function timeoutChecks(want: IpvsTimeouts, lines: string[]): Check[] {
 /** One generation of the chain entered from its hook, holding exactly the declared rules. */
 function chainChecks(c: ExpectedChain, lines: string[]): Check[] {
   const label = `${c.role} ${c.cmd} ${c.hook}`;
-  const jumps = lines.filter((l) => new RegExp(`^-A ${c.hook} -j ${c.name}-[ab]$`).test(l)).map((l) => l.split(' ').pop()!);
+  const entry = `-A ${c.hook} -j `;
+  const jumps = lines.filter((l) => l === `${entry}${c.name}-a` || l === `${entry}${c.name}-b`).map((l) => l.slice(entry.length));
   const jump: Check = {
     kind: 'chain',
     item: `${label} -j ${c.name}`,
@@ -264,7 +265,7 @@ function chainChecks(c: ExpectedChain, lines: string[]): Check[] {
   const mtu = /^mtu (\d+)$/.exec(lines.find((l) => l.startsWith('mtu ')) ?? '');
   if (c.mss && !mtu) return [jump, { kind: 'chain', item: `${label} MTU of ${c.mss.dev}`, expected: 'readable', actual: 'absent', status: 'fail', note: 'interface missing' }];
   const mss = c.mss && mtu ? String(Number(mtu[1]) - c.mss.overhead) : undefined;
-  const want = c.rules.map((r) => (mss ? r.replace('$mss', mss) : r));
+  const want = c.rules.map((r) => (mss ? r.replace(MSS_WORD, mss) : r));
   const prefix = `-A ${jumps[0]} `;
   const have = lines.filter((l) => l.startsWith(prefix)).map((l) => l.slice(prefix.length));
   return [

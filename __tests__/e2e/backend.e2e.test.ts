@@ -8,7 +8,7 @@
 import { ChildProcess, spawn, spawnSync } from 'child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
-import { CdktfProject, LAB_CONFIG, filesUnder, labStack, leaveHostsAsFound, requireLab, sh, snapshot, sortedLines } from '../../lab/client';
+import { CdktfProject, LAB_CONFIG, filesUnder, labStack, leaveHostsAsFound, requireLab, sh, snapshot, sortedLines, waitFor } from '../../lab/client';
 import { PostgresServer } from './postgres';
 import { loadConfigFile } from '../../stacks';
 
@@ -68,14 +68,6 @@ function startTerraform(p: CdktfProject, ...args: string[]): Running {
   const run = { child, output: () => out, done };
   running.push(run);
   return run;
-}
-
-async function waitFor(what: string, ready: () => boolean, timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!ready()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** Advisory locks held in the state database: the pg backend's state lock is one. */

@@ -9,7 +9,7 @@
  */
 import { join } from 'path';
 import { readStack } from '../../synth/read';
-import { labAppProject, curlVip, lab, leaveHostsAsFound, requireLab, sh, snapshot, sortedLines } from '../../lab/client';
+import { labAppProject, curlVip, lab, leaveHostsAsFound, requireLab, sh, snapshot, sortedLines, waitFor } from '../../lab/client';
 
 jest.setTimeout(900_000);
 
@@ -156,18 +156,13 @@ describe('UDP and SCTP services on the lab kernel', () => {
   });
 
   it('UDP drain: a server taken out of the UDP service keeps its live flow, gets no new one, and goes once the flow has ended', async () => {
-    const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
-    const until = async (what: string, ok: () => boolean) => {
-      for (let i = 0; i < 240 && !ok(); i++) await pause(500);
-      if (!ok()) throw new Error(`timed out waiting for ${what}`);
-    };
     // One flow (one source port), a datagram every 0.5 s, until the test stops it.
     sh('dr-client', [
       'rm -f /tmp/udpflow.*',
       `setsid sh -c 'while [ ! -e /tmp/udpflow.stop ]; do echo q | socat -t 1 - UDP4:${UDP}:5353,sourceport=41100,reuseaddr || echo FAILED; sleep 0.5; done >> /tmp/udpflow.out; touch /tmp/udpflow.done' </dev/null >/dev/null 2>&1 &`,
     ].join('\n'));
     const flow = () => sh('dr-client', 'cat /tmp/udpflow.out 2>/dev/null || true').trim().split('\n').filter(Boolean);
-    await until('the flow', () => flow().length >= 2);
+    await waitFor('the flow', () => flow().length >= 2, 120_000);
     const server = flow()[0];
     const other = server === 'web1' ? 'web2' : 'web1';
     const rip = `192.168.115.11${server === 'web1' ? 2 : 3}:5353`;
@@ -176,9 +171,9 @@ describe('UDP and SCTP services on the lab kernel', () => {
     const deploy = project.start('deploy', STACK, '--auto-approve').finally(() => (finished = true));
     try {
       // The table step quiesces the server (weight 0) and waits for its flow.
-      await until('the drain', () => new RegExp(`-> ${rip.replace(/\./g, '\\.')}\\s+Route\\s+0\\s`).test(sh('dr-director', `ipvsadm -Ln -u ${UDP}:5353`)));
+      await waitFor('the drain', () => new RegExp(`-> ${rip.replace(/\./g, '\\.')}\\s+Route\\s+0\\s`).test(sh('dr-director', `ipvsadm -Ln -u ${UDP}:5353`)), 120_000);
       const seen = flow().length;
-      await until('the flow to go on', () => flow().length >= seen + 6);
+      await waitFor('the flow to go on', () => flow().length >= seen + 6, 120_000);
       expect(finished).toBe(false);
       expect(udp(UDP, [41101, 41102, 41103])).toEqual([other, other, other]);
     } finally {

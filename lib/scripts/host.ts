@@ -211,7 +211,10 @@ export interface MssClampSpec {
   readonly overhead: number;
 }
 
-/** The clamp's chain (OUTPUT), with `mss` in its rules: the number, or a shell word that yields it. */
+/** The shell word an `auto` clamp's rules carry for the MSS, set on the host from its MTU. */
+export const MSS_WORD = '$mss';
+
+/** The clamp's chain (OUTPUT), with `mss` in its rules: the number, or {@link MSS_WORD}. */
 export function mssClampChain(c: MssClampSpec, mss: number | string): ChainSpec {
   return {
     cmd: c.cmd,
@@ -228,7 +231,7 @@ export function mssClampChain(c: MssClampSpec, mss: number | string): ChainSpec 
  * reads the MTU on the host at each apply and boot.
  */
 export function mssClampFragment(c: MssClampSpec): Fragment {
-  const chain = mssClampChain(c, '$mss');
+  const chain = mssClampChain(c, MSS_WORD);
   return {
     up: [`mss=${c.mss === 'auto' ? `$(lvs_mtu_less ${sq(c.dev)} ${c.overhead})` : c.mss}`, `lvs_chain_up ${c.cmd} ${chain.hook} ${sq(c.chain)} "${chain.rules.join('\n')}"`].join('\n'),
     down: chainDown(chain),
