@@ -61,11 +61,12 @@ function requestAfterDelete(sysctls: string): { result: string; resetByDirector:
     sh('dr-director', [
       `${sysctls}; ipvsadm -d -t ${VIP}:80 -r ${real}`,
       // -p: the director's own packets only, not what it sees of others on the LAN.
-      `timeout 10 tcpdump -p -l -n -i ens33 -c 1 'src host ${VIP} and tcp[tcpflags] & tcp-rst != 0' > /tmp/lvs-rst.txt 2>/dev/null &`,
-      'sleep 1.5',
+      `timeout 20 tcpdump -p -l -n -i ens33 -c 1 'src host ${VIP} and tcp[tcpflags] & tcp-rst != 0' > /tmp/lvs-rst.txt 2> /tmp/lvs-rst.err &`,
+      // Until it captures (it says so on stderr), however slow the host.
+      'for i in $(seq 200); do grep -q "listening on" /tmp/lvs-rst.err && break; sleep 0.1; done',
     ].join('\n'));
     const result = sh('dr-client', `touch ${f}.go; for i in $(seq 100); do [ -e ${f}.out ] && break; sleep 0.1; done; cat ${f}.out`).trim();
-    const resets = sh('dr-director', 'sleep 0.5; pkill -x tcpdump || true; cat /tmp/lvs-rst.txt; rm -f /tmp/lvs-rst.txt');
+    const resets = sh('dr-director', 'sleep 0.5; pkill -x tcpdump || true; cat /tmp/lvs-rst.txt; rm -f /tmp/lvs-rst.txt /tmp/lvs-rst.err');
     return { result, resetByDirector: /Flags \[R/.test(resets) };
   } finally {
     sh('dr-director', `ipvsadm -a -t ${VIP}:80 -r ${real} -g -w 1; sysctl -qw net.ipv4.vs.sloppy_tcp=1 net.ipv4.vs.expire_nodest_conn=1`);
