@@ -214,7 +214,15 @@ export function leaveHostsAsFound(before: Record<string, string>, teardown: () =
     }
   });
   if (differ.length > 0) {
-    console.warn(`hosts not as this suite found them, reset to fresh: ${differ.join(', ')}`);
+    // What a later reader of the CI log needs to find the cause, before the reset wipes it.
+    const clues = differ.map((h) => {
+      try {
+        return `${h}:\n${sh(h, 'systemctl --failed --no-legend --plain; journalctl -p warning -n 15 --no-pager -o short-precise')}`;
+      } catch (e) {
+        return `${h}: unreachable (${(e as Error).message.split('\n')[0]})`;
+      }
+    });
+    console.warn(`hosts not as this suite found them, reset to fresh: ${differ.join(', ')}\n${clues.join('\n')}`);
     lab('reset', ...differ);
   }
   if (failure) throw failure;

@@ -292,7 +292,9 @@ lvs_web_server() {
     if [ -f "$docroot/index.html" ]; then cp -p "$docroot/index.html" "$dir/web.index.orig"; fi
     if lvs_systemd; then
       systemctl is-enabled --quiet "$svc" 2>/dev/null || touch "$dir/web.was-disabled"
-      systemctl is-active --quiet "$svc" 2>/dev/null || touch "$dir/web.was-stopped"
+      # The state word (inactive, failed) so that destroy can tell a failure of its own stop.
+      st=$(systemctl is-active "$svc" 2>/dev/null || true)
+      [ "$st" = active ] || echo "$st" > "$dir/web.was-stopped"
     else
       service "$svc" status >/dev/null 2>&1 || touch "$dir/web.was-stopped"
     fi
@@ -316,7 +318,14 @@ lvs_web_server_restore() {
     if [ -f "$dir/web.index.orig" ]; then cp -p "$dir/web.index.orig" "$docroot/index.html"; else rm -f "$docroot/index.html"; fi
     if [ -d /run/systemd/system ]; then
       if [ -f "$dir/web.was-disabled" ]; then systemctl disable --quiet --no-reload "$svc" || true; fi
-      if [ -f "$dir/web.was-stopped" ]; then systemctl stop "$svc" || true; fi
+      if [ -f "$dir/web.was-stopped" ]; then
+        systemctl stop "$svc" || true
+        # A server that exits non-zero on its stop leaves the unit failed, which it was not before.
+        if [ "$(cat "$dir/web.was-stopped")" != failed ] && [ "$(systemctl is-active "$svc" 2>/dev/null || true)" = failed ]; then
+          echo "lvs-cdktf: $owner: $svc failed on its stop (journalctl -u $svc); clearing its failed state, which it did not have before" >&2
+          systemctl reset-failed "$svc" || true
+        fi
+      fi
     elif [ -f "$dir/web.was-stopped" ]; then
       service "$svc" stop >/dev/null 2>&1 || true
     fi
