@@ -4,6 +4,8 @@
  * to the lab; a second clean checkout plans against the same state and sees
  * no changes; applies from two checkouts at once are serialized by the
  * backend's lock, and the state comes out of it whole.
+ *
+ * @lab tun
  */
 import { ChildProcess, spawn, spawnSync } from 'child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'fs';

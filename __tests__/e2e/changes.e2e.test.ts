@@ -4,6 +4,8 @@
  * must lose none. Also: pinned host keys, key material never written out,
  * an unreachable new real server, drift made by hand, a director restart,
  * and destroy after a partially failed deploy.
+ *
+ * @lab nat
  */
 import { execFileSync } from 'child_process';
 import { readFileSync, writeFileSync } from 'fs';

@@ -2,6 +2,8 @@
  * End to end, for each of nat-stack, dr-stack and tun-stack: the real cdktf
  * CLI and Terraform configure lab hosts (real IPVS kernels) over real SSH;
  * traffic goes through the VIP from the lab's client host.
+ *
+ * @lab nat dr tun
  */
 import { CdktfProject, curlVip, lab, labHosts, labStack, leaveHostsAsFound, requireLab, sh, snapshot, sortedLines } from '../../lab/client';
 import { expectRoundRobin, resourcesByHost } from './helpers';

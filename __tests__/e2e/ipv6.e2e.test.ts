@@ -4,6 +4,8 @@
  * dual-stack, one construct per host serving an IPv4 and an IPv6 service;
  * the TUN service is IPv6 only (IPv6-in-IPv6 to ip6tnl0). The lab gives
  * every data interface an fd00:<subnet>::<host>/64 address beside its IPv4 one.
+ *
+ * @lab dr nat tun
  */
 import { join } from 'path';
 import { readStack } from '../../synth/read';

@@ -3,6 +3,8 @@
  * reboot` returns, a session to the host opens at once, even when the last
  * boot's network namespace outlives its processes (as the kernel's deferred
  * cleanup of a busy director's namespace does).
+ *
+ * @lab nat
  */
 import { lab, labHosts, requireLab, sh } from '../../lab/client';
 

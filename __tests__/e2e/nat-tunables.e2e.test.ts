@@ -13,6 +13,8 @@
  * 6.1 kernel's 1, which `'auto'` keeps; under 0, what `'auto'` sets on
  * kernels before 5.9 (where 1 stalls such a SYN for a second), it goes back
  * to the same server.
+ *
+ * @lab nat
  */
 import { labAppProject, curlVip, leaveHostsAsFound, requireLab, sh, snapshot } from '../../lab/client';
 

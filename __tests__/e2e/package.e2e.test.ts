@@ -6,6 +6,8 @@
  * whose real servers is reached at an address another resource of the stack
  * supplies and through the non-root user `deploy`; it synthesizes with that
  * framework's CLI, deploys to the lab, answers through the VIP, and destroys.
+ *
+ * @lab dr
  */
 import { execFileSync, spawnSync } from 'child_process';
 import { lstatSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';

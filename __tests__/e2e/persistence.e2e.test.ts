@@ -4,6 +4,8 @@
  * clients of one /24, one persistent per client address, and one where web1
  * takes at most one connection. The client host takes a second address for
  * the grouping; slow downloads hold connections open.
+ *
+ * @lab dr
  */
 import { join } from 'path';
 import { readStack } from '../../synth/read';

@@ -6,6 +6,8 @@
  * real servers answer with their name from httpd and from listeners this
  * suite starts (socat bound to each VIP, so replies leave from the VIP as DR
  * needs); the client's requests go through each VIP.
+ *
+ * @lab dr
  */
 import { join } from 'path';
 import { readStack } from '../../synth/read';

@@ -4,6 +4,8 @@
  * behind each; the table the kernel holds is the declared one, each VIP
  * answers from a web node, and destroy leaves the hosts as they were, their
  * kernel's modules included.
+ *
+ * @lab dr
  */
 import { readStack } from '../../synth/read';
 import { labAppProject, curlVip, leaveHostsAsFound, requireLab, sh, snapshot, sortedLines } from '../../lab/client';

@@ -6,6 +6,8 @@
  * to a deleted server gets. Destroy puts every value back and unloads the
  * modules the deploy loaded, so the hosts equal their snapshots (modules
  * included).
+ *
+ * @lab dr
  */
 import { readFileSync } from 'fs';
 import { join } from 'path';

@@ -5,6 +5,8 @@
  * an upload each bigger than one MTU go through every tunnel type (the
  * director's encapsulation adds 20 to 32 bytes to each request packet), by
  * path MTU discovery, and with ICMP dropped by each server's MSS clamp.
+ *
+ * @lab tun
  */
 import { join } from 'path';
 import { readStack } from '../../synth/read';

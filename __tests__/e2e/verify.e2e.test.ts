@@ -3,6 +3,8 @@
  * lab, `verify` passes (also with traffic from the lab's client); then each
  * hand change made over SSH on a lab host makes it fail naming exactly that
  * item, and passes again once the change is undone. Destroys at the end.
+ *
+ * @lab dr nat tun
  */
 import { spawnSync } from 'child_process';
 import { createServer, Server, Socket } from 'net';
