@@ -13,7 +13,7 @@ mirror=${LAB_MIRROR:-http://deb.debian.org/debian}
 packages=(
   systemd systemd-sysv systemd-container dbus
   openssh-server ipvsadm iproute2 procps kmod curl
-  nginx-light apache2 tcpdump iputils-arping iputils-ping
+  nginx-light apache2 keepalived tcpdump iputils-arping iputils-ping
   iptables socat util-linux ca-certificates sudo
 )
 
@@ -31,7 +31,7 @@ mmdebstrap --variant=apt --mode=root --quiet \
   --dpkgopt='path-exclude=/usr/share/info/*' \
   --customize-hook='chroot "$1" update-alternatives --quiet --set iptables /usr/sbin/iptables-legacy' \
   --customize-hook='chroot "$1" update-alternatives --quiet --set ip6tables /usr/sbin/ip6tables-legacy' \
-  --customize-hook='chroot "$1" systemctl disable --quiet nginx.service apache2.service apache-htcacheclean.service 2>/dev/null || true' \
+  --customize-hook='chroot "$1" systemctl disable --quiet nginx.service apache2.service apache-htcacheclean.service keepalived.service 2>/dev/null || true' \
   --customize-hook='chroot "$1" systemctl mask --quiet apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer e2scrub_all.timer e2scrub_reap.service fstrim.timer logrotate.timer man-db.timer systemd-tmpfiles-clean.timer console-getty.service getty@.service container-getty@.service systemd-timesyncd.service systemd-networkd-wait-online.service systemd-hwdb-update.service systemd-journal-flush.service ldconfig.service modprobe@loop.service modprobe@fuse.service modprobe@configfs.service modprobe@drm.service modprobe@dm_mod.service modprobe@efi_pstore.service kmod-static-nodes.service systemd-sysusers.service systemd-remount-fs.service sys-kernel-config.mount sys-kernel-debug.mount sys-kernel-tracing.mount sys-fs-fuse-connections.mount systemd-update-utmp.service systemd-update-utmp-runlevel.service systemd-tmpfiles-setup-dev.service systemd-firstboot.service systemd-machine-id-commit.service systemd-random-seed.service systemd-pstore.service 2>/dev/null || true' \
   --customize-hook='rm -f "$1"/etc/ssh/ssh_host_* "$1"/etc/machine-id "$1"/var/lib/dbus/machine-id; : > "$1"/etc/machine-id' \
   --customize-hook='rm -f "$1"/etc/resolv.conf; : > "$1"/etc/resolv.conf' \

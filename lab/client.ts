@@ -178,7 +178,7 @@ for d in /etc/sysctl.d /etc/modules-load.d /etc/modprobe.d /etc/systemd/system /
 done | sort
 md5sum /etc/ipvsadm.rules /var/www/html/index.html 2>/dev/null || true
 echo '## services'
-for s in nginx apache2; do echo "$s $(systemctl is-active "$s" 2>/dev/null) $(systemctl is-enabled "$s" 2>/dev/null)"; done
+for s in nginx apache2 keepalived; do echo "$s $(systemctl is-active "$s" 2>/dev/null) $(systemctl is-enabled "$s" 2>/dev/null)"; done
 `;
 
 export function snapshot(host: string): string {

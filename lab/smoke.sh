@@ -38,9 +38,9 @@ else
 fi
 
 # Bare hosts: no default route, web servers installed but not enabled/running.
-if out=$(ssh -F "$CFG" nat-web1 'ip route show default; systemctl is-enabled nginx apache2 || true; systemctl is-active nginx apache2 || true; systemctl is-system-running || true' 2>&1) &&
-  [ "$out" = $'disabled\ndisabled\ninactive\ninactive\nrunning' ]; then
-  ok "nat-web1 is bare (no default route, nginx/apache2 disabled, system running)"
+if out=$(ssh -F "$CFG" nat-web1 'ip route show default; systemctl is-enabled nginx apache2 keepalived || true; systemctl is-active nginx apache2 keepalived || true; systemctl is-system-running || true' 2>&1) &&
+  [ "$out" = $'disabled\ndisabled\ndisabled\ninactive\ninactive\ninactive\nrunning' ]; then
+  ok "nat-web1 is bare (no default route, nginx/apache2/keepalived disabled, system running)"
 else
   ko "nat-web1 bare state: $out"
 fi
