@@ -474,3 +474,35 @@ describe('default routes of a dual-stack NAT server', () => {
     ]);
   });
 });
+
+describe('web server restore', () => {
+  // down.sh as a bundle writes it, run the way teardown and destroy run it (only its dir
+  // set), with /var/lib and /run private and systemctl a stub whose unit ends `after` once stopped.
+  const restore = (before: string, after: string) => {
+    const t = mkdtempSync(join(tmpdir(), 'lvs-web-'));
+    const state = join(t, 'lib', 'lvs-cdktf', 'o');
+    for (const d of [state, join(t, 'bin'), join(t, 'www')]) mkdirSync(d, { recursive: true });
+    const bundle = renderBundle({ owner: 'o', description: 'a web server', prepare: '', up: '', down: 'lvs_web_server_restore', onChange: 'teardown' });
+    writeFileSync(join(t, 'down.sh'), bundle.downScript);
+    writeFileSync(join(state, 'lib.sh'), LIBRARY);
+    const record = { recorded: '', service: 'apache2', docroot: join(t, 'www'), 'was-stopped': before };
+    for (const [k, v] of Object.entries(record)) writeFileSync(join(state, `web.${k}`), v + '\n');
+    const calls = join(t, 'calls');
+    writeFileSync(
+      join(t, 'bin', 'systemctl'),
+      `#!/bin/sh\necho "$*" >> ${sq(calls)}\ncase "$1" in\n  stop) touch ${sq(join(t, 'stopped'))} ;;\n  is-active) if [ -e ${sq(join(t, 'stopped'))} ]; then echo ${after}; exit 3; fi; echo active ;;\nesac\n`,
+      { mode: 0o755 },
+    );
+    const res = spawnSync('unshare', ['-m', 'sh', '-c', `mount --bind ${sq(join(t, 'lib'))} /var/lib && mount -t tmpfs none /run && mkdir -p /run/systemd/system && PATH=${sq(join(t, 'bin'))}:$PATH sh ${sq(join(t, 'down.sh'))}`], { encoding: 'utf8' });
+    return { status: res.status, stderr: res.stderr, calls: readFileSync(calls, 'utf8').trim().split('\n') };
+  };
+
+  it('clears a failed state its own stop caused, saying so, and leaves a unit that was failed before as it was', () => {
+    const ours = restore('inactive', 'failed');
+    expect(ours.status).toBe(0);
+    expect(ours.calls).toEqual(['stop apache2', 'is-active apache2', 'reset-failed apache2']);
+    expect(ours.stderr).toContain('lvs-cdktf: apache2 failed on its stop (journalctl -u apache2); clearing its failed state');
+    expect(restore('failed', 'failed').calls).toEqual(['stop apache2']);
+    expect(restore('inactive', 'inactive')).toEqual({ status: 0, stderr: '', calls: ['stop apache2', 'is-active apache2'] });
+  });
+});

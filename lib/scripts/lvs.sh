@@ -322,7 +322,7 @@ lvs_web_server_restore() {
         systemctl stop "$svc" || true
         # A server that exits non-zero on its stop leaves the unit failed, which it was not before.
         if [ "$(cat "$dir/web.was-stopped")" != failed ] && [ "$(systemctl is-active "$svc" 2>/dev/null || true)" = failed ]; then
-          echo "lvs-cdktf: $owner: $svc failed on its stop (journalctl -u $svc); clearing its failed state, which it did not have before" >&2
+          echo "lvs-cdktf: $svc failed on its stop (journalctl -u $svc); clearing its failed state, which it did not have before" >&2
           systemctl reset-failed "$svc" || true
         fi
       fi
