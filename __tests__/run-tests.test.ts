@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
-import { parseSuite, planLanes } from '../lab/run-tests';
+import { clusterOf, parseSuite, planLanes } from '../lab/run-tests';
 
 const ROOT = join(__dirname, '..');
 const hosts = (placement: Record<string, number>) => Object.entries(placement).map(([name, guest]) => ({ name, guest }));
@@ -60,7 +60,7 @@ describe('planLanes', () => {
       .map((l) => l.split(/\s+/)[0]);
     const guestOf = new Map<string, number>();
     const lab = topology.map((name) => {
-      const cluster = name.split('-')[0];
+      const cluster = clusterOf(name);
       if (!guestOf.has(cluster)) guestOf.set(cluster, guestOf.size);
       return { name, guest: guestOf.get(cluster)! };
     });

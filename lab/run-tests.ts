@@ -45,6 +45,9 @@ export interface Plan {
 /** Where the e2e suites are, relative to the project root (the runner's paths are). */
 const E2E = join('__tests__', 'e2e');
 
+/** A lab host's cluster: its name's prefix (`dr-web1` is in `dr`). */
+export const clusterOf = (host: string): string => host.split('-')[0];
+
 /** The clusters of a suite's `@lab` tag in its first doc comment; fails naming the file when there is none. */
 export function parseSuite(file: string, text: string): Suite {
   const doc = /^\s*\/\*\*([\s\S]*?)\*\//.exec(text);
@@ -59,13 +62,12 @@ export function parseSuite(file: string, text: string): Suite {
  * name (any quoted host name in its text), fails here before anything runs.
  */
 export function planLanes(suites: readonly Suite[], texts: ReadonlyMap<string, string>, hosts: readonly { name: string; guest: number }[]): Plan {
-  const guestsOf = (cluster: string) => new Set(hosts.filter((h) => h.name.startsWith(cluster + '-')).map((h) => h.guest));
+  const guestsOf = (cluster: string) => new Set(hosts.filter((h) => clusterOf(h.name) === cluster).map((h) => h.guest));
   const perGuest = new Map<number, string[]>();
   const shared: string[] = [];
   for (const s of suites) {
     for (const h of hosts) {
-      const cluster = h.name.split('-')[0];
-      if (!s.clusters.includes(cluster) && texts.get(s.file)?.match(new RegExp(`['"\`]${h.name}['"\`]`))) {
+      if (!s.clusters.includes(clusterOf(h.name)) && texts.get(s.file)?.match(new RegExp(`['"\`]${h.name}['"\`]`))) {
         throw new Error(`${s.file}: uses host ${h.name} but its @lab tag names only ${s.clusters.join(' ')}`);
       }
     }
@@ -84,7 +86,7 @@ export function planLanes(suites: readonly Suite[], texts: ReadonlyMap<string, s
   }
   const lanes: Lane[] = [{ name: 'unit', files: [] }];
   // A lane is named after the clusters its guest holds.
-  const clustersOn = (g: number) => [...new Set(hosts.filter((h) => h.guest === g).map((h) => h.name.split('-')[0]))].sort().join('+');
+  const clustersOn = (g: number) => [...new Set(hosts.filter((h) => h.guest === g).map((h) => clusterOf(h.name)))].sort().join('+');
   for (const [g, files] of [...perGuest].sort(([a], [b]) => a - b)) lanes.push({ name: clustersOn(g), files });
   return { lanes, shared: shared.length ? { name: 'shared', files: shared } : undefined };
 }
