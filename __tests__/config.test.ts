@@ -42,7 +42,7 @@ describe('config file shape', () => {
     ['{"stacks": {"tun-stack": {"service": {"persistence": {"timeout": null}}}}}', 'stacks.tun-stack.service.persistence.timeout: expected a number, got null'],
     [
       '{"stacks": {"tun-stack": {"service": {"fwmark": 1}}}}',
-      'stacks.tun-stack.service: unknown key "fwmark" (expected one of vip, port, protocol, scheduler, persistence, onePacket)',
+      'stacks.tun-stack.service: unknown key "fwmark" (expected one of vip, port, protocol, scheduler, persistence, onePacket, healthCheck)',
     ],
     ['{"backend": {"type": "s3", "bucket": "b", "assumeRole": {"tags": {"team": 1}}}}', 'backend.assumeRole.tags.team: expected a string, got 1'],
   ])('%s is refused as file: path: detail', (text, message) => {

@@ -44,6 +44,7 @@ describe('the npm package', () => {
         'ConfiguredHost',
         'DrRealServer',
         'FRAMEWORKS',
+        'HEALTH_CHECK_TYPES',
         'LvsDirector',
         'LvsValidationError',
         'NatRealServer',

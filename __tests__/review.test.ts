@@ -86,7 +86,7 @@ describe('report of each default stack', () => {
     const report = buildReport(stack);
     expect(report).toMatchSnapshot();
     const want = expected[name];
-    expect(report).toContain(`| ${want.vip} | tcp | rr | none | 2 |`);
+    expect(report).toContain(`| ${want.vip} | tcp | rr | none | 2 | table step |`);
     for (const [server, target] of want.servers) expect(report).toContain(`| ${server} | ${target} | ${want.method} | 1 | - |`);
     expect(report).toContain('```mermaid\nflowchart LR\n');
     expect(report).not.toContain('What this change does');
@@ -119,12 +119,21 @@ describe('mermaid diagram', () => {
     ['dr-stack', 'default', {}],
     ['tun-stack', 'default', {}],
     ['dr-stack', 'retired server, persistence, thresholds', drWith([DR_WEB(1, { weight: 3, upperThreshold: 100 }), DR_WEB(2, { retired: true })], { scheduler: 'wrr', persistence: { timeout: 300, netmask: '255.255.255.0' } })],
+    ['dr-stack', 'health-checked (keepalived)', { stacks: { 'dr-stack': { service: { healthCheck: { type: 'http', path: '/health', statusCodes: [200, '301-302'] } } } } }],
     ['nat-stack', 'NAT port differing from the VIP port', { stacks: { 'nat-stack': { realServers: [{ name: 'app', connection: { host: '10.0.0.5' }, interface: { name: 'eth1', address: '192.168.116.50/24' }, port: 8080 }] } } }],
   ];
 
   test.each(configs)('%s (%s) is structurally valid', (name, _what, config) => {
     const src = mermaidOf(stackOf(name, config).topology!);
     expect(mermaidProblems(src)).toEqual([]);
+  });
+
+  test('a health-checked service names keepalived and its check, in the report and the diagram', () => {
+    const stack = stackOf('dr-stack', { stacks: { 'dr-stack': { service: { healthCheck: { type: 'tcp', intervalSeconds: 2, retries: 2, inhibitOnFailure: true } } } } });
+    const label = 'keepalived: TCP connect every 2 s, timeout 3 s, 2 retries after 1 s, weight 0 on failure';
+    expect(buildReport(stack)).toContain(`| 192.168.115.110:80 | tcp | rr | none | 2 | ${label} |`);
+    expect(buildReport(stack)).toContain('**`terraform_data.director_Keepalived`**');
+    expect(mermaidOf(stack.topology!)).toContain(label);
   });
 
   test('shows the reply path of each method', () => {

@@ -14,6 +14,7 @@ const tunRealServer = (spec: RealServerSpec) => realServerRole(spec, tunRealServ
 const natRealServer = (spec: RealServerSpec & { gateway: string }) => realServerRole(spec, natRealServerSettings({ ...spec, gateways: [spec.gateway] }));
 import { LIBRARY, sq } from '../lib/scripts/shell';
 import { resourcesOf, stacks } from './helpers';
+import type { LvsConfig } from '../stacks';
 
 type LooseReal = Omit<IpvsRealServer, 'server' | 'upperThreshold' | 'lowerThreshold'> & Partial<IpvsRealServer>;
 /** Services in the IPVS model from what a test cares about. */
@@ -169,6 +170,7 @@ describe('IPVS table scripts', () => {
     ownsWholeTable: false,
     drainSeconds: 30,
     marksChain: 'LVS-CDKTF-test',
+    keepalivedServices: [],
   });
 
   it('applies thresholds, which ipvsadm-save does not print', () => {
@@ -177,6 +179,7 @@ describe('IPVS table scripts', () => {
       ownsWholeTable: false,
       drainSeconds: 30,
       marksChain: 'LVS-CDKTF-test',
+      keepalivedServices: [],
     });
     expect(t.up).toContain('-a -t 10.0.0.1:80 -r 10.0.0.2:80 -i -w 1 -x 9 -y 3\n');
     expect(t.up).not.toContain('--tun-type');
@@ -184,17 +187,18 @@ describe('IPVS table scripts', () => {
 
   it('never flush: services are edited in place, servers drained before deletion', () => {
     const up = libraryFunction('lvs_table_up');
-    expect(table.up).toContain('lvs_table_up no 30 "$desired_services" "$desired_rules"');
+    expect(table.up).toContain('lvs_table_up no 30 "$desired_services" "$desired_rules" "$keepalived_services"');
     expect(up).not.toMatch(/ipvsadm -C/);
     expect(up).toContain('ipvsadm -E "$proto" "$addr" $rest');
     expect(up).toContain('ipvsadm -e "$proto" "$addr" -r "$rs" $rest');
-    expect(libraryFunction('lvs_drain_and_delete')).toMatch(/-w 0[\s\S]*ipvsadm -d/);
+    expect(libraryFunction('lvs_drain')).toContain('-w 0');
+    expect(libraryFunction('lvs_drain_and_delete')).toMatch(/lvs_drain "\$1"[\s\S]*ipvsadm -d/);
   });
 
   it('deletes only its own services unless it owns the whole table', () => {
     expect(table.down).toBe("lvs_chain_down iptables PREROUTING 'LVS-CDKTF-test'\nlvs_table_down no 30");
-    expect(libraryFunction('lvs_table_down')).toContain('if [ "$1" = yes ]; then ipvsadm -C; fi');
-    const whole = ipvsTableFragment({ services: [], ownsWholeTable: true, drainSeconds: 1, marksChain: 'LVS-CDKTF-test' });
+    expect(libraryFunction('lvs_table_down')).toMatch(/if \[ "\$1" = yes \]; then[\s\S]*grep -vxF -f "\$dir\/services.keepalived"[\s\S]*ipvsadm -D \$sel/);
+    const whole = ipvsTableFragment({ services: [], ownsWholeTable: true, drainSeconds: 1, marksChain: 'LVS-CDKTF-test', keepalivedServices: [] });
     expect(whole.down).toBe("lvs_chain_down iptables PREROUTING 'LVS-CDKTF-test'\nlvs_table_down yes 1");
     expect(whole.up).toContain('lvs_table_up yes');
     expect(libraryFunction('lvs_table_up')).toContain("ipvsadm -S -n | awk '$1 == \"-A\"");
@@ -217,17 +221,22 @@ function libraryFunction(name: string): string {
   return m[0];
 }
 
-/** Every script every stack generates, for both resource kinds. */
+/** The three stacks with their service health-checked: keepalived owns it, in a step of its own. */
+const CHECKED: LvsConfig = { stacks: Object.fromEntries(['nat-stack', 'dr-stack', 'tun-stack'].map((n) => [n, { service: { healthCheck: { type: 'http' } } }])) };
+
+/** Every script every stack generates, as declared and health-checked, for both resource kinds. */
 function allScripts(): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const kind of Object.values(ResourceKind)) {
-    for (const stack of stacks({}, kind)) {
-      for (const r of resourcesOf(stack)) {
-        const key = `${kind}/${stack.node.id}/${r.name}`;
-        out[`${key}/apply`] = r.create;
-        out[`${key}/destroy`] = r.destroy;
-        for (const [path, body] of Object.entries(r.files)) {
-          if (path.endsWith('.sh')) out[`${key}${path}`] = body;
+  for (const [variant, config] of [['plain', {}], ['checked', CHECKED]] as const) {
+    for (const kind of Object.values(ResourceKind)) {
+      for (const stack of stacks(config, kind)) {
+        for (const r of resourcesOf(stack)) {
+          const key = `${variant}/${kind}/${stack.node.id}/${r.name}`;
+          out[`${key}/apply`] = r.create;
+          out[`${key}/destroy`] = r.destroy;
+          for (const [path, body] of Object.entries(r.files)) {
+            if (path.endsWith('.sh')) out[`${key}${path}`] = body;
+          }
         }
       }
     }
@@ -239,8 +248,8 @@ describe('generated scripts', () => {
   const scripts = allScripts();
 
   it('are many: apply, destroy, up.sh, down.sh and remove.sh of every resource', () => {
-    // 3 stacks x 4 resources x 5 scripts x 2 kinds
-    expect(Object.keys(scripts)).toHaveLength(120);
+    // 3 stacks x 4 resources (5 health-checked) x 5 scripts x 2 kinds
+    expect(Object.keys(scripts)).toHaveLength(3 * (4 + 5) * 5 * 2);
   });
 
   it('all start with set -eu', () => {

@@ -19,7 +19,7 @@ import { ed25519KeyPair, fullJson } from './helpers';
 import { HostExpectation, directorExpectation, expectationsOf } from '../verify/expect';
 import { StackPlan, loadStackPlan, planStack } from '../verify/plan';
 import { evaluate, parseAddresses, parseRoutes, probeCommand } from '../verify/probe';
-import { EXIT, Report, failures, formatText } from '../verify/report';
+import { EXIT, Report, exitCodeOf, failures, formatText } from '../verify/report';
 import { verifyStacks } from '../verify/run';
 import type { SshTarget } from '../lib/connection';
 import { RunResult, runOnHost } from '../verify/ssh';
@@ -267,6 +267,24 @@ describe('drift recorded outputs: each fails naming exactly that item', () => {
       'tun-stack/director: ipvs-real -t 192.168.100.101:80 -r 192.168.100.2:80',
     ]);
     expect(report.hosts[0].checks.filter((c) => c.status === 'fail').map((c) => c.note)).toEqual(['scheduler rr → wlc', 'real server missing']);
+  });
+
+  it('a health-checked service: a server keepalived took out is down (exit 4), not drift; a changed weight is still drift', () => {
+    const e = plans['tun-stack'].hosts[0].expectation;
+    const checked = { ...e, ipvs: { ...e.ipvs!, checked: ['-t 192.168.100.101:80'] } };
+    const out = fixture('tun-stack', 'director');
+    const removed = out.replace(/^-a .*192\.168\.100\.2:80.*\n/m, '');
+    const down = (o: string) => evaluate(checked, o).filter((c) => c.status !== 'pass' && c.status !== 'info').map((c) => [c.status, c.item, c.note]);
+    expect(down(removed)).toEqual([['down', '-t 192.168.100.101:80 -r 192.168.100.2:80', 'out of rotation: its health check fails']]);
+    // inhibit_on_failure: the failed server stays at weight 0.
+    expect(down(out.replace(/^(-a .*192\.168\.100\.2:80.*) -w 1/m, '$1 -w 0'))).toEqual([['down', '-t 192.168.100.101:80 -r 192.168.100.2:80', 'out of rotation: its health check fails']]);
+    expect(down(out.replace(/^(-a .*192\.168\.100\.2:80.*) -w 1/m, '$1 -w 3'))).toEqual([['fail', '-t 192.168.100.101:80 -r 192.168.100.2:80', 'weight 1 → 3']]);
+    // The same server missing from a service without a check is drift.
+    expect(evaluate(e, removed).filter((c) => c.status === 'fail').map((c) => c.note)).toEqual(['real server missing']);
+
+    const host = (status: 'ok' | 'degraded') => ({ stack: 's', name: 'd', role: 'director' as const, target: 't', status, ms: 1, checks: [] });
+    expect(exitCodeOf([host('ok'), host('degraded')])).toBe(EXIT.DEGRADED);
+    expect(exitCodeOf([host('ok')])).toBe(EXIT.OK);
   });
 
   it('services of other owners are info unless the stack owns the whole table', async () => {

@@ -7,6 +7,8 @@ import { AddressSpec, chainNameOf } from './scripts/host';
 import { Forwarding, renderRules, serviceLabel } from './ipvs';
 import { frameworkOf } from './framework';
 import { ipvsTableFragment } from './scripts/table';
+import { keepalivedFragment } from './scripts/keepalived';
+import { stateDir } from './scripts/shell';
 import { DirectorBaseSpec, IpvsKernelSpec, directorBase, directorSettings } from './scripts/roles';
 import { Cidr, checkBool, checkCidr, checkInt, checkInterface, fail, inSubnet } from './validation';
 import { TopologyPart, topologySettings } from './topology';
@@ -23,8 +25,8 @@ export interface LvsDirectorProps extends ConfiguredHostProps {
   readonly interfaces: InterfaceProps[];
   /**
    * This stack owns the director's whole IPVS table: services it does not
-   * declare are drained and deleted on deploy, and destroy ends with
-   * `ipvsadm -C`. Otherwise only the services declared here are touched
+   * declare are drained and deleted on deploy, and destroy deletes every
+   * service but keepalived's (`ipvsadm -D` each). Otherwise only the services declared here are touched
    * (`ipvsadm -D` each), so other tools can share the director.
    * @default false
    */
@@ -115,13 +117,16 @@ export interface IpvsTunables {
  * its forwarding methods need, brings up the VIPs it owns, and owns the IPVS
  * entries of the services declared on it.
  *
- * Two Terraform resources: `Host` (base setup) and `Services` (the IPVS
- * table). `Services` runs after `Host` and after every real server's `Host`;
- * on destroy it goes first, so the director stops sending to a real server
- * before that server's VIP is removed. A change to the table replaces
- * `Services` create-before-destroy and converges the live table in place:
- * weights are edited, new servers added, removed servers drained then
- * deleted, and no service is ever flushed.
+ * Terraform resources: `Host` (base setup), `Services` (the IPVS table) and,
+ * with a health-checked service, `Keepalived` (keepalived, which owns the
+ * entries of those services). `Services` and `Keepalived` run after `Host`
+ * and after every real server's `Host`, `Services` after `Keepalived` (a
+ * service moving to keepalived is taken over before the table forgets it);
+ * on destroy they go first, so the director stops sending to a real server
+ * before that server's VIP is removed. A change replaces them
+ * create-before-destroy and converges the live table in place: weights are
+ * edited, new servers added, removed servers drained then deleted, and no
+ * service is ever flushed.
  */
 export class LvsDirector extends ConfiguredHost {
   /** The data-plane interfaces, with their checked addresses. */
@@ -129,6 +134,8 @@ export class LvsDirector extends ConfiguredHost {
   /** Whether this stack owns the whole IPVS table (see {@link LvsDirectorProps.ownsWholeTable}). */
   public readonly ownsWholeTable: boolean;
   private servicesStep?: HostStep;
+  private keepalivedStep?: HostStep;
+  private readonly servers = new Set<RealServer>();
   private readonly services: VirtualService[] = [];
   private readonly drainSeconds: number;
   private readonly tunables: IpvsKernelSpec;
@@ -167,7 +174,7 @@ export class LvsDirector extends ConfiguredHost {
         connection: this.connectionSummary,
         interfaces: this.interfaces.map((i) => ({ name: i.name, address: i.cidr.cidr })),
         ownsWholeTable: this.ownsWholeTable,
-        resources: { host: this.host.address, services: this.servicesStep?.address },
+        resources: { host: this.host.address, services: this.servicesStep?.address, keepalived: this.keepalivedStep?.address },
         services: this.services.map((s) => s._entry()),
         rules: this.desiredRules,
         settings: topologySettings(directorSettings(this.baseSpec())),
@@ -226,6 +233,10 @@ export class LvsDirector extends ConfiguredHost {
     const server = this.services.flatMap((s) => s.realServers).find((r) => r.address === service.vip || r.ipv6Address === service.vip);
     if (server) fail(service, 'vip', `${service.vip} is the address of real server ${server.node.path}`);
     this.servicesStep ??= this.tableStep();
+    if (service.healthCheck && !this.keepalivedStep) {
+      this.keepalivedStep = this.newKeepalivedStep();
+      this.servicesStep.runsAfter(this.keepalivedStep);
+    }
     service._servedBy(this);
     this.services.push(service);
   }
@@ -247,7 +258,9 @@ export class LvsDirector extends ConfiguredHost {
 
   /** @internal see {@link ServiceOwner} */
   public _tableAfter(server: RealServer): void {
+    this.servers.add(server);
     this.servicesStep!.runsAfter(server.host);
+    this.keepalivedStep?.runsAfter(server.host);
   }
 
   /** The table step's chain for the marking rules. */
@@ -267,7 +280,8 @@ export class LvsDirector extends ConfiguredHost {
         onChange: 'reconcile',
         after: [ownerKeyFor(this)],
         ...ipvsTableFragment({
-          services: this.services.map((s) => s._entry()),
+          services: this.tableServices.map((s) => s._entry()),
+          keepalivedServices: this.keepalivedServices.map((s) => s._entry()),
           ownsWholeTable: this.ownsWholeTable,
           drainSeconds: this.drainSeconds,
           marksChain: this.marksChain,
@@ -276,6 +290,42 @@ export class LvsDirector extends ConfiguredHost {
       { createBeforeDestroy: true },
     );
     step.runsAfter(this.host);
+    return step;
+  }
+
+  /** The services the table step owns: those without a health check. */
+  private get tableServices(): VirtualService[] {
+    return this.services.filter((s) => !s.healthCheck);
+  }
+
+  /** The services keepalived owns: the health-checked ones. */
+  private get keepalivedServices(): VirtualService[] {
+    return this.services.filter((s) => s.healthCheck);
+  }
+
+  /** The keepalived step, created with the director's first health-checked service. */
+  private newKeepalivedStep(): HostStep {
+    const owner = ownerKeyFor(this, 'keepalived');
+    claimNames(this, { stateKey: owner });
+    const step = this.addStep(
+      'Keepalived',
+      () => ({
+        owner,
+        description: `keepalived of ${this.node.path}`,
+        onChange: 'reconcile',
+        after: [ownerKeyFor(this)],
+        ...keepalivedFragment({
+          director: this.node.path,
+          services: this.keepalivedServices.map((s) => s._entry()),
+          tableServices: this.tableServices.map((s) => s._entry()),
+          drainSeconds: this.drainSeconds,
+          tableDir: stateDir(ownerKeyFor(this, 'services')),
+        }),
+      }),
+      { createBeforeDestroy: true },
+    );
+    step.runsAfter(this.host);
+    for (const server of this.servers) step.runsAfter(server.host);
     return step;
   }
 

@@ -85,7 +85,33 @@ export interface IpvsService {
   readonly marks?: IpvsMarkRule[];
   /** One-packet scheduling (`-o`, UDP); absent when off. */
   readonly onePacket?: boolean;
+  /** How keepalived checks each real server; present, keepalived owns the service's entries instead of the table step. */
+  readonly healthCheck?: HealthCheck;
   readonly realServers: IpvsRealServer[];
+}
+
+/** What a health check does: an HTTP GET, a TCP connect, or a command run on the director. */
+export type HealthCheckType = 'http' | 'tcp' | 'command';
+/** Every health check type. */
+export const HEALTH_CHECK_TYPES: readonly HealthCheckType[] = ['http', 'tcp', 'command'];
+
+/** A real server's health check, checked and with its defaults, as keepalived runs it (see `HealthCheckOptions`). */
+export interface HealthCheck {
+  readonly type: HealthCheckType;
+  /** http: the path requested. */
+  readonly path?: string;
+  /** http: the status codes that mean up (`200`, or a range `200-299`). */
+  readonly statusCodes?: string[];
+  /** command: the program and its arguments; the real server's address and port are appended. */
+  readonly command?: string;
+  /** http, tcp: the port connected to; absent: the real server's. */
+  readonly port?: number;
+  readonly intervalSeconds: number;
+  readonly timeoutSeconds: number;
+  readonly retries: number;
+  readonly retryDelaySeconds: number;
+  /** A failed server stays in the table at weight 0 (its connections carry on) instead of being deleted. */
+  readonly inhibitOnFailure: boolean;
 }
 
 type ServiceAddress = Pick<IpvsService, 'protocol' | 'vip' | 'port' | 'fwmark'>;

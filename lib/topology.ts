@@ -54,8 +54,8 @@ export interface TopologyDirector {
   readonly connection: ConnectionSummary;
   readonly interfaces: { readonly name: string; readonly address: string }[];
   readonly ownsWholeTable: boolean;
-  /** Terraform addresses of the director's base and table steps. */
-  readonly resources: { readonly host: string; readonly services?: string };
+  /** Terraform addresses of the director's base, table and keepalived steps. */
+  readonly resources: { readonly host: string; readonly services?: string; readonly keepalived?: string };
   readonly services: IpvsService[];
   /** The table as `ipvsadm -Sn` prints it. */
   readonly rules: string[];

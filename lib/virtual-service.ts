@@ -1,5 +1,5 @@
 import { Construct, IConstruct } from 'constructs';
-import { IpvsMarkRule, IpvsRealServer, IpvsService, PROTOCOLS, Protocol, SCHEDULERS, Scheduler, serviceKey } from './ipvs';
+import { HEALTH_CHECK_TYPES, HealthCheck, HealthCheckType, IpvsMarkRule, IpvsRealServer, IpvsService, PROTOCOLS, Protocol, SCHEDULERS, Scheduler, serviceKey } from './ipvs';
 import { RealServer, TunRealServer } from './real-server';
 import { Cidr, checkBool, checkId, checkInt, checkIp, checkOneOf, checkPort, checkString, checkVip, fail, subnetEdge } from './validation';
 
@@ -69,6 +69,57 @@ export interface VirtualServiceOptions {
    * @default false
    */
   readonly onePacket?: boolean;
+  /**
+   * Check each real server and take it out of new scheduling while it
+   * fails. keepalived, installed and configured on the director, then owns
+   * the service's IPVS entries instead of the table step.
+   * @default - no check: the table step owns the entries, every server is always in the table
+   */
+  readonly healthCheck?: HealthCheckOptions;
+}
+
+/**
+ * How keepalived checks each real server of a service. A server fails
+ * after its check failed `retries + 1` times in a row, so it leaves the
+ * rotation at most about `intervalSeconds + (retries + 1) * timeoutSeconds +
+ * retries * retryDelaySeconds` after its fault; it returns at its first
+ * passing check.
+ */
+export interface HealthCheckOptions {
+  /**
+   * `'http'`: an HTTP GET of `path` answered with one of `statusCodes`;
+   * `'tcp'`: a TCP connect; `'command'`: `command` run on the director
+   * exits 0 (for UDP and SCTP services, which have no TCP port to connect to).
+   */
+  readonly type: HealthCheckType;
+  /** http: the path requested, from `/`. @default '/' */
+  readonly path?: string;
+  /** http: status codes that mean up, 100 to 599, or ranges such as `'200-299'`. @default [200] */
+  readonly statusCodes?: (number | string)[];
+  /**
+   * command: an absolute program path and its arguments, split at spaces
+   * and run as root without a shell, with the real server's address and port
+   * appended (`/usr/local/bin/check-dns 192.168.115.112 53`). The program and
+   * its directories must not be writable by other users (keepalived's script
+   * security refuses to run it otherwise).
+   */
+  readonly command?: string;
+  /** http, tcp: the port to connect to; required for firewall-mark services. @default - the real server's port */
+  readonly port?: number;
+  /** Seconds between checks of a server, 1 to 86400. @default 5 */
+  readonly intervalSeconds?: number;
+  /** Seconds a check may take, 1 to 3600. @default 3 */
+  readonly timeoutSeconds?: number;
+  /** Failed checks retried before the server is taken out, 0 to 100. @default 1 */
+  readonly retries?: number;
+  /** Seconds between a failed check and its retry, 0 to 3600. @default 1 */
+  readonly retryDelaySeconds?: number;
+  /**
+   * A failed server stays in the table at weight 0 (its established
+   * connections carry on, new ones go elsewhere) instead of being deleted.
+   * @default false
+   */
+  readonly inhibitOnFailure?: boolean;
 }
 
 /** Traffic a firewall-mark service takes: packets to its VIP of one protocol on some ports. */
@@ -125,6 +176,8 @@ export class VirtualService extends Construct {
   public readonly marks: IpvsMarkRule[];
   /** Whether each datagram is scheduled on its own (UDP only). */
   public readonly onePacket: boolean;
+  /** The health check of each real server, with its defaults applied; undefined without one. */
+  public readonly healthCheck?: HealthCheck;
   /** Client affinity with its default timeout applied; undefined without persistence. */
   public readonly persistence?: { readonly timeout: number; readonly netmask?: string };
   private readonly members: { server: RealServer; entry: IpvsRealServer }[] = [];
@@ -158,6 +211,7 @@ export class VirtualService extends Construct {
       const netmask = o.persistence.netmask === undefined ? undefined : checkNetmask(this, o.persistence.netmask, this.ipv6);
       this.persistence = { timeout: checkInt(this, 'persistence.timeout', o.persistence.timeout ?? 300, 1, MAX_PERSISTENCE_TIMEOUT), netmask };
     }
+    if (o.healthCheck !== undefined) this.healthCheck = checkHealthCheck(this, o.healthCheck);
   }
 
   /** `protocol:vip:port` or `fwmark:N`: unique per director. */
@@ -236,6 +290,9 @@ export class VirtualService extends Construct {
     // The kernel refuses l_threshold > u_threshold with ERANGE, also when u is 0 (ip_vs_ctl.c ip_vs_add_dest).
     if (lower > upper) fail(this, `${field}.lowerThreshold`, `${lower} exceeds upperThreshold ${upper}${upper ? '' : ' (no limit)'}, which the kernel refuses`);
     const weight = checkInt(this, `${field}.weight`, options.weight ?? 1, 0, MAX_WEIGHT);
+    const tunnel = server instanceof TunRealServer && server.tunnel.type !== 'ipip' ? server.tunnel : undefined;
+    // keepalived 2.2.7 (Debian bookworm) has no tun_type: it would add the entry as IPIP, which the server does not decapsulate.
+    if (tunnel && this.healthCheck) fail(this, field, `a health-checked service is keepalived's, and keepalived 2.2.7 adds TUN entries as IPIP only; ${server.node.path} uses ${tunnel.type.toUpperCase()}`);
     this.owners.forEach((owner) => this.attach(server, owner, field));
     this.endpoints.add(endpoint);
     this.members.push({
@@ -245,7 +302,7 @@ export class VirtualService extends Construct {
         address,
         port,
         forwarding: server.forwarding,
-        tunnel: server instanceof TunRealServer && server.tunnel.type !== 'ipip' ? server.tunnel : undefined,
+        tunnel,
         weight,
         upperThreshold: upper,
         lowerThreshold: lower,
@@ -266,9 +323,74 @@ export class VirtualService extends Construct {
       persistence: this.persistence,
       marks: this.marks.length > 0 ? this.marks : undefined,
       onePacket: this.onePacket || undefined,
+      healthCheck: this.healthCheck,
       realServers: this.members.map((m) => m.entry),
     };
   }
+}
+
+// Characters keepalived's parser reads as syntax (comments, quotes, blocks) or that a word cannot hold.
+const KEEPALIVED_UNSAFE = /[\s"'#!{}\\]/;
+
+/** A health check from its options, every field checked and defaulted. */
+function checkHealthCheck(scope: VirtualService, value: unknown): HealthCheck {
+  if (value === null || typeof value !== 'object') fail(scope, 'healthCheck', `expected an object such as { type: 'http' }, got ${JSON.stringify(value)}`);
+  const o = value as HealthCheckOptions;
+  const type = checkOneOf(scope, 'healthCheck.type', o.type, HEALTH_CHECK_TYPES);
+  const only = (field: keyof HealthCheckOptions, types: HealthCheckType[]) => {
+    if (o[field] !== undefined && !types.includes(type)) fail(scope, `healthCheck.${field}`, `is for ${types.map((t) => `'${t}'`).join(' and ')} checks; this one is '${type}'`);
+  };
+  only('path', ['http']);
+  only('statusCodes', ['http']);
+  only('command', ['command']);
+  only('port', ['http', 'tcp']);
+  if (type !== 'command' && scope.protocol !== undefined && scope.protocol !== 'tcp') {
+    fail(scope, 'healthCheck.type', `a ${scope.protocol.toUpperCase()} service has no TCP port to connect to; use a 'command' check`);
+  }
+  if (type !== 'command' && scope.fwmark !== undefined && o.port === undefined) fail(scope, 'healthCheck.port', 'is required for a firewall-mark service, whose real servers have no port');
+  return {
+    type,
+    ...(type === 'http' ? { path: checkHttpPath(scope, o.path ?? '/'), statusCodes: checkStatusCodes(scope, o.statusCodes ?? [200]) } : {}),
+    ...(type === 'command' ? { command: checkCommand(scope, o.command) } : {}),
+    ...(o.port !== undefined ? { port: checkPort(scope, 'healthCheck.port', o.port) } : {}),
+    intervalSeconds: checkInt(scope, 'healthCheck.intervalSeconds', o.intervalSeconds ?? 5, 1, 86400),
+    timeoutSeconds: checkInt(scope, 'healthCheck.timeoutSeconds', o.timeoutSeconds ?? 3, 1, 3600),
+    retries: checkInt(scope, 'healthCheck.retries', o.retries ?? 1, 0, 100),
+    retryDelaySeconds: checkInt(scope, 'healthCheck.retryDelaySeconds', o.retryDelaySeconds ?? 1, 0, 3600),
+    inhibitOnFailure: checkBool(scope, 'healthCheck.inhibitOnFailure', o.inhibitOnFailure ?? false),
+  };
+}
+
+function checkHttpPath(scope: VirtualService, value: unknown): string {
+  const path = checkString(scope, 'healthCheck.path', value);
+  if (!path.startsWith('/') || KEEPALIVED_UNSAFE.test(path) || !/^[\x21-\x7e]+$/.test(path)) {
+    fail(scope, 'healthCheck.path', `expected a path from / without spaces, quotes, #, !, braces or backslashes, got ${JSON.stringify(path)}`);
+  }
+  return path;
+}
+
+function checkStatusCodes(scope: VirtualService, value: unknown): string[] {
+  if (!Array.isArray(value) || value.length === 0) fail(scope, 'healthCheck.statusCodes', `expected a non-empty list such as [200, '301-302'], got ${JSON.stringify(value)}`);
+  return value.map((c, i) => {
+    const field = `healthCheck.statusCodes[${i}]`;
+    const m = typeof c === 'string' ? /^(\d{3})-(\d{3})$/.exec(c) : null;
+    if (m) {
+      const [from, to] = [checkInt(scope, field, Number(m[1]), 100, 599), checkInt(scope, field, Number(m[2]), 100, 599)];
+      if (from >= to) fail(scope, field, `range ${c} is empty or backwards`);
+      return `${from}-${to}`;
+    }
+    if (typeof c === 'string') fail(scope, field, `expected a status code or a range such as '200-299', got ${JSON.stringify(c)}`);
+    return String(checkInt(scope, field, c, 100, 599));
+  });
+}
+
+function checkCommand(scope: VirtualService, value: unknown): string {
+  if (value === undefined) fail(scope, 'healthCheck.command', "is required for a 'command' check");
+  const command = checkString(scope, 'healthCheck.command', value).trim().split(/ +/).join(' ');
+  if (!command.startsWith('/') || /["'#!{}\\]/.test(command) || !/^[\x20-\x7e]+$/.test(command)) {
+    fail(scope, 'healthCheck.command', `expected an absolute program path and arguments without quotes, #, !, braces, backslashes or control characters, got ${JSON.stringify(value)}`);
+  }
+  return command;
 }
 
 /** The persistence granularity as ipvsadm -Sn prints it: a prefix length 1-128 for IPv6, a contiguous dotted mask for IPv4. */

@@ -67,6 +67,20 @@ export function persistenceLabel(s: IpvsService): string {
   return `${p.timeout} s${p.netmask ? ` (netmask ${p.netmask})` : ''}`;
 }
 
+/**
+ * Who owns the service's entries and how keepalived checks its servers:
+ * `keepalived: HTTP GET /health (200, 301-302) every 5 s, timeout 3 s, 1 retry after 1 s`, or `table step`.
+ */
+export function healthCheckLabel(s: IpvsService): string {
+  const c = s.healthCheck;
+  if (!c) return 'table step';
+  const what =
+    c.type === 'http' ? `HTTP GET ${c.path} (${c.statusCodes!.join(', ')})` : c.type === 'tcp' ? 'TCP connect' : `command ${c.command}`;
+  const port = c.port !== undefined ? ` port ${c.port}` : '';
+  const retry = `${c.retries} ${c.retries === 1 ? 'retry' : 'retries'} after ${c.retryDelaySeconds} s`;
+  return `keepalived: ${what}${port} every ${c.intervalSeconds} s, timeout ${c.timeoutSeconds} s, ${retry}${c.inhibitOnFailure ? ', weight 0 on failure' : ''}`;
+}
+
 /** `upper 1000, lower 0`, or `-` when neither is set (0 means unlimited to ipvsadm). */
 export function thresholdsLabel(r: IpvsRealServer): string {
   return r.upperThreshold || r.lowerThreshold ? `upper ${r.upperThreshold}, lower ${r.lowerThreshold}` : '-';

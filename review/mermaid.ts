@@ -5,7 +5,7 @@
  * client), since that is what differs between methods and breaks first.
  */
 import { Topology } from '../lib/topology';
-import { entryForwardingName, gatewayLabel, interfaceLabel, serviceLabel, shortName } from './labels';
+import { entryForwardingName, gatewayLabel, healthCheckLabel, interfaceLabel, serviceLabel, shortName } from './labels';
 
 /**
  * Label text safe inside a quoted Mermaid label: quotes, brackets and the
@@ -33,7 +33,8 @@ export function mermaidOf(topology: Topology): string {
     out.push(`  subgraph ${dir}["${mermaidText([shortName(d.path), ...d.interfaces.map((f) => `${f.name} ${f.address}`)])}"]`);
     d.services.forEach((s, j) => {
       const tag = s.persistence ? `, persistent ${s.persistence.timeout} s` : '';
-      out.push(`    svc${i}_${j}{{"${mermaidText([serviceLabel(s), `${s.protocol ?? 'fwmark'} ${s.scheduler}${tag}`])}"}}`);
+      const check = s.healthCheck ? [healthCheckLabel(s)] : [];
+      out.push(`    svc${i}_${j}{{"${mermaidText([serviceLabel(s), `${s.protocol ?? 'fwmark'} ${s.scheduler}${tag}`, ...check])}"}}`);
     });
     out.push('  end');
     d.services.forEach((s, j) => {

@@ -5,7 +5,7 @@
  */
 import { TopologyDirector, TopologyRealServer } from '../lib/topology';
 import { StackDiff, diffStack } from './diff';
-import { entryForwardingLabel, forwardingLabel, gatewayLabel, hostLabel, interfaceLabel, persistenceLabel, protocolLabel, realServerTarget, serviceLabel, shortName, thresholdsLabel } from './labels';
+import { entryForwardingLabel, forwardingLabel, gatewayLabel, healthCheckLabel, hostLabel, interfaceLabel, persistenceLabel, protocolLabel, realServerTarget, serviceLabel, shortName, thresholdsLabel } from './labels';
 import { details, fence, table } from './markdown';
 import { mermaidOf } from './mermaid';
 import { splitLibrary } from '../lib/scripts/bundle';
@@ -46,8 +46,8 @@ function directorSection(d: TopologyDirector): string {
     `Interfaces: ${d.interfaces.map((i) => `${i.name} ${i.address}`).join(', ')}. Owns the whole IPVS table: ${d.ownsWholeTable ? 'yes' : 'no'}.`,
     '',
     table(
-      ['service', 'protocol', 'scheduler', 'persistence', 'real servers'],
-      d.services.map((s) => [serviceLabel(s), protocolLabel(s), s.scheduler, persistenceLabel(s), String(s.realServers.length)]),
+      ['service', 'protocol', 'scheduler', 'persistence', 'real servers', 'owner and health check'],
+      d.services.map((s) => [serviceLabel(s), protocolLabel(s), s.scheduler, persistenceLabel(s), String(s.realServers.length), healthCheckLabel(s)]),
     ),
   ];
   for (const s of d.services) {

@@ -11,6 +11,7 @@ import { parse as parseYaml } from 'yaml';
 import { absolutePath } from '../lib/validation';
 import type {
   BastionProps,
+  HealthCheckOptions,
   InterfaceProps,
   IpvsTunables,
   LvsDirectorProps,
@@ -67,6 +68,19 @@ const SERVICE = objOf<Omit<VirtualServiceOptions, 'fwmark' | 'markRules'> & Requ
   scheduler: str<Scheduler>(),
   persistence: objOf<PersistenceOptions>({ timeout: num(), netmask: str() }),
   onePacket: bool(),
+  healthCheck: objOf<HealthCheckOptions>({
+    type: str<HealthCheckOptions['type']>(),
+    path: str(),
+    // Numbers and 'from-to' ranges: the service checks each.
+    statusCodes: custom<HealthCheckOptions['statusCodes']>(() => undefined),
+    command: str(),
+    port: num(),
+    intervalSeconds: num(),
+    timeoutSeconds: num(),
+    retries: num(),
+    retryDelaySeconds: num(),
+    inhibitOnFailure: bool(),
+  }),
 });
 /** How a real server is added to the service: its weight, port and thresholds. */
 const SERVER_OPTIONS: FieldsOf<RealServerOptions> = { weight: num(), port: num(), upperThreshold: num(), lowerThreshold: num() };

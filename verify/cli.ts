@@ -32,7 +32,8 @@ what they declare: IPVS services and real servers, VIPs, sysctls, routes.
   --traffic-key PATH    private key for the client (default: the director's)
   --traffic-host-key K  pinned host key of the client ("ssh-ed25519 AAAA...")
 
-exit: 0 in step, 1 drift, 2 a host could not be checked, 3 usage or synth error`;
+exit: 0 in step, 1 drift, 2 a host could not be checked, 3 usage or synth error,
+      4 in step but real servers down by their health check`;
 
 export interface CliOptions {
   stacks: string[];

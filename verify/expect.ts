@@ -3,7 +3,7 @@
  * recorded in the synthesized cdk.tf.json (lib/topology.ts), whose settings
  * are the same data the host scripts are rendered from. Pure.
  */
-import { IpvsThresholds, IpvsTimeouts, thresholdsOf } from '../lib/ipvs';
+import { IpvsThresholds, IpvsTimeouts, serviceSelector, thresholdsOf } from '../lib/ipvs';
 import { ChainSpec, MSS_WORD, ModuleParam, mssClampChain } from '../lib/scripts/host';
 import { marksChain } from '../lib/scripts/table';
 import { Topology, TopologyDirector, TopologyRealServer, TopologySettings } from '../lib/topology';
@@ -58,7 +58,13 @@ export interface HostExpectation {
    * the whole table; where any real server has a threshold, every real
    * server's thresholds (`ipvsadm -Ln --thresholds`).
    */
-  readonly ipvs?: { readonly rules: string[]; readonly ownsWholeTable: boolean; readonly thresholds?: IpvsThresholds };
+  readonly ipvs?: {
+    readonly rules: string[];
+    readonly ownsWholeTable: boolean;
+    /** Selectors of the health-checked services (keepalived's): a real server missing from one is down, not drift. */
+    readonly checked: string[];
+    readonly thresholds?: IpvsThresholds;
+  };
   /** The IPVS timeouts the director sets (`ipvsadm -L --timeout`); only those given are checked. */
   readonly timeouts?: IpvsTimeouts;
   /** The host's own iptables chains (mangle table). */
@@ -110,6 +116,7 @@ export function directorExpectation(d: TopologyDirector): HostExpectation {
     ipvs: {
       rules: d.rules,
       ownsWholeTable: d.ownsWholeTable,
+      checked: d.services.filter((s) => s.healthCheck).map(serviceSelector),
       ...(d.services.some((s) => s.realServers.some((r) => r.upperThreshold || r.lowerThreshold)) ? { thresholds: thresholdsOf(d.services) } : {}),
     },
     ...(d.timeouts ? { timeouts: d.timeouts } : {}),

@@ -17,7 +17,8 @@ import { MSS_WORD, ModuleParam } from '../lib/scripts/host';
 import { sq } from '../lib/scripts/shell';
 import { ExpectedAddress, ExpectedChain, ExpectedRoute, HostExpectation } from './expect';
 
-export type CheckStatus = 'pass' | 'fail' | 'info';
+/** `down`: a real server a health check took out of rotation, which is keepalived doing its job, not drift. */
+export type CheckStatus = 'pass' | 'fail' | 'info' | 'down';
 
 export type CheckKind = 'ipvs-service' | 'ipvs-real' | 'ipvs' | 'threshold' | 'timeout' | 'chain' | 'fou' | 'address' | 'route' | 'sysctl' | 'module' | 'link' | 'traffic';
 
@@ -156,7 +157,7 @@ function ruleDiff(expected: IpvsRule, actual: IpvsRule): string {
   return parts.join(', ');
 }
 
-function ipvsChecks(declared: string[], ownsWholeTable: boolean, live: string[], rc: string | undefined): Check[] {
+function ipvsChecks(declared: string[], ownsWholeTable: boolean, checked: ReadonlySet<string>, live: string[], rc: string | undefined): Check[] {
   if (rc === IP_VS_MISSING) return [{ kind: 'ipvs', item: 'ipvsadm -Sn', expected: 'exit 0', actual: 'not run: ip_vs not loaded', status: 'fail' }];
   if (rc !== undefined && rc !== '0') {
     return [{ kind: 'ipvs', item: 'ipvsadm -Sn', expected: 'exit 0', actual: `exit ${rc}: ${live.join(' ').slice(0, 200)}`, status: 'fail' }];
@@ -181,13 +182,15 @@ function ipvsChecks(declared: string[], ownsWholeTable: boolean, live: string[],
       });
     } else {
       const l = liveReals(w.selector).find((r) => r.real === w.real);
+      // keepalived deletes a failing server, or with inhibit_on_failure sets its weight to 0.
+      const down = checked.has(w.selector) && (!l || (l.options.get('-w') === '0' && l.line === w.line.replace(/ -w \d+/, ' -w 0')));
       checks.push({
         kind: 'ipvs-real',
         item: `${w.selector} -r ${w.real}`,
         expected: w.line,
         actual: l?.line ?? 'absent',
-        status: l && l.line === w.line ? 'pass' : 'fail',
-        note: !l ? 'real server missing' : l.line !== w.line ? ruleDiff(w, l) : undefined,
+        status: l && l.line === w.line ? 'pass' : down ? 'down' : 'fail',
+        note: down ? 'out of rotation: its health check fails' : !l ? 'real server missing' : l.line !== w.line ? ruleDiff(w, l) : undefined,
       });
     }
   }
@@ -382,7 +385,7 @@ export function evaluate(e: HostExpectation, output: string): Check[] {
     throw new Error(`incomplete probe output (${output.length} bytes): ${output.slice(-300)}`);
   }
   const checks: Check[] = [];
-  if (e.ipvs) checks.push(...ipvsChecks(e.ipvs.rules, e.ipvs.ownsWholeTable, s.get('ipvs') ?? [], s.get('ipvs-rc')?.[0]));
+  if (e.ipvs) checks.push(...ipvsChecks(e.ipvs.rules, e.ipvs.ownsWholeTable, new Set(e.ipvs.checked), s.get('ipvs') ?? [], s.get('ipvs-rc')?.[0]));
   // Without ip_vs nothing was listed: the ipvs check says so once.
   const listed = s.get('ipvs-rc')?.[0] !== IP_VS_MISSING;
   if (e.ipvs?.thresholds && listed) checks.push(...thresholdChecks(e.ipvs.thresholds, s.get('thresholds') ?? []));

@@ -6,8 +6,12 @@ import { HostExpectation } from './expect';
 import { Check, evaluate } from './probe';
 import { RunResult } from './ssh';
 
-/** ok: every check passed; drift: some check failed; unreachable: no SSH session; error: the probe could not be read. */
-export type HostStatus = 'ok' | 'drift' | 'unreachable' | 'error';
+/**
+ * ok: every check passed; degraded: no check failed, but a health check has
+ * a real server out of rotation; drift: some check failed; unreachable: no
+ * SSH session; error: the probe could not be read.
+ */
+export type HostStatus = 'ok' | 'degraded' | 'drift' | 'unreachable' | 'error';
 
 export interface HostReport {
   readonly stack: string;
@@ -30,17 +34,24 @@ export interface Report {
     readonly hosts: number;
     readonly checks: number;
     readonly failed: number;
+    /** Real servers out of rotation by their health check. */
+    readonly down: number;
     readonly drifted: number;
     readonly unreachable: number;
   };
 }
 
-/** 0 in step; 1 drift found; 2 some host could not be checked (and no drift found elsewhere); 3 usage or synth error. */
-export const EXIT = { OK: 0, DRIFT: 1, UNREACHABLE: 2, ERROR: 3 } as const;
+/**
+ * 0 in step; 1 drift found; 2 some host could not be checked (and no drift
+ * found elsewhere); 3 usage or synth error; 4 in step but degraded: health
+ * checks have real servers out of rotation (and nothing worse was found).
+ */
+export const EXIT = { OK: 0, DRIFT: 1, UNREACHABLE: 2, ERROR: 3, DEGRADED: 4 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 export function statusOf(checks: Check[]): HostStatus {
-  return checks.some((c) => c.status === 'fail') ? 'drift' : 'ok';
+  if (checks.some((c) => c.status === 'fail')) return 'drift';
+  return checks.some((c) => c.status === 'down') ? 'degraded' : 'ok';
 }
 
 /** A host's report from its probe's result. Pure. */
@@ -59,7 +70,7 @@ export function hostReport(stack: string, e: HostExpectation, target: string, re
 export function exitCodeOf(hosts: HostReport[]): ExitCode {
   if (hosts.some((h) => h.status === 'drift')) return EXIT.DRIFT;
   if (hosts.some((h) => h.status === 'unreachable' || h.status === 'error')) return EXIT.UNREACHABLE;
-  return EXIT.OK;
+  return hosts.some((h) => h.status === 'degraded') ? EXIT.DEGRADED : EXIT.OK;
 }
 
 export function makeReport(hosts: HostReport[]): Report {
@@ -72,6 +83,7 @@ export function makeReport(hosts: HostReport[]): Report {
       hosts: hosts.length,
       checks: checks.length,
       failed: checks.filter((c) => c.status === 'fail').length,
+      down: checks.filter((c) => c.status === 'down').length,
       drifted: hosts.filter((h) => h.status === 'drift').length,
       unreachable: hosts.filter((h) => h.status === 'unreachable' || h.status === 'error').length,
     },
@@ -83,8 +95,9 @@ export function failures(report: Report): string[] {
   return report.hosts.flatMap((h) => h.checks.filter((c) => c.status === 'fail').map((c) => `${h.name}: ${c.kind} ${c.item}`));
 }
 
-const LABEL: Record<Check['status'], string> = { pass: 'ok', fail: 'FAIL', info: 'info' };
-const HOST_LABEL: Record<HostStatus, string> = { ok: 'OK', drift: 'DRIFT', unreachable: 'UNREACHABLE', error: 'ERROR' };
+const LABEL: Record<Check['status'], string> = { pass: 'ok', fail: 'FAIL', info: 'info', down: 'DOWN' };
+const HOST_LABEL: Record<HostStatus, string> = { ok: 'OK', degraded: 'DEGRADED', drift: 'DRIFT', unreachable: 'UNREACHABLE', error: 'ERROR' };
+const VERDICT: Record<ExitCode, string> = { 0: 'in step', 1: 'DRIFT', 2: 'INCOMPLETE (unreachable hosts)', 3: 'ERROR', 4: 'DEGRADED (real servers down by their health check)' };
 
 function table(rows: string[][]): string[] {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
@@ -108,10 +121,8 @@ export function formatText(report: Report): string {
     out.push('');
   }
   const s = report.summary;
-  const verdict =
-    report.exitCode === EXIT.OK ? 'in step' : report.exitCode === EXIT.DRIFT ? 'DRIFT' : 'INCOMPLETE (unreachable hosts)';
   out.push(
-    `${verdict}: ${s.hosts} host(s), ${s.checks} check(s), ${s.failed} failed, ${s.drifted} drifted, ${s.unreachable} unreachable (exit ${report.exitCode})`,
+    `${VERDICT[report.exitCode]}: ${s.hosts} host(s), ${s.checks} check(s), ${s.failed} failed, ${s.down} down, ${s.drifted} drifted, ${s.unreachable} unreachable (exit ${report.exitCode})`,
   );
   return out.join('\n');
 }

@@ -359,24 +359,46 @@ lvs_active_conns() {
   ipvsadm -L -n $1 2>/dev/null | awk -v rs="$2" -v udp="$udp" '$1 == "->" && $2 == rs { print $5 + udp * $6 }'
 }
 
-# Sets weight 0 on the listed real servers ("<selector>|<rs>|<fwd>" per line),
-# waits up to $drain_seconds (set by lvs_table_up/down) for their active connections to end, then deletes them.
+# Sets weight 0 on the listed real servers ("<selector>|<rs>|<fwd>" per line)
+# and waits up to $drain_seconds (set by the caller) for their active connections to end.
 # shellcheck disable=SC2086
-lvs_drain_and_delete() {
-  [ -n "$1" ] || return 0
-  printf '%s\n' "$1" | while IFS='|' read -r sel rs fwd; do
+lvs_drain() {
+  list=$(printf '%s\n' "$1" | grep . || true)
+  [ -n "$list" ] || return 0
+  printf '%s\n' "$list" | while IFS='|' read -r sel rs fwd; do
     echo "lvs-cdktf: draining $rs from $sel"
     ipvsadm -e $sel -r "$rs" $fwd -w 0
   done
   waited=0
   while [ "$waited" -lt "$drain_seconds" ]; do
-    busy=$(printf '%s\n' "$1" | while IFS='|' read -r sel rs fwd; do lvs_active_conns "$sel" "$rs"; done | awk '{ n += $1 } END { print n + 0 }')
+    busy=$(printf '%s\n' "$list" | while IFS='|' read -r sel rs fwd; do lvs_active_conns "$sel" "$rs"; done | awk '{ n += $1 } END { print n + 0 }')
     [ "$busy" -gt 0 ] || break
     sleep 1
     waited=$((waited + 1))
   done
-  printf '%s\n' "$1" | while IFS='|' read -r sel rs fwd; do
+}
+
+# Drains the listed real servers (as lvs_drain takes them), then deletes them.
+# shellcheck disable=SC2086
+lvs_drain_and_delete() {
+  lvs_drain "$1"
+  printf '%s\n' "$1" | grep . | while IFS='|' read -r sel rs fwd; do
     ipvsadm -d $sel -r "$rs" 2>/dev/null || true
+  done
+}
+
+# The live real servers of the listed services (one selector per line), as lvs_drain takes them.
+lvs_reals_of() {
+  printf '%s\n' "$1" | grep . | while read -r sel; do
+    lvs_live_reals "$sel" | while read -r rs fwd; do printf '%s|%s|%s\n' "$sel" "$rs" "$fwd"; done
+  done
+}
+
+# lvs_stale_reals SERVICES RULES: live real servers of SERVICES that RULES
+# (ipvsadm arguments, one entry per line) no longer declare, as lvs_drain takes them.
+lvs_stale_reals() {
+  lvs_reals_of "$1" | while IFS='|' read -r sel rs fwd; do
+    printf '%s\n' "$2" | grep -qF -- "-a $sel -r $rs " || printf '%s|%s|%s\n' "$sel" "$rs" "$fwd"
   done
 }
 
@@ -384,21 +406,25 @@ lvs_drain_and_delete() {
 # shellcheck disable=SC2086
 lvs_delete_services() {
   [ -n "$1" ] || return 0
-  drain=$(printf '%s\n' "$1" | while read -r sel; do
-    lvs_live_reals "$sel" | while read -r rs fwd; do printf '%s|%s|%s\n' "$sel" "$rs" "$fwd"; done
-  done)
-  lvs_drain_and_delete "$drain"
+  lvs_drain_and_delete "$(lvs_reals_of "$1")"
   printf '%s\n' "$1" | while read -r sel; do
     echo "lvs-cdktf: deleting service $sel"
     ipvsadm -D $sel 2>/dev/null || true
   done
 }
 
-# Keeps the distribution's saved rules in step with the live table.
+# lvs_table_rules: the live table but keepalived's services (listed in
+# $dir/services.keepalived), which keepalived itself restores at boot.
+lvs_table_rules() {
+  touch "$dir/services.keepalived"
+  ipvsadm-save -n | awk 'NR == FNR { k[$0] = 1; next } !(($2 " " $3) in k)' "$dir/services.keepalived" -
+}
+
+# Keeps the distribution's saved rules in step with the table this step owns.
 lvs_save_rules() {
   file=$(lvs_rules_file)
   mkdir -p "$(dirname "$file")"
-  ipvsadm-save -n > "$file.new"
+  lvs_table_rules > "$file.new"
   mv -f "$file.new" "$file"
 }
 
@@ -411,34 +437,31 @@ lvs_table_record() {
   fi
 }
 
-# lvs_table_up OWNS_WHOLE_TABLE DRAIN_SECONDS DESIRED_SERVICES DESIRED_RULES: converges the
-# live table without flushing a service that stays. Services this stack owned
-# before (or, owning the whole table, any live one) that it no longer declares
-# are drained and deleted; declared services are edited in place when present
-# (-E keeps connections and counters), added otherwise; real servers no longer
+# lvs_table_up OWNS_WHOLE_TABLE DRAIN_SECONDS DESIRED_SERVICES DESIRED_RULES KEEPALIVED_SERVICES:
+# converges the live table without flushing a service that stays. Services
+# this stack owned before (or, owning the whole table, any live one) that it
+# no longer declares are drained and deleted, except those keepalived owns
+# now; declared services are edited in place when present (-E keeps
+# connections and counters), added otherwise; real servers no longer
 # declared are drained, then deleted; the others edited or added.
 lvs_table_up() {
   drain_seconds=$2
   shift
   printf '%s\n' "$2" > "$dir/services.desired"
+  printf '%s\n' "$4" > "$dir/services.keepalived"
   if [ "$1" = yes ]; then
     previous=$(ipvsadm -S -n | awk '$1 == "-A" { print $2, $3 }')
   else
     previous=$(cat "$dir/services" 2>/dev/null || true)
   fi
-  gone=$(printf '%s\n' "$previous" | grep -vxF -f "$dir/services.desired" | grep . || true)
+  gone=$(printf '%s\n' "$previous" | grep -vxF -f "$dir/services.desired" | grep -vxF -f "$dir/services.keepalived" | grep . || true)
   lvs_delete_services "$gone"
   # shellcheck disable=SC2086 # $rest holds validated ipvsadm options
   printf '%s\n' "$3" | while read -r op proto addr rest; do
     [ "$op" = -A ] || continue
     if ipvsadm -L -n "$proto" "$addr" >/dev/null 2>&1; then ipvsadm -E "$proto" "$addr" $rest; else ipvsadm -A "$proto" "$addr" $rest; fi
   done
-  stale=$(printf '%s\n' "$2" | while read -r sel; do
-    lvs_live_reals "$sel" | while read -r rs fwd; do
-      printf '%s\n' "$3" | grep -qF -- "-a $sel -r $rs " || printf '%s|%s|%s\n' "$sel" "$rs" "$fwd"
-    done
-  done)
-  lvs_drain_and_delete "$stale"
+  lvs_drain_and_delete "$(lvs_stale_reals "$2" "$3")"
   # shellcheck disable=SC2086
   printf '%s\n' "$3" | while read -r op proto addr _ rs rest; do
     [ "$op" = -a ] || continue
@@ -449,21 +472,123 @@ lvs_table_up() {
 }
 
 # lvs_table_down OWNS_WHOLE_TABLE DRAIN_SECONDS: deletes this stack's services (after
-# draining), the whole table if it owns it, and puts the rules file back.
+# draining), owning the whole table every other one but keepalived's, and puts the rules file back.
+# shellcheck disable=SC2086
 lvs_table_down() {
   drain_seconds=$2
   if [ -f "$dir/services" ]; then lvs_delete_services "$(cat "$dir/services")"; fi
-  if [ "$1" = yes ]; then ipvsadm -C; fi
+  if [ "$1" = yes ]; then
+    touch "$dir/services.keepalived"
+    ipvsadm -S -n | awk '$1 == "-A" { print $2, $3 }' | grep -vxF -f "$dir/services.keepalived" | while read -r sel; do ipvsadm -D $sel || true; done
+  fi
   rm -f "$dir/services" "$dir/services.desired"
   file=$(lvs_rules_file)
-  if [ -n "$(ipvsadm -S -n)" ]; then
+  if [ -n "$(lvs_table_rules)" ]; then
     lvs_save_rules
   elif [ -f "$dir/rules.orig" ]; then
     cp -p "$dir/rules.orig" "$file"
   else
     rm -f "$file"
   fi
-  rm -f "$dir/rules.orig" "$dir/rules.recorded"
+  rm -f "$dir/rules.orig" "$dir/rules.recorded" "$dir/services.keepalived"
+}
+
+# --- keepalived (keepalived.ts) ------------------------------------------------
+# keepalived owns the entries of the health-checked services: it adds a real
+# server while its check passes and deletes it (or sets weight 0) while it
+# fails. It reads one configuration per host, loaded by reload (a restart or
+# stop deletes every service in it).
+
+lvs_keepalived_conf=/etc/keepalived/keepalived.conf
+
+lvs_keepalived_running() {
+  if lvs_systemd; then systemctl is-active --quiet keepalived; else pidof keepalived >/dev/null 2>&1; fi
+}
+
+# lvs_keepalived_ctl start|stop|reload
+lvs_keepalived_ctl() {
+  if lvs_systemd; then systemctl "$1" keepalived; else service keepalived "$1" >/dev/null; fi
+}
+
+# lvs_keepalived_record: installs keepalived; before the first apply records
+# its configuration file and whether it was enabled. A keepalived already
+# running has a configuration of its own, which this one would replace.
+lvs_keepalived_record() {
+  command -v keepalived >/dev/null 2>&1 || lvs_install keepalived
+  [ ! -f "$dir/keepalived.recorded" ] || return 0
+  if lvs_keepalived_running; then
+    echo "lvs-cdktf: $owner: keepalived already runs on this host with a configuration of its own; a host has one, so declare its services in the code or stop it first" >&2
+    exit 1
+  fi
+  if [ -f "$lvs_keepalived_conf" ]; then cp -p "$lvs_keepalived_conf" "$dir/keepalived.conf.orig"; fi
+  if lvs_systemd; then systemctl is-enabled --quiet keepalived 2>/dev/null || touch "$dir/keepalived.was-disabled"; fi
+  touch "$dir/keepalived.recorded"
+}
+
+# lvs_keepalived_up DRAIN_SECONDS SERVICES RULES CONF TABLE_SERVICES: CONF
+# replaces keepalived's configuration only once `keepalived -t` passed it on
+# this host; real servers and services it drops are drained first (weight 0,
+# then up to DRAIN_SECONDS for their connections), since keepalived deletes
+# them at once. A service that leaves for the table step (TABLE_SERVICES) is
+# not drained.
+lvs_keepalived_up() {
+  drain_seconds=$1
+  mkdir -p "$(dirname "$lvs_keepalived_conf")"
+  printf '%s\n' "$4" > "$dir/keepalived.conf.new"
+  # Any error or warning makes -t exit non-zero (on 2.2.7 one higher than its man page says).
+  if ! err=$(keepalived -t -f "$dir/keepalived.conf.new" 2>&1); then
+    rm -f "$dir/keepalived.conf.new"
+    echo "lvs-cdktf: keepalived on $(hostname) refuses the new configuration, so the running one stays: $(printf '%s' "$err" | tr '\n' ' ')" >&2
+    exit 1
+  fi
+  printf '%s\n' "$2" > "$dir/keepalived.services.desired"
+  printf '%s\n' "$5" > "$dir/keepalived.services.table"
+  gone=$(grep -vxF -f "$dir/keepalived.services.desired" "$dir/keepalived.services" 2>/dev/null | grep -vxF -f "$dir/keepalived.services.table" | grep . || true)
+  # The weight is keepalived's again at the reload; a check changing state meanwhile may restore it early.
+  dropped=$(lvs_reals_of "$gone"; lvs_stale_reals "$2" "$3")
+  lvs_drain "$dropped"
+  lvs_write "$lvs_keepalived_conf" 0644 < "$dir/keepalived.conf.new"
+  rm -f "$dir/keepalived.conf.new"
+  if ! lvs_keepalived_running; then lvs_keepalived_ctl start
+  elif [ -n "$lvs_changed" ]; then lvs_keepalived_ctl reload; fi
+  if lvs_systemd; then systemctl is-enabled --quiet keepalived || systemctl enable --quiet --no-reload keepalived; fi
+  lvs_keepalived_wait "$2" "$dropped"
+  mv -f "$dir/keepalived.services.desired" "$dir/keepalived.services"
+  rm -f "$dir/keepalived.services.table"
+}
+
+# lvs_keepalived_wait SERVICES DROPPED: a reload is asynchronous; waits until
+# keepalived has every service and none of the dropped real servers.
+lvs_keepalived_wait() {
+  waited=0
+  while :; do
+    # shellcheck disable=SC2086
+    missing=$(printf '%s\n' "$1" | grep . | while read -r sel; do ipvsadm -L -n $sel >/dev/null 2>&1 || echo "$sel"; done)
+    left=$(printf '%s\n' "$2" | grep . | while IFS='|' read -r sel rs _; do if lvs_has_real "$sel" "$rs"; then echo "$rs"; fi; done)
+    [ -n "$missing$left" ] || return 0
+    if [ "$waited" -ge 30 ]; then
+      echo "lvs-cdktf: keepalived on $(hostname) has not loaded its configuration after 30 s (missing: $missing; not removed: $left); see journalctl -u keepalived" >&2
+      exit 1
+    fi
+    sleep 1
+    waited=$((waited + 1))
+  done
+}
+
+# lvs_keepalived_down DRAIN_SECONDS TABLE_DIR: drains keepalived's services,
+# stops it (which deletes them) and puts its configuration and enabled state
+# back. Services the table step (its state in TABLE_DIR) took over are not
+# drained, and its up.sh puts them back once keepalived deleted them.
+lvs_keepalived_down() {
+  [ -f "$dir/keepalived.recorded" ] || return 0
+  drain_seconds=$1
+  table=$(cat "$2/services" 2>/dev/null || true)
+  lvs_drain "$(lvs_reals_of "$(grep -vxF -e "$table" "$dir/keepalived.services" 2>/dev/null || true)")"
+  if lvs_keepalived_running; then lvs_keepalived_ctl stop; fi
+  if [ -n "$table" ] && [ -f "$2/up.sh" ]; then sh "$2/up.sh"; fi
+  if [ -f "$dir/keepalived.conf.orig" ]; then cp -p "$dir/keepalived.conf.orig" "$lvs_keepalived_conf"; else rm -f "$lvs_keepalived_conf"; fi
+  if [ -f "$dir/keepalived.was-disabled" ] && lvs_systemd; then systemctl disable --quiet --no-reload keepalived || true; fi
+  rm -f "$dir"/keepalived.*
 }
 
 # --- Chains of our own in the mangle table -----------------------------------

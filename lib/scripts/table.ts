@@ -9,13 +9,15 @@ export interface IpvsTableSpec {
   readonly services: IpvsService[];
   /**
    * The stack owns the whole IPVS table: services it does not declare are
-   * drained and deleted, and destroy ends with `ipvsadm -C`.
+   * drained and deleted, and destroy deletes every service but keepalived's.
    */
   readonly ownsWholeTable: boolean;
   /** Seconds to wait for active connections of a removed real server to end. */
   readonly drainSeconds: number;
   /** The director's iptables chain (mangle table) for the firewall-mark services' marking rules. */
   readonly marksChain: string;
+  /** Services of the director that keepalived owns (health-checked): left alone, and their marking rules still applied here. */
+  readonly keepalivedServices: IpvsService[];
 }
 
 /**
@@ -26,13 +28,14 @@ export interface IpvsTableSpec {
  */
 export function ipvsTableFragment(spec: IpvsTableSpec): Required<Fragment> {
   const whole = spec.ownsWholeTable ? 'yes' : 'no';
-  const marks = marksChain(spec.services, spec.marksChain);
+  const marks = marksChain([...spec.services, ...spec.keepalivedServices], spec.marksChain);
   return {
     prepare: 'lvs_table_record',
     up: [
       `desired_services=$(cat <<'LVS_RULES'\n${spec.services.map(serviceSelector).join('\n')}\nLVS_RULES\n)`,
       `desired_rules=$(cat <<'LVS_RULES'\n${ruleLines(spec.services, false).join('\n')}\nLVS_RULES\n)`,
-      `lvs_table_up ${whole} ${spec.drainSeconds} "$desired_services" "$desired_rules"`,
+      `keepalived_services=$(cat <<'LVS_RULES'\n${spec.keepalivedServices.map(serviceSelector).join('\n')}\nLVS_RULES\n)`,
+      `lvs_table_up ${whole} ${spec.drainSeconds} "$desired_services" "$desired_rules" "$keepalived_services"`,
       chainUp(marks),
     ].join('\n'),
     down: `${chainDown(marks)}\nlvs_table_down ${whole} ${spec.drainSeconds}`,

@@ -1,0 +1,122 @@
+import { spawnSync } from 'child_process';
+import { mkdtempSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { TerraformStack } from 'cdktf';
+import { DrRealServer, LvsDirector, NatRealServer, TunRealServer, VirtualService, VirtualServiceOptions } from '../lib';
+import { keepalivedConfig } from '../lib/scripts/keepalived';
+import { appWith, resourcesOf } from './helpers';
+
+const dir = mkdtempSync(join(tmpdir(), 'lvs-keepalived-'));
+
+/** `keepalived -t` (Debian's 2.2.7, or whatever the machine has) on a configuration: its exit status and messages. */
+function configTest(name: string, text: string): { status: number | null; output: string } {
+  const file = join(dir, `${name}.conf`);
+  writeFileSync(file, text);
+  const res = spawnSync('keepalived', ['-t', '-f', file], { encoding: 'utf8' });
+  if (res.error) throw new Error(`keepalived is not installed (apt-get install keepalived): ${res.error.message}`);
+  return { status: res.status, output: res.stdout + res.stderr };
+}
+
+type Kind = 'nat' | 'dr' | 'tun';
+const SERVER = { nat: NatRealServer, dr: DrRealServer, tun: TunRealServer };
+
+/** One director with one service of two real servers of `kind`. */
+function service(kind: Kind, options: VirtualServiceOptions, ipv6 = false): { stack: TerraformStack; service: VirtualService } {
+  const stack = new TerraformStack(appWith(), 's');
+  const director = new LvsDirector(stack, 'lb', { connection: { host: 'lb' }, interfaces: [{ name: 'ens33', address: ipv6 ? '2001:db8::10/64' : '10.0.0.10/24' }] });
+  const svc = director.addService('svc', options);
+  for (const n of [1, 2]) {
+    const address = ipv6 ? `2001:db8::${n + 10}/64` : `10.0.0.${n + 10}/24`;
+    svc.addRealServer(new SERVER[kind](stack, `web${n}`, { connection: { host: `web${n}` }, dataInterface: { name: 'ens33', address } }), { weight: n - 1, ...(kind === 'nat' ? { port: 8080 } : {}) });
+  }
+  return { stack, service: svc };
+}
+
+const render = (kind: Kind, options: VirtualServiceOptions, ipv6 = false) => keepalivedConfig('s/lb', [service(kind, options, ipv6).service._entry()]);
+
+describe('keepalived configuration', () => {
+  it('renders a virtual_server per service, a real_server per server and its check', () => {
+    const text = render('dr', {
+      vip: '10.0.0.100',
+      scheduler: 'wlc',
+      persistence: { timeout: 600, netmask: '255.255.255.0' },
+      healthCheck: { type: 'http', path: '/health', statusCodes: [200, '301-302'], port: 8081, intervalSeconds: 2, timeoutSeconds: 4, retries: 3, retryDelaySeconds: 2, inhibitOnFailure: true },
+    });
+    const server = (n: number) => [
+      `  real_server 10.0.0.${n + 10} 80 {`,
+      `    weight ${n - 1}`,
+      '    inhibit_on_failure',
+      '    HTTP_GET {',
+      '      url {',
+      '        path /health',
+      '        status_code 200 301-302',
+      '      }',
+      '      connect_port 8081',
+      '      connect_timeout 4',
+      '      retry 3',
+      '      delay_before_retry 2',
+      '    }',
+      '  }',
+    ];
+    expect(text.split('\n')).toEqual([
+      '# lvs-cdktf: keepalived configuration of s/lb; each deploy rewrites it, edit the code instead.',
+      'global_defs {',
+      '  script_user root',
+      '  enable_script_security',
+      '}',
+      'virtual_server 10.0.0.100 80 {',
+      '  delay_loop 2',
+      '  lb_algo wlc',
+      '  lb_kind DR',
+      '  protocol TCP',
+      '  persistence_timeout 600',
+      '  persistence_granularity 255.255.255.0',
+      ...server(1),
+      ...server(2),
+      '}',
+      '',
+    ]);
+  });
+
+  it('a command check gets the real server address and port as its last arguments', () => {
+    const text = render('nat', { vip: '10.0.0.100', port: 53, protocol: 'udp', onePacket: true, healthCheck: { type: 'command', command: '/usr/bin/dig  +short' } });
+    expect(text).toContain('  protocol UDP\n  ops\n');
+    expect(text).toContain('      misc_path "/usr/bin/dig +short 10.0.0.11 8080"\n      misc_timeout 3\n      retry 1\n      delay_before_retry 1\n');
+  });
+
+  // Four fields each: jest would pass its done callback for a missing last one.
+  const variants: [string, Kind, VirtualServiceOptions, boolean][] = [
+    ['DR, HTTP GET with status ranges, persistence, inhibit', 'dr', { vip: '10.0.0.100', persistence: { timeout: 60, netmask: '255.255.0.0' }, healthCheck: { type: 'http', statusCodes: [200, '300-399'], inhibitOnFailure: true } }, false],
+    ['NAT with a mapped port, TCP connect', 'nat', { vip: '10.0.0.100', scheduler: 'wrr', healthCheck: { type: 'tcp' } }, false],
+    ['NAT UDP one-packet, command', 'nat', { vip: '10.0.0.100', port: 53, protocol: 'udp', onePacket: true, healthCheck: { type: 'command', command: '/bin/true -x' } }, false],
+    ['SCTP, command', 'dr', { vip: '10.0.0.100', port: 3868, protocol: 'sctp', healthCheck: { type: 'command', command: '/bin/true' } }, false],
+    ['TUN firewall mark, TCP connect to a port', 'tun', { fwmark: 7, vip: '10.0.0.100', markRules: [{ ports: [80, 443] }], healthCheck: { type: 'tcp', port: 80 } }, false],
+    ['IPv6 DR, HTTP GET', 'dr', { vip: '2001:db8::100', persistence: { timeout: 300, netmask: '64' }, healthCheck: { type: 'http' } }, true],
+  ];
+
+  it.each(variants)('keepalived -t accepts it: %s', (name, kind, options, ipv6) => {
+    const text = render(kind, options, ipv6);
+    expect(configTest(name.replace(/\W+/g, '-'), text)).toEqual({ status: 0, output: '' });
+  });
+
+  it('keepalived -t refuses what it does not know (the check has teeth)', () => {
+    const text = render('dr', { vip: '10.0.0.100', healthCheck: { type: 'tcp' } }).replace('    weight 0\n', '    weight 0\n    tun_type gue\n');
+    const res = configTest('unknown-keyword', text);
+    expect(res.status).not.toBe(0);
+    expect(res.output).toMatch(/Unknown keyword 'tun_type'/);
+  });
+
+  it('puts keepalived in a step of its own that the table step runs after; the table step leaves the service to it', () => {
+    const { stack } = service('dr', { vip: '10.0.0.100', healthCheck: { type: 'tcp' } });
+    const byName = new Map(resourcesOf(stack).map((r) => [r.name, r]));
+    const keepalived = byName.get('lb_Keepalived')!;
+    const table = byName.get('lb_Services')!;
+    expect(keepalived.body.depends_on).toEqual(expect.arrayContaining(['terraform_data.lb_Host', 'terraform_data.web1_Host', 'terraform_data.web2_Host']));
+    expect(table.body.depends_on).toContain('terraform_data.lb_Keepalived');
+    expect(keepalived.files['/var/lib/lvs-cdktf/s-lb-keepalived/up.sh']).toContain('virtual_server 10.0.0.100 80 {');
+    const tableUp = table.files['/var/lib/lvs-cdktf/s-lb-services/up.sh'];
+    expect(tableUp).toContain("desired_services=$(cat <<'LVS_RULES'\n\nLVS_RULES\n)");
+    expect(tableUp).toContain("keepalived_services=$(cat <<'LVS_RULES'\n-t 10.0.0.100:80\nLVS_RULES\n)");
+  });
+});

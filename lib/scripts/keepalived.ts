@@ -1,0 +1,102 @@
+/**
+ * Renders keepalived's configuration for a director's health-checked
+ * services, and the scripts that validate it on the host, drain real
+ * servers it drops, and load it by reload. Pure.
+ */
+import { FORWARDING, HealthCheck, IpvsRealServer, IpvsService, ruleLines, serviceSelector } from '../ipvs';
+import { Fragment } from './host';
+import { sq } from './shell';
+
+export interface KeepalivedSpec {
+  /** Construct path of the director, named in the file's header. */
+  readonly director: string;
+  /** The services keepalived owns: each has a health check. */
+  readonly services: IpvsService[];
+  /** Services of the same director the table step owns: one leaving keepalived for the table is not drained. */
+  readonly tableServices: IpvsService[];
+  /** Seconds to wait for the active connections of a real server keepalived drops. */
+  readonly drainSeconds: number;
+  /** The table step's state directory: where its services and up.sh are. */
+  readonly tableDir: string;
+}
+
+/** keepalived.conf for these services, one `virtual_server` block each. */
+export function keepalivedConfig(director: string, services: IpvsService[]): string {
+  const lines = [
+    `# lvs-cdktf: keepalived configuration of ${director}; each deploy rewrites it, edit the code instead.`,
+    'global_defs {',
+    // Command checks run as root; keepalived refuses to run scripts without script security.
+    '  script_user root',
+    '  enable_script_security',
+    '}',
+    ...services.flatMap(virtualServer),
+  ];
+  return lines.join('\n') + '\n';
+}
+
+function virtualServer(s: IpvsService): string[] {
+  const check = s.healthCheck!;
+  const head = s.fwmark !== undefined ? `fwmark ${s.fwmark}` : `${s.vip} ${s.port}`;
+  // A service with no real server yet has no forwarding method; keepalived needs some lb_kind.
+  const forwarding = s.realServers[0]?.forwarding ?? 'dr';
+  return [
+    `virtual_server ${head} {`,
+    `  delay_loop ${check.intervalSeconds}`,
+    `  lb_algo ${s.scheduler}`,
+    `  lb_kind ${FORWARDING[forwarding].name}`,
+    ...(s.protocol ? [`  protocol ${s.protocol.toUpperCase()}`] : []),
+    ...(s.persistence ? [`  persistence_timeout ${s.persistence.timeout}`] : []),
+    ...(s.persistence?.netmask !== undefined ? [`  persistence_granularity ${s.persistence.netmask}`] : []),
+    ...(s.onePacket ? ['  ops'] : []),
+    ...s.realServers.flatMap((r) => realServer(s, r, check)),
+    '}',
+  ];
+}
+
+function realServer(s: IpvsService, r: IpvsRealServer, check: HealthCheck): string[] {
+  const port = s.fwmark !== undefined ? 0 : r.port!;
+  return [
+    `  real_server ${r.address} ${port} {`,
+    `    weight ${r.weight}`,
+    ...(r.upperThreshold ? [`    uthreshold ${r.upperThreshold}`] : []),
+    ...(r.lowerThreshold ? [`    lthreshold ${r.lowerThreshold}`] : []),
+    ...(check.inhibitOnFailure ? ['    inhibit_on_failure'] : []),
+    ...checker(check, r.address, port).map((l) => `    ${l}`),
+    '  }',
+  ];
+}
+
+function checker(c: HealthCheck, address: string, port: number): string[] {
+  const retry = [`retry ${c.retries}`, `delay_before_retry ${c.retryDelaySeconds}`];
+  const connect = [...(c.port !== undefined ? [`connect_port ${c.port}`] : []), `connect_timeout ${c.timeoutSeconds}`, ...retry];
+  const block = (name: string, body: string[]) => [`${name} {`, ...body.map((l) => `  ${l}`), '}'];
+  switch (c.type) {
+    case 'http':
+      return block('HTTP_GET', [...block('url', [`path ${c.path}`, `status_code ${c.statusCodes!.join(' ')}`]), ...connect]);
+    case 'tcp':
+      return block('TCP_CHECK', connect);
+    case 'command':
+      return block('MISC_CHECK', [`misc_path "${c.command} ${address} ${port}"`, `misc_timeout ${c.timeoutSeconds}`, ...retry]);
+  }
+}
+
+const heredoc = (name: string, lines: string[]) => `${name}=$(cat <<'LVS_KEEPALIVED'\n${lines.join('\n')}\nLVS_KEEPALIVED\n)`;
+
+/**
+ * The keepalived step's scripts; the logic is lvs_keepalived_* in lvs.sh.
+ * `up` hands keepalived the new configuration only after `keepalived -t`
+ * accepted it on the host, and drains the real servers it drops first.
+ */
+export function keepalivedFragment(spec: KeepalivedSpec): Required<Fragment> {
+  return {
+    prepare: 'lvs_keepalived_record',
+    up: [
+      heredoc('keepalived_conf', keepalivedConfig(spec.director, spec.services).trimEnd().split('\n')),
+      heredoc('keepalived_services', spec.services.map(serviceSelector)),
+      heredoc('keepalived_rules', ruleLines(spec.services, false)),
+      heredoc('table_services', spec.tableServices.map(serviceSelector)),
+      `lvs_keepalived_up ${spec.drainSeconds} "$keepalived_services" "$keepalived_rules" "$keepalived_conf" "$table_services"`,
+    ].join('\n'),
+    down: `lvs_keepalived_down ${spec.drainSeconds} ${sq(spec.tableDir)}`,
+  };
+}
