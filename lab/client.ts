@@ -328,6 +328,32 @@ export class SlowDownloads {
 }
 
 /**
+ * Runs `body` with slow downloads (`size` bytes at 100 kB/s, from `client`
+ * through `vip`) in flight, at least one of them on the real server `rip`
+ * (its ActiveConn on `director` above 0); the file is on each of `webs` for
+ * as long as `body` runs.
+ */
+export function withDownloadOn(
+  at: { readonly client: string; readonly director: string; readonly vip: string; readonly rip: string; readonly webs: string[]; readonly size: number },
+  body: (slow: SlowDownloads) => void,
+): void {
+  for (const h of at.webs) sh(h, `head -c ${at.size} /dev/zero > /var/www/html/big.bin`);
+  try {
+    const slow = new SlowDownloads(at.client, at.vip, '/big.bin');
+    const rip = at.rip.replace(/\./g, '\\.');
+    const active = () => Number(new RegExp(`-> ${rip}\\s+\\S+\\s+\\S+\\s+(\\d+)`).exec(sh(at.director, `ipvsadm -Ln -t ${at.vip}:80`))?.[1] ?? 0);
+    for (let i = 0; i < 10 && active() === 0; i++) {
+      slow.startOne();
+      sh(at.client, 'sleep 0.5');
+    }
+    if (active() === 0) throw new Error(`no download through ${at.vip} went to ${at.rip} in 10 tries`);
+    body(slow);
+  } finally {
+    for (const h of at.webs) sh(h, 'rm -f /var/www/html/big.bin');
+  }
+}
+
+/**
  * A project whose app declares one stack on the lab: `body` runs with
  * `App`, `TerraformStack` and this repo's lib constructs in scope, plus `app`,
  * `stack` (named `stackName`), `key` (the lab's SSH key) and `at(port)` (the

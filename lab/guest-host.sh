@@ -6,6 +6,7 @@
 #   guest-host.sh reboot NAME   kill the host (fresh netns), boot again, wait ready
 #   guest-host.sh reset NAME    stop, discard disk, start, wait ready
 #   guest-host.sh wait NAME     wait until its sshd listens
+#   guest-host.sh link NAME IFACE up|down  the LAN end of one of its links (a cable cut)
 set -u
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 S=/lab/.state
@@ -212,7 +213,16 @@ main() {
       wait_ready
       ;;
     wait) wait_ready ;;
-    *) echo "usage: $0 start|stop|reboot|reset|wait NAME" >&2; exit 2 ;;
+    link)
+      # The guest-side veth: the host sees its carrier go (its interface stays up, its routes stay), as when a cable is pulled.
+      local spec i=0 ifn
+      for spec in $ifaces; do
+        IFS=, read -r ifn _ <<<"$spec"
+        if [ "$ifn" = "$3" ]; then ip link set "v${idx}i$i" "$4"; return; fi
+        i=$((i + 1))
+      done
+      echo "$name has no interface $3" >&2; exit 2 ;;
+    *) echo "usage: $0 start|stop|reboot|reset|wait|link NAME" >&2; exit 2 ;;
   esac
 }
 main "$@"; exit

@@ -3,6 +3,7 @@
 # IPVS, hosting one systemd-nspawn container per lab host. See lab/README.md.
 #   lab.sh up | down | status | shell HOST | exec HOST CMD... |
 #          reboot HOST | reset [HOST...] | unplug HOST | plug HOST |
+#          link HOST IFACE up|down |
 #          logs HOST | guest N CMD
 set -eu
 
@@ -466,6 +467,12 @@ case ${1:-} in
     fi
     say "$2: ssh ${1}ged" ;;
   reset) shift; cmd_reset "$@" ;;
+  link)
+    [ $# -eq 4 ] && { [ "$4" = up ] || [ "$4" = down ]; } || die "usage: lab.sh link HOST IFACE up|down"
+    load_topology; known_host "$2"; is_up || die "lab is down"
+    # A cut of the host's data link on the LAN side: the host runs on, its SSH (management) too.
+    ctl "${GUEST[$2]}" /lab/guest-host.sh link "$2" "$3" "$4"
+    say "$2: $3 link $4" ;;
   guest) shift; load_topology; ctl "$@" ;;
   logs)
     [ $# -eq 2 ] || die "usage: lab.sh logs HOST"

@@ -11,7 +11,8 @@ import { execFileSync } from 'child_process';
 import { readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { LvsConfig, RealServerConfig, loadConfigFile } from '../../stacks';
-import { CdktfProject, LAB, LAB_CONFIG, LoadLoop, LoadResult, SlowDownloads, curlVip, filesUnder, lab, labStack, leaveHostsAsFound, requireLab, sh, snapshot, sortedLines, withoutModules } from '../../lab/client';
+import { CdktfProject, LAB, LAB_CONFIG, LoadLoop, LoadResult, curlVip, filesUnder, lab, labStack, leaveHostsAsFound, requireLab, sh, snapshot, sortedLines, withDownloadOn, withoutModules } from '../../lab/client';
+import { NAT_WEB3 } from './helpers';
 
 jest.setTimeout(900_000);
 
@@ -20,12 +21,7 @@ const VIP = '192.168.115.111';
 const HOSTS = ['nat-director', 'nat-web1', 'nat-web2', 'nat-web3'];
 const base = loadConfigFile(LAB_CONFIG);
 const [web1, web2] = base.stacks![STACK].realServers!;
-const web3: RealServerConfig = {
-  name: 'web3',
-  connection: { host: '127.0.0.1', port: 2214 },
-  interface: { name: 'ens33', address: '192.168.116.114/24' },
-  webServer: 'nginx',
-};
+const web3 = NAT_WEB3;
 /** A server whose SSH is cut (lab.sh unplug) gives up after this, not the lab's 1m. */
 const unreachable = (rs: RealServerConfig): RealServerConfig => ({ ...rs, connection: { ...rs.connection, timeout: '15s' } });
 const hostKey = (host: string) =>
@@ -189,19 +185,10 @@ describe('changing nat-stack on the lab under load', () => {
   });
 
   it('a retired real server is drained (requests in flight complete), dropped from the table, then its host is cleaned', () => {
-    const webs = ['nat-web1', 'nat-web2', 'nat-web3'];
     const size = 3_000_000;
-    for (const h of webs) sh(h, `head -c ${size} /dev/zero > /var/www/html/big.bin`);
-    try {
-      // Slow downloads (~30 s each) until one of them is served by web3.
-      const slow = new SlowDownloads('nat-client', VIP, '/big.bin');
-      const activeOnWeb3 = () => Number(/-> 192\.168\.116\.114:80\s+\S+\s+\S+\s+(\d+)/.exec(sh('nat-director', `ipvsadm -Ln -t ${VIP}:80`))![1]);
-      for (let i = 0; i < 10 && activeOnWeb3() === 0; i++) {
-        slow.startOne();
-        sh('nat-client', 'sleep 0.5');
-      }
-      expect(activeOnWeb3()).toBeGreaterThan(0);
-
+    // Slow downloads (~30 s each), one of them served by web3.
+    const at = { client: 'nat-client', director: 'nat-director', vip: VIP, rip: '192.168.116.114:80', webs: ['nat-web1', 'nat-web2', 'nat-web3'], size };
+    withDownloadOn(at, (slow) => {
       use([{ ...web1, weight: 3 }, web2, { ...web3, retired: true }], { scheduler: 'wrr' });
       const { value: out, load: l } = underLoad('retire web3', () => project.deploy(STACK));
       expect(l.failed).toEqual([]);
@@ -212,9 +199,7 @@ describe('changing nat-stack on the lab under load', () => {
       expect(results).toEqual(results.map(() => `200 ${size}`));
       expect(rules()).toEqual(desired());
       expect(rules().join('\n')).not.toContain('192.168.116.114');
-    } finally {
-      for (const h of webs) sh(h, 'rm -f /var/www/html/big.bin');
-    }
+    });
     // The director still runs on the kernel nat-web3 shares, with its modules loaded.
     expect(withoutModules(snapshot('nat-web3'))).toEqual(withoutModules(before['nat-web3']));
   });
