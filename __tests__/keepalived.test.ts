@@ -3,17 +3,26 @@ import { mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { TerraformStack } from 'cdktf';
-import { DrRealServer, LvsDirector, NatRealServer, TunRealServer, VirtualService, VirtualServiceOptions } from '../lib';
+import { DrRealServer, LvsDirector, LvsDirectorPair, LvsDirectorPairProps, NatRealServer, TunRealServer, VirtualService, VirtualServiceOptions } from '../lib';
+import { topologyOf } from '../lib/topology';
 import { keepalivedConfig } from '../lib/scripts/keepalived';
-import { appWith, resourcesOf } from './helpers';
+import { appWith, fullJson, resourcesOf } from './helpers';
 
 const dir = mkdtempSync(join(tmpdir(), 'lvs-keepalived-'));
 
-/** `keepalived -t` (Debian's 2.2.7, or whatever the machine has) on a configuration: its exit status and messages. */
-function configTest(name: string, text: string): { status: number | null; output: string } {
+/**
+ * `keepalived -t` (Debian's 2.2.7, or whatever the machine has) on a
+ * configuration: its exit status and messages. It checks that VRRP
+ * interfaces exist: with `interfaces`, it runs in a network namespace of its
+ * own that has them (veths).
+ */
+function configTest(name: string, text: string, interfaces: string[] = []): { status: number | null; output: string } {
   const file = join(dir, `${name}.conf`);
   writeFileSync(file, text);
-  const res = spawnSync('keepalived', ['-t', '-f', file], { encoding: 'utf8' });
+  const links = interfaces.map((i, n) => `ip link add ${i} type veth peer name lvs-peer${n} && `).join('');
+  const res = interfaces.length
+    ? spawnSync('unshare', ['-n', 'sh', '-c', `${links}exec keepalived -t -f "$0"`, file], { encoding: 'utf8' })
+    : spawnSync('keepalived', ['-t', '-f', file], { encoding: 'utf8' });
   if (res.error) throw new Error(`keepalived is not installed (apt-get install keepalived): ${res.error.message}`);
   return { status: res.status, output: res.stdout + res.stderr };
 }
@@ -118,5 +127,65 @@ describe('keepalived configuration', () => {
     const tableUp = table.files['/var/lib/lvs-cdktf/s-lb-services/up.sh'];
     expect(tableUp).toContain("desired_services=$(cat <<'LVS_RULES'\n\nLVS_RULES\n)");
     expect(tableUp).toContain("keepalived_services=$(cat <<'LVS_RULES'\n-t 10.0.0.100:80\nLVS_RULES\n)");
+  });
+});
+
+/** Two DR directors on one LAN paired, one service on the first, two real servers. */
+function pairStack(pair: Partial<LvsDirectorPairProps> = {}, service: VirtualServiceOptions = { vip: '10.0.0.100', healthCheck: { type: 'tcp' } }) {
+  const stack = new TerraformStack(appWith(), 's');
+  const d1 = new LvsDirector(stack, 'lb1', { connection: { host: 'lb1' }, interfaces: [{ name: 'ens33', address: '10.0.0.10/24' }] });
+  const d2 = new LvsDirector(stack, 'lb2', { connection: { host: 'lb2' }, interfaces: [{ name: 'ens33', address: '10.0.0.9/24' }] });
+  const svc = d1.addService('svc', service);
+  new LvsDirectorPair(stack, 'pair', { directors: [d1, d2], virtualRouterId: 51, ...pair });
+  for (const n of [1, 2]) svc.addRealServer(new DrRealServer(stack, `web${n}`, { connection: { host: `web${n}` }, dataInterface: { name: 'ens33', address: `10.0.0.${n + 10}/24` } }));
+  return stack;
+}
+
+describe('a director pair', () => {
+  const confOf = (stack: TerraformStack, director: string) => {
+    const up = resourcesOf(stack).find((r) => r.name === `${director}_Keepalived`)!.files[`/var/lib/lvs-cdktf/s-${director}-keepalived/up.sh`];
+    return /keepalived_conf=\$\(cat <<'LVS_KEEPALIVED'\n([\s\S]*?)\nLVS_KEEPALIVED/.exec(up)![1] + '\n';
+  };
+
+  it('renders a VRRP instance per director holding the VIPs, unicast to the peer, with connection sync', () => {
+    const stack = pairStack();
+    const conf = confOf(stack, 'lb2');
+    expect(conf).toContain('  lvs_sync_daemon ens33 VI_51\n}\n');
+    expect(conf).toContain(
+      ['vrrp_instance VI_51 {', '  state BACKUP', '  interface ens33', '  virtual_router_id 51', '  priority 100', '  advert_int 1', '  nopreempt',
+        '  unicast_src_ip 10.0.0.9', '  unicast_peer {', '    10.0.0.10', '  }', '  virtual_ipaddress {', '    10.0.0.100/32 dev ens33', '  }', '}'].join('\n'),
+    );
+    expect(confOf(stack, 'lb1')).toContain('  priority 150\n');
+    // Both directors serve the service, with keepalived owning it on each.
+    expect(conf).toContain('virtual_server 10.0.0.100 80 {');
+  });
+
+  it("keeps the VIPs out of the directors' Host steps: keepalived brings them up on the active one", () => {
+    const stack = pairStack({}, { vip: '10.0.0.100' });
+    const topology = topologyOf(fullJson(stack), 's')!;
+    for (const d of topology.directors) expect(d.settings.addresses).toEqual([]);
+    expect(topology.directors.map((d) => [d.path, d.pair?.peer, d.pair?.vrrp.addresses])).toEqual([
+      ['s/lb1', 's/lb2', [{ cidr: '10.0.0.100/32', dev: 'ens33' }]],
+      ['s/lb2', 's/lb1', [{ cidr: '10.0.0.100/32', dev: 'ens33' }]],
+    ]);
+    // Without a health check the table steps own the entries; keepalived only runs VRRP.
+    expect(confOf(stack, 'lb1')).not.toContain('virtual_server');
+    expect(topology.directors.map((d) => d.rules)).toEqual([topology.directors[0].rules, topology.directors[0].rules]);
+  });
+
+  const pairs: [string, Partial<LvsDirectorPairProps>][] = [
+    ['defaults', {}],
+    ['VRRPv3 at 0.2 s, preempt after 30 s, multicast', { vrrpVersion: 3, advertIntervalSeconds: 0.2, preempt: 30, unicast: false }],
+    ['a password, preempting, no sync', { authPassword: 's3cret', preempt: true, syncConnections: false }],
+  ];
+  it.each(pairs)('keepalived -t accepts both sides: %s', (name, props) => {
+    const stack = pairStack(props);
+    for (const d of ['lb1', 'lb2']) expect(configTest(`pair-${name.replace(/\W+/g, '-')}-${d}`, confOf(stack, d), ['ens33'])).toEqual({ status: 0, output: '' });
+  });
+
+  it('keepalived -t refuses an advertisement interface the host does not have', () => {
+    const res = configTest('pair-no-interface', confOf(pairStack({ interface: 'ens99', unicast: false }), 'lb1'), ['ens33']);
+    expect(res.status).not.toBe(0);
+    expect(res.output).toMatch(/ens99/);
   });
 });

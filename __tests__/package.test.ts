@@ -46,6 +46,7 @@ describe('the npm package', () => {
         'FRAMEWORKS',
         'HEALTH_CHECK_TYPES',
         'LvsDirector',
+        'LvsDirectorPair',
         'LvsValidationError',
         'NatRealServer',
         'PROTOCOLS',

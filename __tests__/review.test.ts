@@ -2,7 +2,8 @@ import { spawnSync } from 'child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { Testing } from 'cdktf';
+import { Testing, TerraformStack } from 'cdktf';
+import { DrRealServer, LvsDirector, LvsDirectorPair } from '../lib';
 import { LvsConfig, RealServerConfig, StackConfig, defineStacks } from '../stacks';
 import { diffStack } from '../review/diff';
 import { lineDiff } from '../review/line-diff';
@@ -134,6 +135,23 @@ describe('mermaid diagram', () => {
     expect(buildReport(stack)).toContain(`| 192.168.115.110:80 | tcp | rr | none | 2 | ${label} |`);
     expect(buildReport(stack)).toContain('**`terraform_data.director_Keepalived`**');
     expect(mermaidOf(stack.topology!)).toContain(label);
+  });
+
+  test('a director pair: each director shows its VRRP side, in the report and the diagram', () => {
+    const stack = new TerraformStack(Testing.app(), 'ha');
+    const lb = (id: string, dip: string) => new LvsDirector(stack, id, { connection: { host: id }, interfaces: [{ name: 'ens33', address: `${dip}/24` }] });
+    const [lb1, lb2] = [lb('lb1', '10.0.0.10'), lb('lb2', '10.0.0.9')];
+    lb1.addService('http', { vip: '10.0.0.100' }).addRealServer(new DrRealServer(stack, 'web1', { connection: { host: 'web1' }, dataInterface: { name: 'ens33', address: '10.0.0.11/24' } }));
+    new LvsDirectorPair(stack, 'pair', { directors: [lb1, lb2], virtualRouterId: 51, preempt: 30 });
+    const synth = parseStack('ha', fullJson(stack));
+    const report = buildReport(synth);
+    expect(report).toContain(
+      'Director pair (keepalived holds the VIPs on the active one): pair with lb2: VRRP 51 (v2), priority 150, advertisements every 1 s by unicast to 10.0.0.9 on ens33, preempts after 30 s, connections synchronised, VIPs 10.0.0.100/32 on ens33.',
+    );
+    expect(report).toContain('pair with lb1: VRRP 51 (v2), priority 100, advertisements every 1 s by unicast to 10.0.0.10 on ens33');
+    const src = mermaidOf(synth.topology!);
+    expect(src).toContain('VRRP 51 priority 150, pair with lb2');
+    expect(mermaidProblems(src)).toEqual([]);
   });
 
   test('shows the reply path of each method', () => {

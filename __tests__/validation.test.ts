@@ -1,9 +1,11 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { TerraformStack } from 'cdktf';
+import { Testing, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import {
   DrRealServer,
   LvsDirector,
+  LvsDirectorPair,
+  LvsDirectorPairProps,
   LvsDirectorProps,
   LvsValidationError,
   NatRealServer,
@@ -93,6 +95,20 @@ const notAHost = [
 
 const hostile = ['a;reboot', 'a b', '$(id)', '`id`', 'a\nb', "a'b", 'a|b', 'a&b', '../../etc', ''];
 
+/** A director pair in one stack with one service on the first director; synthesized, so that checks made at synth count. */
+function pair(props: Partial<LvsDirectorPairProps>, opts: { service?: Partial<VirtualServiceOptions>; kind?: 'nat' | 'dr'; pairTwice?: boolean; ipv6?: boolean } = {}) {
+  const stack = new TerraformStack(appWith(), 's');
+  const v6 = opts.ipv6 ? [{ name: 'ens34', address: '2001:db8::11/64' }] : [];
+  const d1 = new LvsDirector(stack, 'lb', { ...goodDirector, interfaces: [...goodDirector.interfaces, ...v6] });
+  const d2 = new LvsDirector(stack, 'lb2', { ...goodDirector, connection: { host: 'lb2.example.net' }, interfaces: [{ name: 'ens33', address: '192.168.115.108/24' }, ...v6.map(() => ({ name: 'ens34', address: '2001:db8::9/64' }))] });
+  const svc = d1.addService('http', { ...goodService, ...opts.service });
+  const props2 = { ...goodServer, dataInterface: { name: 'ens33', address: '192.168.115.112/24', ipv6Address: '2001:db8::12/64' } };
+  svc.addRealServer(opts.kind === 'nat' ? new NatRealServer(stack, 'web1', goodServer) : new DrRealServer(stack, 'web1', props2));
+  new LvsDirectorPair(stack, 'pair', { directors: [d1, d2], virtualRouterId: 51, ...props });
+  if (opts.pairTwice) new LvsDirectorPair(stack, 'pair2', { directors: [d1, d2], virtualRouterId: 52 });
+  Testing.synth(stack);
+}
+
 const cases: Case[] = [
   // Addresses
   ['vip not an address', () => cluster({ service: { vip: '192.168.115' } }), 's/lb/http', 'vip'],
@@ -180,6 +196,20 @@ const cases: Case[] = [
   ['health check retries 101', () => cluster({ service: { healthCheck: { type: 'tcp', retries: 101 } } }), 's/lb/http', 'healthCheck.retries'],
   ['health check inhibitOnFailure not a boolean', () => cluster({ service: { healthCheck: { type: 'tcp', inhibitOnFailure: 'yes' as never } } }), 's/lb/http', 'healthCheck.inhibitOnFailure'],
   ['health check on a service of GUE servers (keepalived 2.2.7 has no tun_type)', () => cluster({ kind: 'tun', service: { healthCheck: { type: 'tcp' } }, server: { tunnel: { type: 'gue', port: 6080 } } as never }), 's/lb/http', 'realServers[web1]'],
+  ['pair of one director', () => { const stack = new TerraformStack(appWith(), 's'); new LvsDirectorPair(stack, 'pair', { directors: [new LvsDirector(stack, 'lb', goodDirector)], virtualRouterId: 1 }); }, 's/pair', 'directors'],
+  ['pair virtual router id 0', () => pair({ virtualRouterId: 0 }), 's/pair', 'virtualRouterId'],
+  ['pair priorities equal', () => pair({ priorities: [100, 100] }), 's/pair', 'priorities'],
+  ['pair priority 255 (the address owner)', () => pair({ priorities: [255, 100] }), 's/pair', 'priorities[0]'],
+  ['pair VRRPv2 with a sub-second interval', () => pair({ advertIntervalSeconds: 0.5 }), 's/pair', 'advertIntervalSeconds'],
+  ['pair VRRPv3 interval not in hundredths', () => pair({ vrrpVersion: 3, advertIntervalSeconds: 0.125 }), 's/pair', 'advertIntervalSeconds'],
+  ['pair VRRP version 4', () => pair({ vrrpVersion: 4 }), 's/pair', 'vrrpVersion'],
+  ['pair password with VRRPv3', () => pair({ vrrpVersion: 3, authPassword: 'abc' }), 's/pair', 'authPassword'],
+  ['pair password of 9 characters', () => pair({ authPassword: '123456789' }), 's/pair', 'authPassword'],
+  ['pair preempt delay 0', () => pair({ preempt: 0 }), 's/pair', 'preempt'],
+  ['pair of NAT directors', () => pair({}, { kind: 'nat' }), 's/pair', 'directors'],
+  ['pair with an IPv6 VIP', () => pair({}, { service: { vip: '2001:db8::10' }, ipv6: true }), 's/pair', 'directors'],
+  ['pair unicast on an interface a director does not declare', () => pair({ interface: 'ens35' }), 's/pair', 'interface'],
+  ['director in two pairs', () => pair({}, { pairTwice: true }), 's/pair2', 'directors'],
   ['persistence timeout 0', () => cluster({ service: { persistence: { timeout: 0 } } }), 's/lb/http', 'persistence.timeout'],
   ['persistence timeout over 31 days', () => cluster({ service: { persistence: { timeout: 2678401 } } }), 's/lb/http', 'persistence.timeout'],
   ['persistence timeout fractional', () => cluster({ service: { persistence: { timeout: 1.5 } } }), 's/lb/http', 'persistence.timeout'],

@@ -7,7 +7,8 @@ import { AddressSpec, chainNameOf } from './scripts/host';
 import { Forwarding, renderRules, serviceLabel } from './ipvs';
 import { frameworkOf } from './framework';
 import { ipvsTableFragment } from './scripts/table';
-import { keepalivedFragment } from './scripts/keepalived';
+import { VrrpInstance, keepalivedFragment } from './scripts/keepalived';
+import type { LvsDirectorPair } from './director-pair';
 import { stateDir } from './scripts/shell';
 import { DirectorBaseSpec, IpvsKernelSpec, directorBase, directorSettings } from './scripts/roles';
 import { Cidr, checkBool, checkCidr, checkInt, checkInterface, fail, inSubnet } from './validation';
@@ -135,6 +136,7 @@ export class LvsDirector extends ConfiguredHost {
   public readonly ownsWholeTable: boolean;
   private servicesStep?: HostStep;
   private keepalivedStep?: HostStep;
+  private pairing?: { readonly pair: LvsDirectorPair; readonly peer: LvsDirector; readonly index: 0 | 1 };
   private readonly servers = new Set<RealServer>();
   private readonly services: VirtualService[] = [];
   private readonly drainSeconds: number;
@@ -180,6 +182,7 @@ export class LvsDirector extends ConfiguredHost {
         settings: topologySettings(directorSettings(this.baseSpec())),
         ...(this.services.some((s) => s.marks.length > 0) ? { marksChain: this.marksChain } : {}),
         ...(this.tunables.timeouts ? { timeouts: this.tunables.timeouts } : {}),
+        ...(this.pairing ? { pair: { peer: this.pairing.peer.node.path, vrrp: this.vrrpInstance()! } } : {}),
       },
     };
   }
@@ -189,7 +192,8 @@ export class LvsDirector extends ConfiguredHost {
       owner: ownerKeyFor(this),
       forwarding: this.forwardingMethods(),
       interfaces: this.interfaces.map((i) => ({ dev: i.name, cidr: i.cidr.cidr })),
-      vips: this.vipAddresses(),
+      // A pair's VIPs are keepalived's: VRRP brings them up on the active director only.
+      vips: this.pairing ? [] : this.vipAddresses(),
       kernel: this.tunables,
       markProtocols: [...new Set(this.services.flatMap((s) => s.marks.map((m) => m.protocol)))],
       ipv6: this.services.some((s) => (s.vip ?? '').includes(':')),
@@ -233,12 +237,26 @@ export class LvsDirector extends ConfiguredHost {
     const server = this.services.flatMap((s) => s.realServers).find((r) => r.address === service.vip || r.ipv6Address === service.vip);
     if (server) fail(service, 'vip', `${service.vip} is the address of real server ${server.node.path}`);
     this.servicesStep ??= this.tableStep();
-    if (service.healthCheck && !this.keepalivedStep) {
-      this.keepalivedStep = this.newKeepalivedStep();
-      this.servicesStep.runsAfter(this.keepalivedStep);
-    }
+    if (service.healthCheck) this.keepalivedStep ??= this.newKeepalivedStep();
+    if (this.keepalivedStep) this.servicesStep.runsAfter(this.keepalivedStep);
     service._servedBy(this);
     this.services.push(service);
+    if (this.pairing && !this.pairing.peer.services.includes(service)) this.pairing.peer.serve(service);
+  }
+
+  /**
+   * Called by {@link LvsDirectorPair}: this director and `peer` serve each
+   * other's services, and keepalived holds their VIPs.
+   * @internal
+   */
+  public _pairWith(pair: LvsDirectorPair, peer: LvsDirector, index: 0 | 1): void {
+    if (this.pairing) fail(pair, 'directors', `${this.node.path} is already in the pair ${this.pairing.pair.node.path}`);
+    const nat = this.services.find((s) => s.realServers.some((r) => r.forwarding === 'nat'));
+    if (nat) fail(pair, 'directors', `${nat.node.path} is a NAT service; a pair serves DR and TUN services (NAT needs a floating gateway for its real servers, not offered yet)`);
+    this.pairing = { pair, peer, index };
+    this.keepalivedStep ??= this.newKeepalivedStep();
+    this.servicesStep?.runsAfter(this.keepalivedStep);
+    for (const s of [...this.services]) if (!peer.services.includes(s)) peer.serve(s);
   }
 
   /** The IPVS rules this director declares, as `ipvsadm -Sn` prints them. */
@@ -303,7 +321,43 @@ export class LvsDirector extends ConfiguredHost {
     return this.services.filter((s) => s.healthCheck);
   }
 
-  /** The keepalived step, created with the director's first health-checked service. */
+  /** The interface this director's VRRP advertisements go on: the pair's choice, else the one that holds the first VIP. */
+  private get vrrpInterface(): string {
+    return this.pairing!.pair._settings.interface ?? this.vipAddresses(true)[0]?.dev ?? this.interfaces[0].name;
+  }
+
+  /** This director's address on its VRRP interface, for unicast advertisements. */
+  private vrrpAddress(): string {
+    const name = this.vrrpInterface;
+    const found = this.interfaces.find((i) => i.name === name);
+    if (!found) fail(this.pairing!.pair, 'interface', `${name} is not an interface of ${this.node.path}; unicast advertisements go to its address: declare it in interfaces, or set unicast: false`);
+    return found.cidr.address;
+  }
+
+  /** This director's side of its pair, as keepalived runs it. */
+  private vrrpInstance(): VrrpInstance | undefined {
+    if (!this.pairing) return undefined;
+    const { pair, peer, index } = this.pairing;
+    const s = pair._settings;
+    for (const service of this.services) {
+      if ((service.vip ?? '').includes(':')) fail(pair, 'directors', `${service.node.path} has an IPv6 VIP; a pair holds IPv4 VIPs only (one VRRP instance per family is not offered yet)`);
+    }
+    return {
+      name: `VI_${s.virtualRouterId}`,
+      interface: this.vrrpInterface,
+      virtualRouterId: s.virtualRouterId,
+      priority: s.priorities[index],
+      advertIntervalSeconds: s.advertIntervalSeconds,
+      version: s.version,
+      preempt: s.preempt,
+      unicast: s.unicast ? { source: this.vrrpAddress(), peer: peer.vrrpAddress() } : undefined,
+      authPassword: s.authPassword,
+      addresses: this.vipAddresses(true).map((a) => ({ cidr: a.cidr, dev: a.dev })),
+      syncConnections: s.syncConnections,
+    };
+  }
+
+  /** The keepalived step, created with the director's first health-checked service or its pair. */
   private newKeepalivedStep(): HostStep {
     const owner = ownerKeyFor(this, 'keepalived');
     claimNames(this, { stateKey: owner });
@@ -318,6 +372,7 @@ export class LvsDirector extends ConfiguredHost {
           director: this.node.path,
           services: this.keepalivedServices.map((s) => s._entry()),
           tableServices: this.tableServices.map((s) => s._entry()),
+          vrrp: this.vrrpInstance(),
           drainSeconds: this.drainSeconds,
           tableDir: stateDir(ownerKeyFor(this, 'services')),
         }),
@@ -333,15 +388,18 @@ export class LvsDirector extends ConfiguredHost {
     return [...new Set(this.services.flatMap((s) => s.realServers.map((r: RealServer) => r.forwarding)))];
   }
 
-  /** VIPs the director must hold locally, and where. */
-  private vipAddresses(): AddressSpec[] {
+  /**
+   * VIPs the director must hold locally, and where. For VRRP every VIP goes
+   * on a data interface, where keepalived's gratuitous ARP moves it.
+   */
+  private vipAddresses(vrrp = false): AddressSpec[] {
     const out = new Map<string, AddressSpec>();
     for (const s of this.services) {
       const vip = s.vip;
       if (vip === undefined || this.interfaces.some((i) => i.cidr.address === vip) || out.has(vip)) continue;
       const cidr = vip.includes(':') ? `${vip}/128` : `${vip}/32`;
       // The tutorial's place for a TUN VIP; an IPv6 one goes on the data interface (tunl0 carries IPv4 only).
-      if (s.realServers[0]?.forwarding === 'tun' && !vip.includes(':')) {
+      if (s.realServers[0]?.forwarding === 'tun' && !vip.includes(':') && !vrrp) {
         out.set(vip, { cidr, dev: 'tunl0' });
       } else {
         const dev = (this.interfaces.find((i) => inSubnet(vip, i.cidr)) ?? this.interfaces[0]).name;

@@ -4,6 +4,8 @@ export { ConfiguredHost } from './configured-host';
 export type { ConfiguredHostProps } from './configured-host';
 export { LvsDirector } from './director';
 export type { LvsDirectorProps, IpvsTunables } from './director';
+export { LvsDirectorPair } from './director-pair';
+export type { LvsDirectorPairProps } from './director-pair';
 export { VirtualService } from './virtual-service';
 export type { VirtualServiceOptions, RealServerOptions, PersistenceOptions, MarkRuleOptions, HealthCheckOptions } from './virtual-service';
 export { SCHEDULERS, PROTOCOLS, HEALTH_CHECK_TYPES } from './ipvs';

@@ -11,6 +11,7 @@ import type { ConnectionSummary } from './connection';
 import type { Forwarding, IpvsService, IpvsTimeouts } from './ipvs';
 import type { ModuleParam, MssClampSpec } from './scripts/host';
 import type { HostSettings } from './scripts/roles';
+import type { VrrpInstance } from './scripts/keepalived';
 
 /** Key under "//" in cdk.tf.json that holds the {@link Topology}. */
 export const TOPOLOGY_KEY = 'lvs-cdktf';
@@ -64,6 +65,8 @@ export interface TopologyDirector {
   readonly marksChain?: string;
   /** The IPVS timeouts the director sets; absent when it keeps the kernel's. */
   readonly timeouts?: IpvsTimeouts;
+  /** In a director pair: the other director and this one's VRRP instance. */
+  readonly pair?: { readonly peer: string; readonly vrrp: VrrpInstance };
 }
 
 /** One real server construct, as the topology records it. */

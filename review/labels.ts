@@ -1,6 +1,6 @@
 /** How the report names things, shared by the topology, diff and diagram. */
 import { FORWARDING, Forwarding, IpvsRealServer, IpvsService } from '../lib/ipvs';
-import type { TopologyRealServer } from '../lib/topology';
+import type { TopologyDirector, TopologyRealServer } from '../lib/topology';
 import { hostPort } from '../lib/validation';
 
 export { serviceLabel } from '../lib/ipvs';
@@ -79,6 +79,22 @@ export function healthCheckLabel(s: IpvsService): string {
   const port = c.port !== undefined ? ` port ${c.port}` : '';
   const retry = `${c.retries} ${c.retries === 1 ? 'retry' : 'retries'} after ${c.retryDelaySeconds} s`;
   return `keepalived: ${what}${port} every ${c.intervalSeconds} s, timeout ${c.timeoutSeconds} s, ${retry}${c.inhibitOnFailure ? ', weight 0 on failure' : ''}`;
+}
+
+/**
+ * A paired director's VRRP side: `pair with lb2: VRRP 51 (v2), priority 150, advertisements every 1 s by unicast to 10.0.0.9 on ens33, no preemption, connections synchronised; VIPs 10.0.0.100/32 on ens33`.
+ */
+export function vrrpLabel(pair: NonNullable<TopologyDirector['pair']>): string {
+  const v = pair.vrrp;
+  const preempt = v.preempt === false ? 'no preemption' : v.preempt === true ? 'preempts' : `preempts after ${v.preempt} s`;
+  const to = v.unicast ? `by unicast to ${v.unicast.peer}` : 'by multicast';
+  return [
+    `pair with ${shortName(pair.peer)}: VRRP ${v.virtualRouterId} (v${v.version}), priority ${v.priority}`,
+    `advertisements every ${v.advertIntervalSeconds} s ${to} on ${v.interface}${v.authPassword ? ' with a password' : ''}`,
+    preempt,
+    v.syncConnections ? 'connections synchronised' : 'connections not synchronised',
+    `VIPs ${v.addresses.map((a) => `${a.cidr} on ${a.dev}`).join(', ') || 'none'}`,
+  ].join(', ');
 }
 
 /** `upper 1000, lower 0`, or `-` when neither is set (0 means unlimited to ipvsadm). */

@@ -30,7 +30,8 @@ export function mermaidOf(topology: Topology): string {
   const directorOf = new Map<string, string>();
   topology.directors.forEach((d, i) => {
     const dir = `dir${i}`;
-    out.push(`  subgraph ${dir}["${mermaidText([shortName(d.path), ...d.interfaces.map((f) => `${f.name} ${f.address}`)])}"]`);
+    const vrrp = d.pair ? [`VRRP ${d.pair.vrrp.virtualRouterId} priority ${d.pair.vrrp.priority}, pair with ${shortName(d.pair.peer)}`] : [];
+    out.push(`  subgraph ${dir}["${mermaidText([shortName(d.path), ...d.interfaces.map((f) => `${f.name} ${f.address}`), ...vrrp])}"]`);
     d.services.forEach((s, j) => {
       const tag = s.persistence ? `, persistent ${s.persistence.timeout} s` : '';
       const check = s.healthCheck ? [healthCheckLabel(s)] : [];

@@ -5,7 +5,7 @@
  */
 import { TopologyDirector, TopologyRealServer } from '../lib/topology';
 import { StackDiff, diffStack } from './diff';
-import { entryForwardingLabel, forwardingLabel, gatewayLabel, healthCheckLabel, hostLabel, interfaceLabel, persistenceLabel, protocolLabel, realServerTarget, serviceLabel, shortName, thresholdsLabel } from './labels';
+import { entryForwardingLabel, forwardingLabel, gatewayLabel, healthCheckLabel, hostLabel, vrrpLabel, interfaceLabel, persistenceLabel, protocolLabel, realServerTarget, serviceLabel, shortName, thresholdsLabel } from './labels';
 import { details, fence, table } from './markdown';
 import { mermaidOf } from './mermaid';
 import { splitLibrary } from '../lib/scripts/bundle';
@@ -45,6 +45,7 @@ function directorSection(d: TopologyDirector): string {
     '',
     `Interfaces: ${d.interfaces.map((i) => `${i.name} ${i.address}`).join(', ')}. Owns the whole IPVS table: ${d.ownsWholeTable ? 'yes' : 'no'}.`,
     '',
+    ...(d.pair ? [`Director pair (keepalived holds the VIPs on the active one): ${vrrpLabel(d.pair)}.`, ''] : []),
     table(
       ['service', 'protocol', 'scheduler', 'persistence', 'real servers', 'owner and health check'],
       d.services.map((s) => [serviceLabel(s), protocolLabel(s), s.scheduler, persistenceLabel(s), String(s.realServers.length), healthCheckLabel(s)]),

@@ -65,6 +65,8 @@ export interface HostExpectation {
     readonly checked: string[];
     readonly thresholds?: IpvsThresholds;
   };
+  /** A director of a pair: the VIPs VRRP holds on it or on `peer`, never on both. */
+  readonly vrrp?: { readonly peer: string; readonly addresses: { readonly cidr: string; readonly dev: string }[] };
   /** The IPVS timeouts the director sets (`ipvsadm -L --timeout`); only those given are checked. */
   readonly timeouts?: IpvsTimeouts;
   /** The host's own iptables chains (mangle table). */
@@ -120,6 +122,7 @@ export function directorExpectation(d: TopologyDirector): HostExpectation {
       ...(d.services.some((s) => s.realServers.some((r) => r.upperThreshold || r.lowerThreshold)) ? { thresholds: thresholdsOf(d.services) } : {}),
     },
     ...(d.timeouts ? { timeouts: d.timeouts } : {}),
+    ...(d.pair ? { vrrp: { peer: d.pair.peer, addresses: d.pair.vrrp.addresses } } : {}),
   };
 }
 

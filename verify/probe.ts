@@ -20,7 +20,7 @@ import { ExpectedAddress, ExpectedChain, ExpectedRoute, HostExpectation } from '
 /** `down`: a real server a health check took out of rotation, which is keepalived doing its job, not drift. */
 export type CheckStatus = 'pass' | 'fail' | 'info' | 'down';
 
-export type CheckKind = 'ipvs-service' | 'ipvs-real' | 'ipvs' | 'threshold' | 'timeout' | 'chain' | 'fou' | 'address' | 'route' | 'sysctl' | 'module' | 'link' | 'traffic';
+export type CheckKind = 'ipvs-service' | 'ipvs-real' | 'ipvs' | 'threshold' | 'timeout' | 'chain' | 'fou' | 'address' | 'route' | 'sysctl' | 'module' | 'link' | 'traffic' | 'vrrp';
 
 export interface Check {
   readonly kind: CheckKind;
@@ -393,6 +393,11 @@ export function evaluate(e: HostExpectation, output: string): Check[] {
 
   const addrs = parseAddresses(s.get('addr') ?? []);
   for (const a of e.addresses) checks.push(addressCheck(a, addrs));
+  // Which of a pair holds a VIP is VRRP's choice: each director says what it holds; the pair check counts them.
+  for (const v of e.vrrp?.addresses ?? []) {
+    const held = addrs.some((a) => a.cidr === v.cidr && a.dev === v.dev);
+    checks.push({ kind: 'vrrp', item: `VIP ${v.cidr} on ${v.dev}`, expected: `here or on ${e.vrrp!.peer}`, actual: held ? 'held' : 'not held', status: 'info' });
+  }
 
   const routes = [...parseRoutes(s.get('route') ?? []), ...parseRoutes(s.get('route6') ?? [])];
   for (const r of e.routes) checks.push(routeCheck(r, routes));

@@ -17,7 +17,7 @@ export interface HostReport {
   readonly stack: string;
   /** Construct path (`nat-stack/director`), or `traffic from <client>`. */
   readonly name: string;
-  readonly role: 'director' | 'real-server' | 'client';
+  readonly role: 'director' | 'real-server' | 'client' | 'pair';
   /** How it was reached: `127.0.0.1:2211`. */
   readonly target: string;
   readonly status: HostStatus;

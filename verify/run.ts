@@ -3,7 +3,7 @@
  * over SSH, all hosts in parallel, each bounded by the per-host timeout.
  */
 import { StackPlan } from './plan';
-import { probeCommand } from './probe';
+import { Check, probeCommand } from './probe';
 import { HostReport, Report, hostReport, makeReport, statusOf } from './report';
 import type { SshTarget } from '../lib/connection';
 import { RunResult, runOnHost, targetLabel } from './ssh';
@@ -58,6 +58,31 @@ async function limited<T>(tasks: (() => Promise<T>)[], limit: number): Promise<T
   return results;
 }
 
+/**
+ * One report per director pair: each VIP held by exactly one of the two,
+ * from what each director's vrrp checks found. Undecided while one of them
+ * could not be checked (that host's own report says why).
+ */
+export function pairReports(plans: StackPlan[], hosts: HostReport[]): HostReport[] {
+  return plans.flatMap((plan) =>
+    plan.hosts
+      .filter((h) => h.expectation.vrrp && h.expectation.name < h.expectation.vrrp.peer)
+      .map((h): HostReport => {
+        const names = [h.expectation.name, h.expectation.vrrp!.peer];
+        const reports = names.map((n) => hosts.find((r) => r.stack === plan.stack && r.name === n));
+        const checks: Check[] = h.expectation.vrrp!.addresses.map((v) => {
+          const item = `VIP ${v.cidr} on ${v.dev}`;
+          const held = reports.map((r) => r?.checks.find((c) => c.kind === 'vrrp' && c.item === item)?.actual);
+          const expected = 'on exactly one director';
+          if (held.some((a) => a === undefined)) return { kind: 'vrrp', item, expected, actual: 'unknown', status: 'info', note: 'a director could not be checked' };
+          const on = names.filter((_, i) => held[i] === 'held');
+          return { kind: 'vrrp', item, expected, actual: on.join(', ') || 'neither', status: on.length === 1 ? 'pass' : 'fail', note: on.length === 1 ? undefined : on.length ? 'held by both: ARP flaps between them' : 'held by neither: the service is down' };
+        });
+        return { stack: plan.stack, name: `pair ${names.join(' + ')}`, role: 'pair', target: '-', status: statusOf(checks), ms: 0, checks };
+      }),
+  );
+}
+
 export async function verifyStacks(plans: StackPlan[], opts: VerifyOptions): Promise<Report> {
   const run = opts.run ?? runOnHost;
   const tasks = plans.flatMap((plan) =>
@@ -69,5 +94,5 @@ export async function verifyStacks(plans: StackPlan[], opts: VerifyOptions): Pro
   const hostRuns = limited(tasks, opts.parallel ?? 32);
   const traffic = opts.traffic ? plans.map((p) => trafficReport(p, opts.traffic!, opts)) : [];
   const [hosts, clients] = await Promise.all([hostRuns, Promise.all(traffic)]);
-  return makeReport([...hosts, ...clients.flat()]);
+  return makeReport([...hosts, ...pairReports(plans, hosts), ...clients.flat()]);
 }

@@ -7,11 +7,34 @@ import { FORWARDING, HealthCheck, IpvsRealServer, IpvsService, ruleLines, servic
 import { Fragment } from './host';
 import { sq } from './shell';
 
+/** A director's side of a VRRP pair: one instance holding every VIP of the pair's services. */
+export interface VrrpInstance {
+  /** `VI_<virtual router id>`. */
+  readonly name: string;
+  /** Where the advertisements go. */
+  readonly interface: string;
+  readonly virtualRouterId: number;
+  readonly priority: number;
+  readonly advertIntervalSeconds: number;
+  readonly version: 2 | 3;
+  /** false: nopreempt; true; or a preempt delay in seconds. */
+  readonly preempt: boolean | number;
+  /** Unicast advertisements: this director's address and the peer's, on the VRRP interface. */
+  readonly unicast?: { readonly source: string; readonly peer: string };
+  readonly authPassword?: string;
+  /** The VIPs (`address/prefix`) and the interface each goes on. */
+  readonly addresses: { readonly cidr: string; readonly dev: string }[];
+  /** keepalived's lvs_sync_daemon on the VRRP interface, following this instance. */
+  readonly syncConnections: boolean;
+}
+
 export interface KeepalivedSpec {
   /** Construct path of the director, named in the file's header. */
   readonly director: string;
   /** The services keepalived owns: each has a health check. */
   readonly services: IpvsService[];
+  /** The director's side of its VRRP pair, if it is in one. */
+  readonly vrrp?: VrrpInstance;
   /** Services of the same director the table step owns: one leaving keepalived for the table is not drained. */
   readonly tableServices: IpvsService[];
   /** Seconds to wait for the active connections of a real server keepalived drops. */
@@ -20,18 +43,40 @@ export interface KeepalivedSpec {
   readonly tableDir: string;
 }
 
-/** keepalived.conf for these services, one `virtual_server` block each. */
-export function keepalivedConfig(director: string, services: IpvsService[]): string {
+/** keepalived.conf for a director: its VRRP instance, if paired, and one `virtual_server` block per health-checked service. */
+export function keepalivedConfig(director: string, services: IpvsService[], vrrp?: VrrpInstance): string {
   const lines = [
     `# lvs-cdktf: keepalived configuration of ${director}; each deploy rewrites it, edit the code instead.`,
     'global_defs {',
+    ...(vrrp?.version === 3 ? ['  vrrp_version 3'] : []),
     // Command checks run as root; keepalived refuses to run scripts without script security.
     '  script_user root',
     '  enable_script_security',
+    ...(vrrp?.syncConnections ? [`  lvs_sync_daemon ${vrrp.interface} ${vrrp.name}`] : []),
     '}',
+    ...(vrrp ? vrrpInstance(vrrp) : []),
     ...services.flatMap(virtualServer),
   ];
   return lines.join('\n') + '\n';
+}
+
+function vrrpInstance(v: VrrpInstance): string[] {
+  return [
+    `vrrp_instance ${v.name} {`,
+    // Both start as backup: the higher priority wins the first election; with nopreempt a returning director stays backup.
+    '  state BACKUP',
+    `  interface ${v.interface}`,
+    `  virtual_router_id ${v.virtualRouterId}`,
+    `  priority ${v.priority}`,
+    `  advert_int ${v.advertIntervalSeconds}`,
+    ...(v.preempt === false ? ['  nopreempt'] : typeof v.preempt === 'number' ? [`  preempt_delay ${v.preempt}`] : []),
+    ...(v.unicast ? [`  unicast_src_ip ${v.unicast.source}`, '  unicast_peer {', `    ${v.unicast.peer}`, '  }'] : []),
+    ...(v.authPassword ? ['  authentication {', '    auth_type PASS', `    auth_pass ${v.authPassword}`, '  }'] : []),
+    '  virtual_ipaddress {',
+    ...v.addresses.map((a) => `    ${a.cidr} dev ${a.dev}`),
+    '  }',
+    '}',
+  ];
 }
 
 function virtualServer(s: IpvsService): string[] {
@@ -91,7 +136,7 @@ export function keepalivedFragment(spec: KeepalivedSpec): Required<Fragment> {
   return {
     prepare: 'lvs_keepalived_record',
     up: [
-      heredoc('keepalived_conf', keepalivedConfig(spec.director, spec.services).trimEnd().split('\n')),
+      heredoc('keepalived_conf', keepalivedConfig(spec.director, spec.services, spec.vrrp).trimEnd().split('\n')),
       heredoc('keepalived_services', spec.services.map(serviceSelector)),
       heredoc('keepalived_rules', ruleLines(spec.services, false)),
       heredoc('table_services', spec.tableServices.map(serviceSelector)),
