@@ -140,6 +140,19 @@ export async function waitFor(what: string, ready: () => boolean, timeoutMs: num
   }
 }
 
+/**
+ * Seconds until `ready` holds, for timing a fault: `ready` is polled back to
+ * back (each poll an SSH command, tens of milliseconds); fails naming `what`
+ * after `limitSeconds`.
+ */
+export function secondsUntil(what: string, ready: () => boolean, limitSeconds: number): number {
+  const t0 = Date.now();
+  while (!ready()) {
+    if (Date.now() - t0 > limitSeconds * 1000) throw new Error(`${what}: not after ${limitSeconds} s`);
+  }
+  return (Date.now() - t0) / 1000;
+}
+
 /** The stack as the lab config builds it, in-process. */
 export function labStack(name: string, configFile = LAB_CONFIG): ClusterStack {
   const stack = defineStacks(Testing.app(), loadConfigFile(configFile)).find((s) => s.node.id === name);
@@ -237,6 +250,8 @@ export function curlVip(client: string, vip: string, count: number): string[] {
 export interface LoadResult {
   sent: number;
   failed: string[];
+  /** The longest time in seconds between two answers (from the start, to the stop), request time included: the gap a client sees. */
+  longestGap: number;
   /** Answers per real server (the first word of its page). */
   servers: Record<string, number>;
 }
@@ -273,6 +288,7 @@ export class LoadLoop {
     if (!sent) throw new Error(`load loop on ${this.client} left no result:\n${out}`);
     return {
       sent: Number(sent[1]),
+      longestGap: Number(/^gap (\S+)$/m.exec(out)?.[1]),
       failed: [...out.matchAll(/^failed (.*)$/gm)].map((m) => m[1]),
       servers: Object.fromEntries([...out.matchAll(/^server (\S+) (\d+)$/gm)].map((m) => [m[1], Number(m[2])])),
     };
@@ -363,7 +379,7 @@ export function labAppProject(stackName: string, body: string): CdktfProject {
   const project = new CdktfProject();
   const source = [
     `import { App, TerraformStack } from ${JSON.stringify(join(ROOT, 'node_modules/cdktf'))};`,
-    `import { DrRealServer, LvsDirector, NatRealServer, SCHEDULERS, TunRealServer } from ${JSON.stringify(join(ROOT, 'lib'))};`,
+    `import { DrRealServer, LvsDirector, LvsDirectorPair, NatRealServer, SCHEDULERS, TunRealServer } from ${JSON.stringify(join(ROOT, 'lib'))};`,
     `const key = ${JSON.stringify(join(LAB_STATE, 'id_ed25519'))};`,
     "const at = (port: number) => ({ host: '127.0.0.1', port, privateKeyPath: key });",
     'const app = new App();',

@@ -2,7 +2,7 @@
 # Bounded HTTP load loop, run on a lab client host against a VIP: one new TCP
 # connection per request (so each goes through IPVS scheduling), until STOP
 # exists, MAX requests were sent or MAX_SECONDS passed. Writes to OUT:
-#   sent N / server NAME COUNT (first word of the page) / failed T REASON
+#   sent N / gap SECONDS (longest time without an answer) / server NAME COUNT (first word of the page) / failed T REASON
 # usage: load.pl HOST PORT OUT STOP MAX MAX_SECONDS
 use strict;
 use warnings;
@@ -13,6 +13,7 @@ my ($host, $port, $out, $stop, $max, $max_seconds) = @ARGV;
 my $t0 = time;
 my $sent = 0;
 my (%by_server, @failed);
+my ($last_answer, $gap) = ($t0, 0);
 while (!-e $stop && $sent < $max && time - $t0 < $max_seconds) {
   $sent++;
   my $t = sprintf '%.2f', time - $t0;
@@ -36,6 +37,9 @@ while (!-e $stop && $sent < $max && time - $t0 < $max_seconds) {
     push @failed, "$t read: $@";
   } elsif ($res =~ m{\AHTTP/1\.\d 200 .*?\r\n\r\n(\S+)}s) {
     $by_server{$1}++;
+    my $now = time;
+    $gap = $now - $last_answer if $now - $last_answer > $gap;
+    $last_answer = $now;
   } else {
     (my $head = substr($res, 0, 60)) =~ s/\s+/ /g;
     push @failed, "$t bad response: $head";
@@ -44,7 +48,9 @@ while (!-e $stop && $sent < $max && time - $t0 < $max_seconds) {
   sleep 0.02;
 }
 open my $fh, '>', "$out.tmp" or die "$out.tmp: $!";
+$gap = time - $last_answer if time - $last_answer > $gap;
 print $fh "sent $sent\n";
+printf $fh "gap %.2f\n", $gap;
 print $fh "server $_ $by_server{$_}\n" for sort keys %by_server;
 chomp @failed;
 print $fh "failed $_\n" for @failed;

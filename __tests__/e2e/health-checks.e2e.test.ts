@@ -10,7 +10,7 @@ import { writeFileSync } from 'fs';
 import { join } from 'path';
 import { LvsConfig, RealServerConfig, loadConfigFile } from '../../stacks';
 import type { HealthCheckOptions } from '../../lib';
-import { CdktfProject, LAB_CONFIG, LoadLoop, LoadResult, lab, labStack, leaveHostsAsFound, requireLab, sh, snapshot, sortedLines, withDownloadOn } from '../../lab/client';
+import { CdktfProject, LAB_CONFIG, LoadLoop, LoadResult, lab, labStack, leaveHostsAsFound, requireLab, secondsUntil, sh, snapshot, sortedLines, withDownloadOn } from '../../lab/client';
 import { NAT_WEB3 } from './helpers';
 
 jest.setTimeout(900_000);
@@ -56,14 +56,6 @@ describe('health checks on nat-stack (keepalived on the director), under load', 
   const inTable = (rip: string) => rules().some((l) => l.includes(`-r ${rip} `));
   /** Connections the service has seen; a re-created service starts again from 0. Read after the 2 s stats estimator ran. */
   const served = () => Number(/^TCP\s+\S+\s+(\d+)/m.exec(sh('nat-director', `sleep 2.5; ipvsadm -Ln --stats -t ${VIP}:80`))![1]);
-  /** Seconds until `ready` holds, polled over SSH; fails after `limit` seconds. */
-  const secondsUntil = (what: string, ready: () => boolean, limit: number) => {
-    const t0 = Date.now();
-    while (!ready()) {
-      if (Date.now() - t0 > limit * 1000) throw new Error(`${what}: not after ${limit} s`);
-    }
-    return (Date.now() - t0) / 1000;
-  };
   /** Load-loop seconds (from its start) at which each request that failed was sent. */
   const failedAt = (r: LoadResult) => r.failed.map((f) => Number(f.split(' ')[0]));
 
