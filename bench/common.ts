@@ -57,7 +57,7 @@ export function machine(): string {
 export function writeSection(name: string, body: string): void {
   const start = `<!-- ${name} -->`;
   const end = `<!-- /${name} -->`;
-  let doc = existsSync(RESULTS) ? readFileSync(RESULTS, 'utf8') : '# Benchmarks\n\nWritten by `npm run bench`: `npm run bench:synth`, then `npm run bench:deploy` (starts and stops its own lab, `lab/topology-bench.conf`), then `npm run bench:steps` (the default lab, started if no lab is up). Numbers, not tests: nothing fails on a time.\n';
+  let doc = existsSync(RESULTS) ? readFileSync(RESULTS, 'utf8') : '# Benchmarks\n\nWritten by `npm run bench`: `npm run bench:synth`, then `npm run bench:deploy` (starts and stops its own lab, `lab/topology-bench.conf`), then `npm run bench:steps` and `npm run bench:keepalived` (the default lab, started if no lab is up). Numbers, not tests: nothing fails on a time.\n';
   const block = `${start}\n${body.trim()}\n${end}`;
   const i = doc.indexOf(start);
   const j = doc.indexOf(end);

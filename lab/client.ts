@@ -395,6 +395,92 @@ export function labAppProject(stackName: string, body: string): CdktfProject {
   return project;
 }
 
+/** A host of a lab cluster: its name, SSH port and data-plane address (`address/prefix`). */
+export interface LabNode {
+  readonly host: string;
+  readonly port: number;
+  readonly address: string;
+}
+
+/** A director pair on one lab cluster, as the pair suites and the failover benchmark deploy it. */
+export interface PairLab {
+  readonly forwarding: 'dr' | 'tun';
+  readonly vip: string;
+  /** The data interface of every host of the cluster. */
+  readonly dev: string;
+  readonly directors: readonly [LabNode, LabNode];
+  readonly webs: readonly [LabNode, LabNode];
+  readonly webServer: 'nginx' | 'httpd';
+  readonly client: string;
+}
+
+export const DR_PAIR: PairLab = {
+  forwarding: 'dr',
+  vip: '192.168.115.110',
+  dev: 'ens33',
+  directors: [
+    { host: 'dr-director', port: 2221, address: '192.168.115.111/24' },
+    { host: 'dr-director2', port: 2225, address: '192.168.115.108/24' },
+  ],
+  webs: [
+    { host: 'dr-web1', port: 2222, address: '192.168.115.112/24' },
+    { host: 'dr-web2', port: 2223, address: '192.168.115.113/24' },
+  ],
+  webServer: 'httpd',
+  client: 'dr-client',
+};
+
+export const TUN_PAIR: PairLab = {
+  forwarding: 'tun',
+  vip: '192.168.100.101',
+  dev: 'eth0',
+  directors: [
+    { host: 'tun-director', port: 2231, address: '192.168.100.100/24' },
+    { host: 'tun-director2', port: 2235, address: '192.168.100.99/24' },
+  ],
+  webs: [
+    { host: 'tun-web1', port: 2232, address: '192.168.100.1/24' },
+    { host: 'tun-web2', port: 2233, address: '192.168.100.2/24' },
+  ],
+  webServer: 'nginx',
+  client: 'tun-client',
+};
+
+/**
+ * A labAppProject body for the pair `p` (VRRP router 60) serving its VIP
+ * on port 80 from its two web servers with an HTTP health check. LVS_PAIR
+ * (JSON) adds to the pair's props; LVS_CHECK (JSON) replaces the check's
+ * timing (every 1 s, 1 s timeout, 1 retry after 1 s).
+ */
+export function pairApp(p: PairLab): string {
+  const director = (id: string, d: LabNode) =>
+    `new LvsDirector(stack, '${id}', { connection: at(${d.port}), interfaces: [{ name: '${p.dev}', address: '${d.address}' }], drainSeconds: 60 })`;
+  const server = p.forwarding === 'dr' ? 'DrRealServer' : 'TunRealServer';
+  return [
+    "const pairOptions = JSON.parse(process.env.LVS_PAIR ?? '{}');",
+    `const check = JSON.parse(process.env.LVS_CHECK ?? '{ "intervalSeconds": 1, "timeoutSeconds": 1, "retries": 1, "retryDelaySeconds": 1 }');`,
+    `const d1 = ${director('director', p.directors[0])};`,
+    `const d2 = ${director('director2', p.directors[1])};`,
+    `const web = d1.addService('web', { vip: '${p.vip}', scheduler: 'rr', healthCheck: { type: 'http', ...check } });`,
+    "new LvsDirectorPair(stack, 'pair', { directors: [d1, d2], virtualRouterId: 60, ...pairOptions });",
+    ...p.webs.map(
+      (w, i) =>
+        `web.addRealServer(new ${server}(stack, 'web${i + 1}', { connection: at(${w.port}), dataInterface: { name: '${p.dev}', address: '${w.address}' }, webServer: { kind: '${p.webServer}' } }));`,
+    ),
+  ].join('\n');
+}
+
+/** The hosts among `hosts` holding `vip` (IPv4) on `dev`; one that cannot be reached (rebooting) holds nothing. */
+export function vipHolders(hosts: string[], dev: string, vip: string): string[] {
+  return hosts.filter((h) => {
+    try {
+      return sh(h, `ip -o -4 addr show dev ${dev}`).includes(` ${vip}/32 `);
+    } catch {
+      return false;
+    }
+  });
+}
+
 export function sortedLines(text: string): string[] {
   return text
     .split('\n')

@@ -1,0 +1,161 @@
+/**
+ * The director pair suite, run on one lab cluster by director-pair (DR) and
+ * tun-director-pair (TUN): two directors on one LAN, VRRP by keepalived
+ * over the lab's bridge, a health-checked service, the load loop and slow
+ * downloads from the client: the active director's data link cut, its
+ * return, a power cut of the other, a configuration its host refuses, and
+ * destroy back to the snapshot.
+ */
+import { readFileSync } from 'fs';
+import { join } from 'path';
+import { topologyOf } from '../../lib/topology';
+import { LoadLoop, PairLab, SlowDownloads, lab, labAppProject, leaveHostsAsFound, pairApp, requireLab, secondsUntil, sh, snapshot, sortedLines, vipHolders } from '../../lab/client';
+
+const SIZE = 2_000_000;
+
+export function pairSuite(p: PairLab): void {
+  const STACK = 'pair-stack';
+  const VIP = p.vip;
+  const DIRECTORS = p.directors.map((d) => d.host);
+  const WEBS = p.webs.map((w) => w.host);
+  const HOSTS = [...DIRECTORS, ...WEBS];
+  const docroot = '/var/www/html';
+
+  describe(`a ${p.forwarding.toUpperCase()} director pair (keepalived VRRP, connection sync, health checks) on the lab, under load`, () => {
+    const project = labAppProject(STACK, pairApp(p));
+    const load = new LoadLoop(p.client, VIP);
+    const report: string[] = [];
+    const before: Record<string, string> = {};
+    let deployed = false;
+
+    const holders = () => vipHolders(DIRECTORS, p.dev, VIP);
+    const rules = (h: string) => sortedLines(sh(h, 'ipvsadm -Sn'));
+    let RULES: string[] = [];
+    /** The declared table, as the synthesized topology records it (the same on both directors). */
+    const declared = () => sortedLines(topologyOf(JSON.parse(readFileSync(join(project.dir, 'cdktf.out/stacks', STACK, 'cdk.tf.json'), 'utf8')), STACK)!.directors[0].rules.join('\n'));
+    const active = () => {
+      secondsUntil('the VIP on exactly one director', () => holders().length === 1, 30);
+      const [on] = holders();
+      return { on, other: DIRECTORS.find((h) => h !== on)! };
+    };
+    /** Connections through the VIP that the backup's kernel holds, synchronised from the active director. */
+    const synced = (backup: string) => Number(sh(backup, `ipvsadm -Lnc | grep -c ' ESTABLISHED .*${VIP.replace(/\./g, '\\.')}:80 ' || true`).trim());
+    const keepalived = () => DIRECTORS.map((h) => sh(h, 'systemctl is-active keepalived || true').trim());
+
+    /**
+     * Two slow downloads and the load loop through the active director, then
+     * `fault` on it: the seconds until the other holds the VIP, the load, and
+     * how each download ended.
+     */
+    const failover = (name: string, fault: (on: string) => void) => {
+      const { on, other } = active();
+      const slow = new SlowDownloads(p.client, VIP, '/big.bin');
+      slow.startOne();
+      slow.startOne();
+      secondsUntil('both downloads synchronised to the backup', () => synced(other) >= 2, 20);
+      load.start();
+      sh(p.client, 'sleep 2');
+      fault(on);
+      const takeover = secondsUntil(`${other} holds the VIP`, () => holders().includes(other), 60);
+      sh(p.client, 'sleep 5');
+      const l = load.stop();
+      const downloads = slow.results();
+      report.push(`| ${name} | ${takeover.toFixed(1)} | ${l.longestGap.toFixed(2)} | ${l.failed.length} of ${l.sent} | ${downloads.join(', ')} |`);
+      return { on, other, load: l, downloads };
+    };
+
+    beforeAll(() => {
+      requireLab();
+      for (const h of HOSTS) sh(h, 'modprobe -a ip_vs ipip');
+      for (const h of HOSTS) before[h] = snapshot(h);
+    });
+
+    afterAll(() => {
+      console.log(['director faults under load:', '| fault | s until the other holds the VIP | longest gap without an answer, s | failed | downloads in flight |', '|---|---|---|---|---|', ...report].join('\n'));
+      leaveHostsAsFound(before, () => {
+        for (const h of DIRECTORS) lab('link', h, p.dev, 'up');
+        if (deployed) {
+          project.env = {};
+          project.destroy(STACK);
+        }
+      });
+    });
+
+    it('deploys the pair: the VIP on exactly one director, the declared table on both, keepalived on both', () => {
+      deployed = true;
+      project.deploy(STACK);
+      RULES = declared();
+      expect(RULES).toHaveLength(3);
+      active();
+      for (const h of DIRECTORS) expect({ h, rules: rules(h) }).toEqual({ h, rules: RULES });
+      expect(keepalived()).toEqual(['active', 'active']);
+      for (const h of WEBS) sh(h, `head -c ${SIZE} /dev/zero > ${docroot}/big.bin`);
+      const { load: l } = load.during(() => sh(p.client, 'sleep 3'));
+      expect(l.failed).toEqual([]);
+      expect(Object.keys(l.servers).sort()).toEqual(['web1', 'web2']);
+    });
+
+    it('the data link of the active director cut: the other takes the VIP, downloads in flight complete on it (connection sync)', () => {
+      const r = failover('data link of the active director cut', (on) => lab('link', on, p.dev, 'down'));
+      expect(holders()).toEqual([r.other]);
+      expect(r.downloads).toEqual([`200 ${SIZE}`, `200 ${SIZE}`]);
+      // Requests sent in the gap are retried by TCP (SYN retransmits) and mostly answered late: a few may fail, not many.
+      expect(r.load.failed.length).toBeLessThan(10);
+      expect(r.load.servers.web1 + r.load.servers.web2).toBeGreaterThan(0);
+    });
+
+    it('the failed director returns with its link: it stays backup (no preemption), no second interruption', () => {
+      const [on] = holders();
+      const back = DIRECTORS.find((h) => h !== on)!;
+      const { load: l } = load.during(() => {
+        lab('link', back, p.dev, 'up');
+        sh(p.client, 'sleep 8');
+      });
+      report.push(`| ${back} returns (link up) | - | ${l.longestGap.toFixed(2)} | ${l.failed.length} of ${l.sent} | - |`);
+      expect(l.failed).toEqual([]);
+      expect(holders()).toEqual([on]);
+    });
+
+    it('a power cut of the active director: the other takes over; the rebooted one comes back as backup with no interruption', () => {
+      const r = failover('power cut of the active director (lab reboot)', (on) => lab('reboot', on));
+      expect(holders()).toEqual([r.other]);
+      expect(r.downloads).toEqual([`200 ${SIZE}`, `200 ${SIZE}`]);
+      expect(r.load.failed.length).toBeLessThan(10);
+      // It boots into keepalived (enabled) and the table (its boot unit): back as backup, nothing interrupted.
+      const { load: l } = load.during(() => {
+        secondsUntil(`keepalived running on ${r.on} again`, () => sh(r.on, 'systemctl is-active keepalived || true').trim() === 'active', 60);
+        sh(p.client, 'sleep 6');
+      });
+      report.push(`| ${r.on} back after its power cut | - | ${l.longestGap.toFixed(2)} | ${l.failed.length} of ${l.sent} | - |`);
+      expect(l.failed).toEqual([]);
+      expect(holders()).toEqual([r.other]);
+      expect(rules(r.on)).toEqual(RULES);
+    });
+
+    it('a configuration the hosts refuse (an advertisement interface they do not have) fails the deploy naming keepalived; keepalived, the VIP and the tables stay', () => {
+      const was = { holders: holders(), conf: DIRECTORS.map((h) => sh(h, 'md5sum /etc/keepalived/keepalived.conf')) };
+      project.env = { LVS_PAIR: JSON.stringify({ interface: 'ens99', unicast: false }) };
+      expect(() => project.deploy(STACK)).toThrow(new RegExp(`keepalived on (${DIRECTORS.join('|')}) refuses the new configuration, so the running one stays: .*ens99`));
+      expect(holders()).toEqual(was.holders);
+      expect(DIRECTORS.map((h) => sh(h, 'md5sum /etc/keepalived/keepalived.conf'))).toEqual(was.conf);
+      expect(keepalived()).toEqual(['active', 'active']);
+      for (const h of DIRECTORS) expect({ h, rules: rules(h) }).toEqual({ h, rules: RULES });
+    });
+
+    it('the configuration as it was deploys again after the failure, and nothing is interrupted', () => {
+      project.env = {};
+      const { load: l } = load.during(() => project.deploy(STACK));
+      expect(l.failed).toEqual([]);
+      expect(keepalived()).toEqual(['active', 'active']);
+      active();
+      for (const h of DIRECTORS) expect({ h, rules: rules(h) }).toEqual({ h, rules: RULES });
+    });
+
+    it('destroy stops keepalived on both and returns every host to its state before', () => {
+      for (const h of WEBS) sh(h, `rm -f ${docroot}/big.bin`);
+      project.destroy(STACK);
+      deployed = false;
+      for (const h of HOSTS) expect({ host: h, snapshot: snapshot(h) }).toEqual({ host: h, snapshot: before[h] });
+    });
+  });
+}
