@@ -132,7 +132,7 @@ writeSection(
     '|---|---|---|---|---|',
     ...checkRows,
     '',
-    'The active director\'s data link cut (the LAN end of its veth, `lab.sh link`): seconds until the other director holds the VIP, the longest time the client went without an answer, failed requests, and VIP moves in 60 s without a fault afterwards. The bound is VRRP\'s master-down interval for the backup (priority 100); the client then also waits for its TCP SYN retransmission (1 s, then 3 s), so gaps cluster near those; a gap of 5 s is a request that timed out (the load loop's bound), counted as failed. Connections in flight carry on through the sync daemon (shown in `director-pair.e2e`).',
+    'The active director\'s data link cut (the LAN end of its veth, `lab.sh link`): seconds until the other director holds the VIP, the longest time the client went without an answer, failed requests, and VIP moves in 60 s without a fault afterwards. The bound is VRRP\'s master-down interval for the backup (priority 100); the client then also waits for its TCP SYN retransmission (1 s, then 3 s), so gaps cluster near those; a gap of 5 s is a request that timed out (the load loop\'s bound), counted as failed. Connections in flight carry on through the sync daemon (shown in `director-pair.e2e`).',
     '',
     '| VRRP | master-down bound | s until the other holds the VIP | longest gap, s | failed requests | VIP moves without a fault (60 s) |',
     '|---|---|---|---|---|---|',
