@@ -314,7 +314,7 @@ describe('a service served by two directors', () => {
   it('refuses a second director for a NAT service and a director serving a service twice', () => {
     const [nat] = stacks();
     const other = new LvsDirector(nat, 'other', { connection: { host: '10.0.0.9' }, interfaces: [{ name: 'ens34', address: '192.168.116.120/24' }] });
-    expect(() => other.serve(nat.service)).toThrow('nat-stack/director/web: directors: a NAT service has one director: its real servers route replies through that director');
+    expect(() => other.serve(nat.service)).toThrow('nat-stack/director/web: directors: a NAT service has one director, or a pair: its real servers route replies through it');
     const { second, service: dr } = pair();
     expect(() => second.serve(dr)).toThrow(`lib-test/lb/http: directors: lib-test/lb2 serves this service already`);
   });

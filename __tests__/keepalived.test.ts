@@ -183,6 +183,24 @@ describe('a director pair', () => {
     for (const d of ['lb1', 'lb2']) expect(configTest(`pair-${name.replace(/\W+/g, '-')}-${d}`, confOf(stack, d), ['ens33'])).toEqual({ status: 0, output: '' });
   });
 
+  it('a NAT pair also floats the real servers\' gateway on the inside interface, which it tracks; keepalived -t accepts it', () => {
+    const stack = new TerraformStack(appWith(), 's');
+    const lb = (id: string, n: number) =>
+      new LvsDirector(stack, id, { connection: { host: id }, interfaces: [{ name: 'ens33', address: `10.0.0.${n}/24` }, { name: 'ens34', address: `10.1.0.${n}/24` }] });
+    const [d1, d2] = [lb('lb1', 10), lb('lb2', 9)];
+    new LvsDirectorPair(stack, 'pair', { directors: [d1, d2], virtualRouterId: 51, gateway: '10.1.0.1/24' });
+    const svc = d1.addService('svc', { vip: '10.0.0.100', healthCheck: { type: 'tcp' } });
+    svc.addRealServer(new NatRealServer(stack, 'web1', { connection: { host: 'web1' }, dataInterface: { name: 'eth0', address: '10.1.0.11/24' } }));
+    const conf = confOf(stack, 'lb2');
+    expect(conf).toContain('  track_interface {\n    ens34\n  }\n');
+    expect(conf).toContain('  virtual_ipaddress {\n    10.0.0.100/32 dev ens33\n    10.1.0.1/24 dev ens34\n  }\n');
+    expect(conf).toContain('  lb_kind NAT\n');
+    // The server took the floating gateway as its own.
+    const web1 = topologyOf(fullJson(stack), 's')!.realServers[0];
+    expect(web1.gateway).toBe('10.1.0.1');
+    expect(configTest('nat-pair', conf, ['ens33', 'ens34'])).toEqual({ status: 0, output: '' });
+  });
+
   it('keepalived -t refuses an advertisement interface the host does not have', () => {
     const res = configTest('pair-no-interface', confOf(pairStack({ interface: 'ens99', unicast: false }), 'lb1'), ['ens33']);
     expect(res.status).not.toBe(0);

@@ -96,15 +96,19 @@ const notAHost = [
 const hostile = ['a;reboot', 'a b', '$(id)', '`id`', 'a\nb', "a'b", 'a|b', 'a&b', '../../etc', ''];
 
 /** A director pair in one stack with one service on the first director; synthesized, so that checks made at synth count. */
-function pair(props: Partial<LvsDirectorPairProps>, opts: { service?: Partial<VirtualServiceOptions>; kind?: 'nat' | 'dr'; pairTwice?: boolean; ipv6?: boolean } = {}) {
+function pair(props: Partial<LvsDirectorPairProps>, opts: { service?: Partial<VirtualServiceOptions>; kind?: 'nat' | 'dr'; pairTwice?: boolean; ipv6?: boolean; natGateway?: string } = {}) {
   const stack = new TerraformStack(appWith(), 's');
-  const v6 = opts.ipv6 ? [{ name: 'ens34', address: '2001:db8::11/64' }] : [];
+  const v6 = opts.ipv6 ? [{ name: 'ens35', address: '2001:db8::11/64' }] : [];
   const d1 = new LvsDirector(stack, 'lb', { ...goodDirector, interfaces: [...goodDirector.interfaces, ...v6] });
-  const d2 = new LvsDirector(stack, 'lb2', { ...goodDirector, connection: { host: 'lb2.example.net' }, interfaces: [{ name: 'ens33', address: '192.168.115.108/24' }, ...v6.map(() => ({ name: 'ens34', address: '2001:db8::9/64' }))] });
+  const d2 = new LvsDirector(stack, 'lb2', {
+    ...goodDirector,
+    connection: { host: 'lb2.example.net' },
+    interfaces: [{ name: 'ens33', address: '192.168.115.108/24' }, { name: 'ens34', address: '192.168.116.108/24' }, ...v6.map(() => ({ name: 'ens35', address: '2001:db8::9/64' }))],
+  });
   const svc = d1.addService('http', { ...goodService, ...opts.service });
   const props2 = { ...goodServer, dataInterface: { name: 'ens33', address: '192.168.115.112/24', ipv6Address: '2001:db8::12/64' } };
-  svc.addRealServer(opts.kind === 'nat' ? new NatRealServer(stack, 'web1', goodServer) : new DrRealServer(stack, 'web1', props2));
   new LvsDirectorPair(stack, 'pair', { directors: [d1, d2], virtualRouterId: 51, ...props });
+  svc.addRealServer(opts.kind === 'nat' ? new NatRealServer(stack, 'web1', { ...goodServer, gateway: opts.natGateway }) : new DrRealServer(stack, 'web1', props2));
   if (opts.pairTwice) new LvsDirectorPair(stack, 'pair2', { directors: [d1, d2], virtualRouterId: 52 });
   Testing.synth(stack);
 }
@@ -206,7 +210,9 @@ const cases: Case[] = [
   ['pair password with VRRPv3', () => pair({ vrrpVersion: 3, authPassword: 'abc' }), 's/pair', 'authPassword'],
   ['pair password of 9 characters', () => pair({ authPassword: '123456789' }), 's/pair', 'authPassword'],
   ['pair preempt delay 0', () => pair({ preempt: 0 }), 's/pair', 'preempt'],
-  ['pair of NAT directors', () => pair({}, { kind: 'nat' }), 's/pair', 'directors'],
+  ['pair of NAT directors without a floating gateway', () => pair({}, { kind: 'nat' }), 's/web1', 'gateway'],
+  ['pair of NAT directors whose server routes through a director address', () => pair({ gateway: '192.168.116.110/24' }, { kind: 'nat', natGateway: '192.168.116.111' }), 's/web1', 'gateway'],
+  ['pair gateway on no subnet of the directors', () => pair({ gateway: '10.9.9.9/24' }), 's/pair', 'gateway'],
   ['pair with an IPv6 VIP', () => pair({}, { service: { vip: '2001:db8::10' }, ipv6: true }), 's/pair', 'directors'],
   ['pair unicast on an interface a director does not declare', () => pair({ interface: 'ens35' }), 's/pair', 'interface'],
   ['director in two pairs', () => pair({}, { pairTwice: true }), 's/pair2', 'directors'],

@@ -395,23 +395,28 @@ export function labAppProject(stackName: string, body: string): CdktfProject {
   return project;
 }
 
-/** A host of a lab cluster: its name, SSH port and data-plane address (`address/prefix`). */
+/** A host of a lab cluster: its name, SSH port and data-plane address (`address/prefix`); a NAT director's inside one too. */
 export interface LabNode {
   readonly host: string;
   readonly port: number;
   readonly address: string;
+  readonly inside?: { readonly dev: string; readonly address: string };
 }
 
 /** A director pair on one lab cluster, as the pair suites and the failover benchmark deploy it. */
 export interface PairLab {
-  readonly forwarding: 'dr' | 'tun';
+  readonly forwarding: 'nat' | 'dr' | 'tun';
   readonly vip: string;
   /** The data interface of every host of the cluster. */
   readonly dev: string;
   readonly directors: readonly [LabNode, LabNode];
   readonly webs: readonly [LabNode, LabNode];
+  /** The real servers' data interface (NAT: on the inside LAN). */
+  readonly webDev: string;
   readonly webServer: 'nginx' | 'httpd';
   readonly client: string;
+  /** NAT: the floating gateway of the real servers. */
+  readonly gateway?: string;
 }
 
 export const DR_PAIR: PairLab = {
@@ -426,6 +431,7 @@ export const DR_PAIR: PairLab = {
     { host: 'dr-web1', port: 2222, address: '192.168.115.112/24' },
     { host: 'dr-web2', port: 2223, address: '192.168.115.113/24' },
   ],
+  webDev: 'ens33',
   webServer: 'httpd',
   client: 'dr-client',
 };
@@ -442,8 +448,27 @@ export const TUN_PAIR: PairLab = {
     { host: 'tun-web1', port: 2232, address: '192.168.100.1/24' },
     { host: 'tun-web2', port: 2233, address: '192.168.100.2/24' },
   ],
+  webDev: 'eth0',
   webServer: 'nginx',
   client: 'tun-client',
+};
+
+export const NAT_PAIR: PairLab = {
+  forwarding: 'nat',
+  vip: '192.168.115.110',
+  dev: 'ens33',
+  directors: [
+    { host: 'nat-director', port: 2211, address: '192.168.115.111/24', inside: { dev: 'ens34', address: '192.168.116.111/24' } },
+    { host: 'nat-director2', port: 2215, address: '192.168.115.108/24', inside: { dev: 'ens34', address: '192.168.116.108/24' } },
+  ],
+  webs: [
+    { host: 'nat-web1', port: 2212, address: '192.168.116.112/24' },
+    { host: 'nat-web2', port: 2213, address: '192.168.116.113/24' },
+  ],
+  webDev: 'ens33',
+  webServer: 'nginx',
+  client: 'nat-client',
+  gateway: '192.168.116.110/24',
 };
 
 /**
@@ -453,28 +478,31 @@ export const TUN_PAIR: PairLab = {
  * timing (every 1 s, 1 s timeout, 1 retry after 1 s).
  */
 export function pairApp(p: PairLab): string {
-  const director = (id: string, d: LabNode) =>
-    `new LvsDirector(stack, '${id}', { connection: at(${d.port}), interfaces: [{ name: '${p.dev}', address: '${d.address}' }], drainSeconds: 60 })`;
-  const server = p.forwarding === 'dr' ? 'DrRealServer' : 'TunRealServer';
+  const director = (id: string, d: LabNode) => {
+    const inside = d.inside ? `, { name: '${d.inside.dev}', address: '${d.inside.address}' }` : '';
+    return `new LvsDirector(stack, '${id}', { connection: at(${d.port}), interfaces: [{ name: '${p.dev}', address: '${d.address}' }${inside}], drainSeconds: 60 })`;
+  };
+  const server = { nat: 'NatRealServer', dr: 'DrRealServer', tun: 'TunRealServer' }[p.forwarding];
+  const gateway = p.gateway ? `gateway: '${p.gateway.split('/')[0]}', ` : '';
   return [
     "const pairOptions = JSON.parse(process.env.LVS_PAIR ?? '{}');",
     `const check = JSON.parse(process.env.LVS_CHECK ?? '{ "intervalSeconds": 1, "timeoutSeconds": 1, "retries": 1, "retryDelaySeconds": 1 }');`,
     `const d1 = ${director('director', p.directors[0])};`,
     `const d2 = ${director('director2', p.directors[1])};`,
     `const web = d1.addService('web', { vip: '${p.vip}', scheduler: 'rr', healthCheck: { type: 'http', ...check } });`,
-    "new LvsDirectorPair(stack, 'pair', { directors: [d1, d2], virtualRouterId: 60, ...pairOptions });",
+    `new LvsDirectorPair(stack, 'pair', { directors: [d1, d2], virtualRouterId: 60, ${p.gateway ? `gateway: '${p.gateway}', ` : ''}...pairOptions });`,
     ...p.webs.map(
       (w, i) =>
-        `web.addRealServer(new ${server}(stack, 'web${i + 1}', { connection: at(${w.port}), dataInterface: { name: '${p.dev}', address: '${w.address}' }, webServer: { kind: '${p.webServer}' } }));`,
+        `web.addRealServer(new ${server}(stack, 'web${i + 1}', { connection: at(${w.port}), dataInterface: { name: '${p.webDev}', address: '${w.address}' }, ${gateway}webServer: { kind: '${p.webServer}' } }));`,
     ),
   ].join('\n');
 }
 
-/** The hosts among `hosts` holding `vip` (IPv4) on `dev`; one that cannot be reached (rebooting) holds nothing. */
-export function vipHolders(hosts: string[], dev: string, vip: string): string[] {
+/** The hosts among `hosts` holding `address/prefix` (IPv4; a VIP's prefix is 32) on `dev`; one that cannot be reached (rebooting) holds nothing. */
+export function vipHolders(hosts: string[], dev: string, address: string, prefix = '32'): string[] {
   return hosts.filter((h) => {
     try {
-      return sh(h, `ip -o -4 addr show dev ${dev}`).includes(` ${vip}/32 `);
+      return sh(h, `ip -o -4 addr show dev ${dev}`).includes(` ${address}/${prefix} `);
     } catch {
       return false;
     }

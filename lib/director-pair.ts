@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import type { LvsDirector } from './director';
 import { frameworkOf } from './framework';
-import { checkBool, checkId, checkInt, checkInterface, checkString, fail } from './validation';
+import { Cidr, checkBool, checkCidr, checkId, checkInt, checkInterface, checkString, fail } from './validation';
 
 /** Props of an {@link LvsDirectorPair}. */
 export interface LvsDirectorPairProps {
@@ -53,6 +53,14 @@ export interface LvsDirectorPairProps {
    */
   readonly interface?: string;
   /**
+   * NAT services: the floating address (`address/prefix`, on the subnet of
+   * the real servers) that VRRP holds with the VIPs on the active director,
+   * and that every NAT real server of the pair's services has as its
+   * `gateway`, so replies return through whichever director is active.
+   * @default - none (required with NAT services)
+   */
+  readonly gateway?: string;
+  /**
    * Synchronise IPVS connections from the active director to the other
    * (keepalived's `lvs_sync_daemon`, following the VRRP state), so
    * established connections carry on after a failover.
@@ -72,6 +80,8 @@ export interface VrrpSettings {
   readonly unicast: boolean;
   readonly authPassword?: string;
   readonly interface?: string;
+  /** NAT: the floating gateway of the real servers. */
+  readonly gateway?: Cidr;
   readonly syncConnections: boolean;
 }
 
@@ -82,8 +92,8 @@ export interface VrrpSettings {
  * synchronised to it. Both run keepalived in their `Keepalived` step, which
  * owns the VIPs (the directors' `Host` steps no longer bring them up) and
  * the health-checked services; services without checks stay with each
- * director's table step. DR and TUN services: a NAT pair needs a floating
- * gateway for the real servers, which this construct does not offer yet.
+ * director's table step. For NAT services VRRP also holds `gateway`, the
+ * real servers' default gateway, so replies follow the active director.
  *
  * A construct without resources of its own: construct ids of the directors
  * stay as they are, so the second director can be added to a running one.
@@ -144,6 +154,7 @@ function checkVrrp(scope: LvsDirectorPair, p: LvsDirectorPairProps): VrrpSetting
     unicast: checkBool(scope, 'unicast', p.unicast ?? true),
     authPassword,
     interface: p.interface === undefined ? undefined : checkInterface(scope, 'interface', p.interface),
+    gateway: p.gateway === undefined ? undefined : checkCidr(scope, 'gateway', p.gateway),
     syncConnections: checkBool(scope, 'syncConnections', p.syncConnections ?? true),
   };
 }

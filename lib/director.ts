@@ -228,7 +228,9 @@ export class LvsDirector extends ConfiguredHost {
    * This director also serves `service`, declared on another director: it
    * holds the VIP and keeps the same IPVS entries in its own table, for
    * routers that spread clients over both (ECMP). Not for NAT services,
-   * whose real servers route replies through their one director.
+   * whose real servers route replies through their one director, except
+   * between the directors of an {@link LvsDirectorPair}, which serve each
+   * other's services this way (its VRRP then holds the VIP on one of them).
    */
   public serve(service: VirtualService): void {
     if (this.services.includes(service)) fail(service, 'directors', `${this.node.path} serves this service already`);
@@ -251,8 +253,6 @@ export class LvsDirector extends ConfiguredHost {
    */
   public _pairWith(pair: LvsDirectorPair, peer: LvsDirector, index: 0 | 1): void {
     if (this.pairing) fail(pair, 'directors', `${this.node.path} is already in the pair ${this.pairing.pair.node.path}`);
-    const nat = this.services.find((s) => s.realServers.some((r) => r.forwarding === 'nat'));
-    if (nat) fail(pair, 'directors', `${nat.node.path} is a NAT service; a pair serves DR and TUN services (NAT needs a floating gateway for its real servers, not offered yet)`);
     this.pairing = { pair, peer, index };
     this.keepalivedStep ??= this.newKeepalivedStep();
     this.servicesStep?.runsAfter(this.keepalivedStep);
@@ -264,9 +264,15 @@ export class LvsDirector extends ConfiguredHost {
     return renderRules(this.services.map((s) => s._entry()));
   }
 
-  /** @internal see {@link ServiceOwner} */
+  /** @internal see {@link ServiceOwner}; a pair's floating gateway first, the NAT servers' gateway. */
   public get _addresses(): Cidr[] {
-    return this.interfaces.map((i) => i.cidr);
+    const gateway = this.pairing?.pair._settings.gateway;
+    return [...(gateway ? [gateway] : []), ...this.interfaces.map((i) => i.cidr)];
+  }
+
+  /** @internal see {@link ServiceOwner} */
+  public get _peer(): LvsDirector | undefined {
+    return this.pairing?.peer;
   }
 
   /** @internal see {@link ServiceOwner} */
@@ -341,7 +347,15 @@ export class LvsDirector extends ConfiguredHost {
     const s = pair._settings;
     for (const service of this.services) {
       if ((service.vip ?? '').includes(':')) fail(pair, 'directors', `${service.node.path} has an IPv6 VIP; a pair holds IPv4 VIPs only (one VRRP instance per family is not offered yet)`);
+      for (const r of service.realServers) {
+        if (r.forwarding !== 'nat') continue;
+        if (!s.gateway) fail(pair, 'gateway', `is required: ${service.node.path} is a NAT service, whose real servers route replies through the active director`);
+        if (r.gateway !== s.gateway.address) fail(r, 'gateway', `${r.gateway} is not the floating gateway ${s.gateway.address} of ${pair.node.path}: replies would not follow a failover`);
+      }
     }
+    const gateway = s.gateway && this.interfaces.find((i) => inSubnet(s.gateway!.address, i.cidr));
+    if (s.gateway && !gateway) fail(pair, 'gateway', `${s.gateway.cidr} is on no subnet of ${this.node.path}'s interfaces`);
+    const addresses = this.vipAddresses(true).map((a) => ({ cidr: a.cidr, dev: a.dev }));
     return {
       name: `VI_${s.virtualRouterId}`,
       interface: this.vrrpInterface,
@@ -352,7 +366,7 @@ export class LvsDirector extends ConfiguredHost {
       preempt: s.preempt,
       unicast: s.unicast ? { source: this.vrrpAddress(), peer: peer.vrrpAddress() } : undefined,
       authPassword: s.authPassword,
-      addresses: this.vipAddresses(true).map((a) => ({ cidr: a.cidr, dev: a.dev })),
+      addresses: gateway ? [...addresses, { cidr: s.gateway!.cidr, dev: gateway.name }] : addresses,
       syncConnections: s.syncConnections,
     };
   }

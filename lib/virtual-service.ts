@@ -155,6 +155,8 @@ export interface ServiceOwner extends IConstruct {
   _vips(): (string | undefined)[];
   /** Orders the director's table step after the host step of `server`. */
   _tableAfter(server: RealServer): void;
+  /** The other director of this one's pair, if it is in one. */
+  readonly _peer?: ServiceOwner;
 }
 
 /**
@@ -232,7 +234,7 @@ export class VirtualService extends Construct {
    */
   public _servedBy(owner: ServiceOwner): void {
     const nat = this.members[0]?.server.forwarding === 'nat';
-    if (nat && this.owners.length > 0) fail(this, 'directors', 'a NAT service has one director: its real servers route replies through that director');
+    if (nat && !this.ownersPaired([...this.owners, owner])) fail(this, 'directors', 'a NAT service has one director, or a pair: its real servers route replies through it');
     for (const net of owner._addresses) {
       const edge = this.vip && subnetEdge(this.vip, net);
       if (edge) fail(this, 'vip', `${this.vip} is the ${edge} address of the subnet of director address ${net.cidr}`);
@@ -246,6 +248,11 @@ export class VirtualService extends Construct {
     if (taken) fail(this, field, `${taken} is a VIP of director ${owner.node.path}; a real server needs an address of its own`);
     server._attach(this.vip, this.ipv6, owner._addresses, field);
     owner._tableAfter(server);
+  }
+
+  /** One director, or the two of a pair: the owners a NAT service may have (its servers' gateway floats between a pair). */
+  private ownersPaired(owners: ServiceOwner[]): boolean {
+    return owners.length <= 1 || (owners.length === 2 && owners[0]._peer === owners[1]);
   }
 
   /** An IPv6 service: one with an IPv6 VIP (firewall-mark services are IPv4). */
@@ -282,8 +289,8 @@ export class VirtualService extends Construct {
     if (first && first.forwarding !== server.forwarding) {
       fail(this, field, `a service uses one forwarding method; it has ${first.forwarding.toUpperCase()}, this server is ${server.forwarding.toUpperCase()}`);
     }
-    if (server.forwarding === 'nat' && this.owners.length > 1) {
-      fail(this, field, 'a NAT service has one director: its real servers route replies through that director');
+    if (server.forwarding === 'nat' && !this.ownersPaired(this.owners)) {
+      fail(this, field, 'a NAT service has one director, or a pair: its real servers route replies through it');
     }
     const upper = checkInt(this, `${field}.upperThreshold`, options.upperThreshold ?? 0, 0, MAX_THRESHOLD);
     const lower = checkInt(this, `${field}.lowerThreshold`, options.lowerThreshold ?? 0, 0, MAX_THRESHOLD);

@@ -33,8 +33,10 @@ export function pairSuite(p: PairLab): void {
     let RULES: string[] = [];
     /** The declared table, as the synthesized topology records it (the same on both directors). */
     const declared = () => sortedLines(topologyOf(JSON.parse(readFileSync(join(project.dir, 'cdktf.out/stacks', STACK, 'cdk.tf.json'), 'utf8')), STACK)!.directors[0].rules.join('\n'));
+    // NAT: the real servers' floating gateway is on the inside interface of the director that holds the VIP.
+    const gatewayHolders = () => (p.gateway ? vipHolders(DIRECTORS, p.directors[0].inside!.dev, p.gateway.split('/')[0], p.gateway.split('/')[1]) : holders());
     const active = () => {
-      secondsUntil('the VIP on exactly one director', () => holders().length === 1, 30);
+      secondsUntil('the VIP (and a NAT gateway) on exactly one director, the same', () => holders().length === 1 && gatewayHolders().join() === holders().join(), 30);
       const [on] = holders();
       return { on, other: DIRECTORS.find((h) => h !== on)! };
     };

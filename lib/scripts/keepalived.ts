@@ -61,6 +61,8 @@ export function keepalivedConfig(director: string, services: IpvsService[], vrrp
 }
 
 function vrrpInstance(v: VrrpInstance): string[] {
+  // A fault of another interface holding an address (a NAT pair's inside link) fails the instance over too.
+  const tracked = [...new Set(v.addresses.map((a) => a.dev))].filter((d) => d !== v.interface);
   return [
     `vrrp_instance ${v.name} {`,
     // Both start as backup: the higher priority wins the first election; with nopreempt a returning director stays backup.
@@ -71,6 +73,7 @@ function vrrpInstance(v: VrrpInstance): string[] {
     `  advert_int ${v.advertIntervalSeconds}`,
     ...(v.preempt === false ? ['  nopreempt'] : typeof v.preempt === 'number' ? [`  preempt_delay ${v.preempt}`] : []),
     ...(v.unicast ? [`  unicast_src_ip ${v.unicast.source}`, '  unicast_peer {', `    ${v.unicast.peer}`, '  }'] : []),
+    ...(tracked.length ? ['  track_interface {', ...tracked.map((d) => `    ${d}`), '  }'] : []),
     ...(v.authPassword ? ['  authentication {', '    auth_type PASS', `    auth_pass ${v.authPassword}`, '  }'] : []),
     '  virtual_ipaddress {',
     ...v.addresses.map((a) => `    ${a.cidr} dev ${a.dev}`),
