@@ -436,23 +436,6 @@ export const DR_PAIR: PairLab = {
   client: 'dr-client',
 };
 
-export const TUN_PAIR: PairLab = {
-  forwarding: 'tun',
-  vip: '192.168.100.101',
-  dev: 'eth0',
-  directors: [
-    { host: 'tun-director', port: 2231, address: '192.168.100.100/24' },
-    { host: 'tun-director2', port: 2235, address: '192.168.100.99/24' },
-  ],
-  webs: [
-    { host: 'tun-web1', port: 2232, address: '192.168.100.1/24' },
-    { host: 'tun-web2', port: 2233, address: '192.168.100.2/24' },
-  ],
-  webDev: 'eth0',
-  webServer: 'nginx',
-  client: 'tun-client',
-};
-
 export const NAT_PAIR: PairLab = {
   forwarding: 'nat',
   vip: '192.168.115.110',

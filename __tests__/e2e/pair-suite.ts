@@ -1,6 +1,6 @@
 /**
  * The director pair suite, run on one lab cluster by director-pair (DR) and
- * tun-director-pair (TUN): two directors on one LAN, VRRP by keepalived
+ * nat-director-pair (NAT): two directors on one LAN, VRRP by keepalived
  * over the lab's bridge, a health-checked service, the load loop and slow
  * downloads from the client: the active director's data link cut, its
  * return, a power cut of the other, a configuration its host refuses, and
