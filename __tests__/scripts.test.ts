@@ -195,6 +195,22 @@ describe('IPVS table scripts', () => {
     expect(libraryFunction('lvs_drain_and_delete')).toMatch(/lvs_drain "\$1"[\s\S]*ipvsadm -d/);
   });
 
+  it('owning the whole table, a deploy deletes every live service it does not declare, but not keepalived\'s', () => {
+    // The library run by sh with ipvsadm as a stub: a table of three services, each call logged.
+    const dir = mkdtempSync(join(tmpdir(), 'lvs-table-'));
+    const stub = [
+      `dir=${sq(dir)}`,
+      'ipvsadm() { echo "ipvsadm $*" >> "$dir/calls"; case "$*" in "-S -n") printf "%s\\n" "-A -t 10.0.0.1:80 -s rr" "-A -t 10.0.0.9:80 -s rr" "-A -t 10.0.0.8:80 -s rr" ;; esac; }',
+      'lvs_save_rules() { :; }',
+      'lvs_table_up yes 0 "-t 10.0.0.1:80" "-A -t 10.0.0.1:80 -s rr" "-t 10.0.0.8:80"',
+    ].join('\n');
+    const res = spawnSync('sh', ['-eu', '-c', `${LIBRARY}\n${stub}`], { encoding: 'utf8' });
+    expect(res.stderr).toBe('');
+    const calls = readFileSync(join(dir, 'calls'), 'utf8').split('\n');
+    expect(calls).toContain('ipvsadm -D -t 10.0.0.9:80');
+    expect(calls.filter((c) => c.startsWith('ipvsadm -D'))).toEqual(['ipvsadm -D -t 10.0.0.9:80']);
+  });
+
   it('deletes only its own services unless it owns the whole table', () => {
     expect(table.down).toBe("lvs_chain_down iptables PREROUTING 'LVS-CDKTF-test'\nlvs_table_down no 30");
     expect(libraryFunction('lvs_table_down')).toMatch(/if \[ "\$1" = yes \]; then[\s\S]*grep -vxF -f "\$dir\/services.keepalived"[\s\S]*ipvsadm -D \$sel/);

@@ -105,7 +105,8 @@ function pair(props: Partial<LvsDirectorPairProps>, opts: { service?: Partial<Vi
     connection: { host: 'lb2.example.net' },
     interfaces: [{ name: 'ens33', address: '192.168.115.108/24' }, { name: 'ens34', address: '192.168.116.108/24' }, ...v6.map(() => ({ name: 'ens35', address: '2001:db8::9/64' }))],
   });
-  const svc = d1.addService('http', { ...goodService, ...opts.service });
+  // A pair's VIP floats: not goodService's, which is the first director's own address.
+  const svc = d1.addService('http', { ...goodService, vip: '192.168.115.110', ...opts.service });
   const props2 = { ...goodServer, dataInterface: { name: 'ens33', address: '192.168.115.112/24', ipv6Address: '2001:db8::12/64' } };
   new LvsDirectorPair(stack, 'pair', { directors: [d1, d2], virtualRouterId: 51, ...props });
   svc.addRealServer(opts.kind === 'nat' ? new NatRealServer(stack, 'web1', { ...goodServer, gateway: opts.natGateway }) : new DrRealServer(stack, 'web1', props2));
@@ -213,6 +214,8 @@ const cases: Case[] = [
   ['pair of NAT directors without a floating gateway', () => pair({}, { kind: 'nat' }), 's/web1', 'gateway'],
   ['pair of NAT directors whose server routes through a director address', () => pair({ gateway: '192.168.116.110/24' }, { kind: 'nat', natGateway: '192.168.116.111' }), 's/web1', 'gateway'],
   ['pair gateway on no subnet of the directors', () => pair({ gateway: '10.9.9.9/24' }), 's/pair', 'gateway'],
+  ['pair gateway that is a director address', () => pair({ gateway: '192.168.116.111/24' }, { kind: 'nat', natGateway: '192.168.116.111' }), 's/pair', 'gateway'],
+  ['pair VIP that is a director address', () => pair({}, { service: { vip: '192.168.115.111' } }), 's/pair', 'directors'],
   ['pair with an IPv6 VIP', () => pair({}, { service: { vip: '2001:db8::10' }, ipv6: true }), 's/pair', 'directors'],
   ['pair unicast on an interface a director does not declare', () => pair({ interface: 'ens35' }), 's/pair', 'interface'],
   ['director in two pairs', () => pair({}, { pairTwice: true }), 's/pair2', 'directors'],

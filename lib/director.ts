@@ -347,11 +347,16 @@ export class LvsDirector extends ConfiguredHost {
     const s = pair._settings;
     for (const service of this.services) {
       if ((service.vip ?? '').includes(':')) fail(pair, 'directors', `${service.node.path} has an IPv6 VIP; a pair holds IPv4 VIPs only (one VRRP instance per family is not offered yet)`);
+      // VRRP moves its addresses: a director's own address would leave it on a failover.
+      if (this.interfaces.some((i) => i.cidr.address === service.vip)) fail(pair, 'directors', `${service.node.path}'s VIP ${service.vip} is an address of ${this.node.path}; a pair's VIPs must be addresses neither director has`);
       for (const r of service.realServers) {
         if (r.forwarding !== 'nat') continue;
         if (!s.gateway) fail(pair, 'gateway', `is required: ${service.node.path} is a NAT service, whose real servers route replies through the active director`);
         if (r.gateway !== s.gateway.address) fail(r, 'gateway', `${r.gateway} is not the floating gateway ${s.gateway.address} of ${pair.node.path}: replies would not follow a failover`);
       }
+    }
+    if (s.gateway && this.interfaces.some((i) => i.cidr.address === s.gateway!.address)) {
+      fail(pair, 'gateway', `${s.gateway.address} is an address of ${this.node.path}; the floating gateway must be one neither director has`);
     }
     const gateway = s.gateway && this.interfaces.find((i) => inSubnet(s.gateway!.address, i.cidr));
     if (s.gateway && !gateway) fail(pair, 'gateway', `${s.gateway.cidr} is on no subnet of ${this.node.path}'s interfaces`);

@@ -445,11 +445,11 @@ lvs_table_record() {
 # connections and counters), added otherwise; real servers no longer
 # declared are drained, then deleted; the others edited or added.
 lvs_table_up() {
-  drain_seconds=$2
+  whole=$1 drain_seconds=$2
   shift
   printf '%s\n' "$2" > "$dir/services.desired"
   printf '%s\n' "$4" > "$dir/services.keepalived"
-  if [ "$1" = yes ]; then
+  if [ "$whole" = yes ]; then
     previous=$(ipvsadm -S -n | awk '$1 == "-A" { print $2, $3 }')
   else
     previous=$(cat "$dir/services" 2>/dev/null || true)
