@@ -3,7 +3,7 @@ import { ConfiguredHost, ConfiguredHostProps } from './configured-host';
 import { HostStep, ownerKeyFor } from './host-step';
 import { claimNames } from './names';
 import { InterfaceProps, RealServer } from './real-server';
-import { AddressSpec, chainNameOf } from './scripts/host';
+import { AddressSpec, Fragment, chainNameOf } from './scripts/host';
 import { Forwarding, renderRules, serviceLabel } from './ipvs';
 import { frameworkOf } from './framework';
 import { ipvsTableFragment } from './scripts/table';
@@ -294,23 +294,28 @@ export class LvsDirector extends ConfiguredHost {
 
   /** The table step, created with the director's first service. */
   private tableStep(): HostStep {
-    const owner = ownerKeyFor(this, 'services');
+    return this.reconcileStep('Services', 'services', 'IPVS services', () =>
+      ipvsTableFragment({
+        services: this.tableServices.map((s) => s._entry()),
+        keepalivedServices: this.keepalivedServices.map((s) => s._entry()),
+        ownsWholeTable: this.ownsWholeTable,
+        drainSeconds: this.drainSeconds,
+        marksChain: this.marksChain,
+      }),
+    );
+  }
+
+  /**
+   * A step that converges live state in place (onChange `reconcile`),
+   * replaced create-before-destroy, after the director's `Host` step: the
+   * table and keepalived, which must never leave a gap.
+   */
+  private reconcileStep(id: string, suffix: string, what: string, fragment: () => Required<Fragment>): HostStep {
+    const owner = ownerKeyFor(this, suffix);
     claimNames(this, { stateKey: owner });
     const step = this.addStep(
-      'Services',
-      () => ({
-        owner,
-        description: `IPVS services of ${this.node.path}`,
-        onChange: 'reconcile',
-        after: [ownerKeyFor(this)],
-        ...ipvsTableFragment({
-          services: this.tableServices.map((s) => s._entry()),
-          keepalivedServices: this.keepalivedServices.map((s) => s._entry()),
-          ownsWholeTable: this.ownsWholeTable,
-          drainSeconds: this.drainSeconds,
-          marksChain: this.marksChain,
-        }),
-      }),
+      id,
+      () => ({ owner, description: `${what} of ${this.node.path}`, onChange: 'reconcile', after: [ownerKeyFor(this)], ...fragment() }),
       { createBeforeDestroy: true },
     );
     step.runsAfter(this.host);
@@ -378,27 +383,16 @@ export class LvsDirector extends ConfiguredHost {
 
   /** The keepalived step, created with the director's first health-checked service or its pair. */
   private newKeepalivedStep(): HostStep {
-    const owner = ownerKeyFor(this, 'keepalived');
-    claimNames(this, { stateKey: owner });
-    const step = this.addStep(
-      'Keepalived',
-      () => ({
-        owner,
-        description: `keepalived of ${this.node.path}`,
-        onChange: 'reconcile',
-        after: [ownerKeyFor(this)],
-        ...keepalivedFragment({
-          director: this.node.path,
-          services: this.keepalivedServices.map((s) => s._entry()),
-          tableServices: this.tableServices.map((s) => s._entry()),
-          vrrp: this.vrrpInstance(),
-          drainSeconds: this.drainSeconds,
-          tableDir: stateDir(ownerKeyFor(this, 'services')),
-        }),
+    const step = this.reconcileStep('Keepalived', 'keepalived', 'keepalived', () =>
+      keepalivedFragment({
+        director: this.node.path,
+        services: this.keepalivedServices.map((s) => s._entry()),
+        tableServices: this.tableServices.map((s) => s._entry()),
+        vrrp: this.vrrpInstance(),
+        drainSeconds: this.drainSeconds,
+        tableDir: stateDir(ownerKeyFor(this, 'services')),
       }),
-      { createBeforeDestroy: true },
     );
-    step.runsAfter(this.host);
     for (const server of this.servers) step.runsAfter(server.host);
     return step;
   }

@@ -5,7 +5,9 @@
  */
 import { FORWARDING, HealthCheck, IpvsRealServer, IpvsService, ruleLines, serviceSelector } from '../ipvs';
 import { Fragment } from './host';
-import { sq } from './shell';
+import { heredocVar, sq } from './shell';
+
+const heredoc = (name: string, lines: string[]) => heredocVar(name, lines, 'LVS_KEEPALIVED');
 
 /** A director's side of a VRRP pair: one instance holding every VIP of the pair's services. */
 export interface VrrpInstance {
@@ -127,8 +129,6 @@ function checker(c: HealthCheck, address: string, port: number): string[] {
       return block('MISC_CHECK', [`misc_path "${c.command} ${address} ${port}"`, `misc_timeout ${c.timeoutSeconds}`, ...retry]);
   }
 }
-
-const heredoc = (name: string, lines: string[]) => `${name}=$(cat <<'LVS_KEEPALIVED'\n${lines.join('\n')}\nLVS_KEEPALIVED\n)`;
 
 /**
  * The keepalived step's scripts; the logic is lvs_keepalived_* in lvs.sh.

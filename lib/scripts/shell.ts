@@ -54,6 +54,14 @@ export function writeFile(path: string, content: string, mode = '0644'): string 
   return `lvs_write ${sq(path)} ${mode} <<'${marker}'\n${body}${marker}`;
 }
 
+/**
+ * A shell variable set to `lines` from a quoted heredoc (no expansion), for
+ * a library function's argument: `name=$(cat <<'EOF' ... EOF\n)`.
+ */
+export function heredocVar(name: string, lines: string[], eof: string): string {
+  return `${name}=$(cat <<'${eof}'\n${lines.join('\n')}\n${eof}\n)`;
+}
+
 // A file as writeFile renders it; and as scripts before lvs_write wrote it
 // (`cat > 'path.new'`), so that a review against an older commit still
 // compares file by file.

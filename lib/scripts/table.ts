@@ -4,6 +4,7 @@
  */
 import { IpvsService, markRuleArgs, ruleLines, serviceSelector } from '../ipvs';
 import { ChainSpec, Fragment, chainDown, chainUp } from './host';
+import { heredocVar } from './shell';
 
 export interface IpvsTableSpec {
   readonly services: IpvsService[];
@@ -32,9 +33,9 @@ export function ipvsTableFragment(spec: IpvsTableSpec): Required<Fragment> {
   return {
     prepare: 'lvs_table_record',
     up: [
-      `desired_services=$(cat <<'LVS_RULES'\n${spec.services.map(serviceSelector).join('\n')}\nLVS_RULES\n)`,
-      `desired_rules=$(cat <<'LVS_RULES'\n${ruleLines(spec.services, false).join('\n')}\nLVS_RULES\n)`,
-      `keepalived_services=$(cat <<'LVS_RULES'\n${spec.keepalivedServices.map(serviceSelector).join('\n')}\nLVS_RULES\n)`,
+      heredocVar('desired_services', spec.services.map(serviceSelector), 'LVS_RULES'),
+      heredocVar('desired_rules', ruleLines(spec.services, false), 'LVS_RULES'),
+      heredocVar('keepalived_services', spec.keepalivedServices.map(serviceSelector), 'LVS_RULES'),
       `lvs_table_up ${whole} ${spec.drainSeconds} "$desired_services" "$desired_rules" "$keepalived_services"`,
       chainUp(marks),
     ].join('\n'),
