@@ -241,9 +241,12 @@ export function leaveHostsAsFound(before: Record<string, string>, teardown: () =
   if (failure) throw failure;
 }
 
-/** Requests to the VIP from the client host; returns the page each answer showed. */
+/**
+ * Requests to the VIP from the client host; returns the page each answer
+ * showed, or `FAILED (curl exit N)` (28: no answer in 5 s, 7: refused, 56: reset).
+ */
 export function curlVip(client: string, vip: string, count: number): string[] {
-  const out = sh(client, `for i in $(seq ${count}); do curl -s -m 5 http://${vip}/ || echo FAILED; done`);
+  const out = sh(client, `for i in $(seq ${count}); do curl -s -m 5 http://${vip}/ || echo "FAILED (curl exit $?)"; done`);
   return out.trim().split('\n');
 }
 
