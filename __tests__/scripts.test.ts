@@ -7,7 +7,7 @@ import { applyScript, renderBundle } from '../lib/scripts/bundle';
 import { composeFragments, sysctlFragment, sysctlKey } from '../lib/scripts/host';
 import { IpvsRealServer, IpvsService, renderRules, serviceKey } from '../lib/ipvs';
 import { ipvsTableFragment } from '../lib/scripts/table';
-import { RealServerSpec, drRealServerSettings, natRealServerSettings, realServerRole, tunRealServerSettings } from '../lib/scripts/roles';
+import { RealServerSpec, directorBase, drRealServerSettings, natRealServerSettings, realServerRole, tunRealServerSettings } from '../lib/scripts/roles';
 
 const drRealServer = (spec: RealServerSpec) => realServerRole(spec, drRealServerSettings(spec));
 const tunRealServer = (spec: RealServerSpec) => realServerRole(spec, tunRealServerSettings(spec));
@@ -155,6 +155,49 @@ describe('host fragments', () => {
     expect(f.prepare).toBe('lvs_default_route_record -4');
     expect(f.up).toContain("ip -4 route replace default via '192.168.116.111' dev 'ens33'");
     expect(f.down).toBe("lvs_default_route_restore -4 '192.168.116.111' 'ens33'");
+  });
+
+  it('a director announces its IPv4 VIPs by gratuitous ARP after bringing them up, one call per LAN; real servers announce none', () => {
+    const d = directorBase({
+      owner: 'o',
+      forwarding: ['dr', 'tun'],
+      interfaces: [{ dev: 'ens33', cidr: '192.168.115.111/24' }],
+      vips: [
+        { cidr: '192.168.115.110/32', dev: 'ens33', label: 'ens33:0', announceOn: 'ens33' },
+        { cidr: '192.168.115.120/32', dev: 'tunl0', announceOn: 'ens33' },
+        { cidr: '2001:db8::10/128', dev: 'ens33', announceOn: 'ens33' },
+      ],
+      kernel: { sysctls: [], connReuseAuto: false },
+      markProtocols: [],
+      ipv6: true,
+    });
+    expect(d.prepare).toContain('lvs_arping_install');
+    expect(d.up.match(/lvs_announce .*/g)).toEqual(["lvs_announce 'ens33' '192.168.115.110' '192.168.115.120'"]);
+    expect(d.up.indexOf('lvs_announce')).toBeGreaterThan(d.up.lastIndexOf('lvs_address_up'));
+    const dr = drRealServer({ owner: 'o', dataInterface: { dev: 'ens33', cidr: '192.168.115.112/24' }, vips: ['192.168.115.110'] });
+    expect(`${dr.prepare}${dr.up}`).not.toMatch(/lvs_announce|arping/);
+  });
+
+  it('lvs_announce sends one unsolicited ARP per address at once, and only with iputils arping', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lvs-arp-'));
+    mkdirSync(join(dir, 'bin'));
+    const arping = (version: string) =>
+      writeFileSync(join(dir, 'bin', 'arping'), `#!/bin/sh
+[ "$1" = -V ] && { echo ${sq(version)}; exit 0; }
+echo "$*" >> ${sq(join(dir, 'calls'))}
+exit 1
+`, { mode: 0o755 });
+    const run = () => spawnSync('sh', ['-eu', '-c', `PATH=${sq(join(dir, 'bin'))}:/usr/bin:/bin
+${LIBRARY}
+lvs_announce ens33 192.168.115.110 192.168.115.120`], { encoding: 'utf8' });
+    arping('arping from iputils 20221126');
+    // arping exits 1 when nothing answers, which an unsolicited ARP does not expect: no failure.
+    expect(run()).toMatchObject({ status: 0, stderr: '' });
+    expect(readFileSync(join(dir, 'calls'), 'utf8').trim().split('\n').sort()).toEqual(['-q -U -c 1 -I ens33 192.168.115.110', '-q -U -c 1 -I ens33 192.168.115.120']);
+    arping('ARPing 2.21, by Thomas Habets');
+    const other = run();
+    expect(other.status).toBe(0);
+    expect(other.stderr).toMatch(/no arping from iputils, so 192.168.115.110 192.168.115.120 not announced on ens33/);
   });
 
   it('compose keeps prepare/up in order and runs down in reverse', () => {

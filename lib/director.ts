@@ -411,14 +411,14 @@ export class LvsDirector extends ConfiguredHost {
       const vip = s.vip;
       if (vip === undefined || this.interfaces.some((i) => i.cidr.address === vip) || out.has(vip)) continue;
       const cidr = vip.includes(':') ? `${vip}/128` : `${vip}/32`;
+      const lan = (this.interfaces.find((i) => inSubnet(vip, i.cidr)) ?? this.interfaces[0]).name;
       // The tutorial's place for a TUN VIP; an IPv6 one goes on the data interface (tunl0 carries IPv4 only).
       if (s.realServers[0]?.forwarding === 'tun' && !vip.includes(':') && !vrrp) {
-        out.set(vip, { cidr, dev: 'tunl0' });
+        out.set(vip, { cidr, dev: 'tunl0', announceOn: lan });
       } else {
-        const dev = (this.interfaces.find((i) => inSubnet(vip, i.cidr)) ?? this.interfaces[0]).name;
-        const n = [...out.values()].filter((a) => a.dev === dev).length;
-        const label = `${dev}:${n}`;
-        out.set(vip, { cidr, dev, label: vip.includes(':') || label.length > 15 ? undefined : label });
+        const n = [...out.values()].filter((a) => a.dev === lan).length;
+        const label = `${lan}:${n}`;
+        out.set(vip, { cidr, dev: lan, label: vip.includes(':') || label.length > 15 ? undefined : label, announceOn: lan });
       }
     }
     return [...out.values()];

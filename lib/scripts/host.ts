@@ -124,6 +124,12 @@ export interface AddressSpec {
   readonly dev: string;
   /** Optional label, e.g. lo:0 (IPv4 only). */
   readonly label?: string;
+  /**
+   * The interface to announce the address on by gratuitous ARP once it is
+   * up (a director's IPv4 VIP: its LAN, also for one held on tunl0).
+   * @default - not announced (a real server's VIP must never be)
+   */
+  readonly announceOn?: string;
 }
 
 /**
@@ -136,6 +142,24 @@ export function addressFragment(a: AddressSpec): Fragment {
     prepare: `lvs_address_record ${args}`,
     up: `lvs_address_up ${args}${a.label ? ` ${sq(a.label)}` : ''}`,
     down: `lvs_address_restore ${args}`,
+  };
+}
+
+/**
+ * Gratuitous ARP for the announced IPv4 addresses (lvs_announce), at each
+ * apply and boot: a client or router still holding the MAC of the host that
+ * had a VIP before (a replaced director, the other of a dissolved pair)
+ * sends there until its entry expires, minutes or hours on routers.
+ */
+export function announceFragment(addresses: AddressSpec[]): Fragment {
+  const byDev = new Map<string, string[]>();
+  for (const a of addresses) {
+    if (a.announceOn && !a.cidr.includes(':')) byDev.set(a.announceOn, [...(byDev.get(a.announceOn) ?? []), a.cidr.split('/')[0]]);
+  }
+  if (byDev.size === 0) return {};
+  return {
+    prepare: 'lvs_arping_install',
+    up: [...byDev].map(([dev, ips]) => `lvs_announce ${sq(dev)} ${ips.map(sq).join(' ')}`).join('\n'),
   };
 }
 

@@ -250,6 +250,26 @@ lvs_address_restore() {
   rm -f "$rec"
 }
 
+# lvs_arping_install: iputils' arping, for lvs_announce.
+lvs_arping_install() {
+  command -v arping >/dev/null 2>&1 && return 0
+  if [ "$(lvs_os_family)" = debian ]; then lvs_install iputils-arping; else lvs_install iputils; fi
+}
+
+# lvs_announce DEV ADDRESS...: one gratuitous ARP per address on DEV, all at
+# once (arping waits a second after it sends). Neighbours update an entry they
+# hold; they create none. Another arping than iputils' takes other options.
+lvs_announce() {
+  ann_dev=$1
+  shift
+  if ! arping -V 2>&1 | grep -q iputils; then
+    echo "lvs-cdktf: $(hostname): no arping from iputils, so $* not announced on $ann_dev; neighbours that cached another host for them catch up when their entry expires" >&2
+    return 0
+  fi
+  for a in "$@"; do arping -q -U -c 1 -I "$ann_dev" "$a" || true & done
+  wait
+}
+
 # lvs_default_route_record FAMILY ("-4" or "-6"): the default routes before the first apply.
 lvs_default_route_record() {
   rec=$(lvs_default_route_file "$1")
