@@ -66,8 +66,8 @@ describe('connection fields given as references to other resources', () => {
     ]);
     expect(pre[0].condition).toBe('${can(regex("^[A-Za-z0-9]([A-Za-z0-9.:-]*[A-Za-z0-9])?$", terraform_data.machine.output["address"]))}');
     expect(pre[1].condition).toContain('terraform_data.machine.output["port"]');
-    // Literal fields need no precondition.
-    expect(resourcesOf(stack).find((r) => r.name === 'lb1_Host')!.body.lifecycle).toBeUndefined();
+    // Literal fields need no precondition (a director's Host step is replaced create-before-destroy).
+    expect(resourcesOf(stack).find((r) => r.name === 'lb1_Host')!.body.lifecycle).toEqual({ create_before_destroy: true });
   });
 
   it('Terraform accepts the stack', () => validates(stack));

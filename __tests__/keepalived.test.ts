@@ -173,6 +173,27 @@ describe('a director pair', () => {
     expect(topology.directors.map((d) => d.rules)).toEqual([topology.directors[0].rules, topology.directors[0].rules]);
   });
 
+  it('a director joining a pair keeps its VIPs local while keepalived starts; the second director starts keepalived after the first', () => {
+    const byName = new Map(resourcesOf(pairStack({ advertIntervalSeconds: 2 }, { vip: '10.0.0.100' })).map((r) => [r.name, r]));
+    const host = byName.get('lb1_Host')!;
+    // Copied to lo where the single director held it, before the old generation's teardown deletes it from ens33.
+    expect(host.create).toMatch(/\nlvs_handover inet '10\.0\.0\.100\/32' 'ens33'\nlvs_begin teardown\n/);
+    expect(host.createBeforeDestroy).toBe(true);
+    const up = byName.get('lb1_Keepalived')!.files['/var/lib/lvs-cdktf/s-lb1-keepalived/up.sh'];
+    // Dropped once keepalived holds it: within four intervals and start-up.
+    expect(up).toContain("vrrp_addresses=$(cat <<'LVS_KEEPALIVED'\n10.0.0.100/32 ens33\nLVS_KEEPALIVED\n)");
+    expect(up.indexOf("lvs_handover_release '/var/lib/lvs-cdktf/s-lb1' 13 \"$vrrp_addresses\"")).toBeGreaterThan(up.indexOf('lvs_keepalived_up '));
+    expect(byName.get('lb2_Keepalived')!.body.depends_on).toContain('terraform_data.lb1_Keepalived');
+    expect(byName.get('lb1_Keepalived')!.body.depends_on).not.toContain('terraform_data.lb2_Keepalived');
+  });
+
+  it('a single director hands nothing over', () => {
+    const { stack } = service('dr', { vip: '10.0.0.100', healthCheck: { type: 'tcp' } });
+    const byName = new Map(resourcesOf(stack).map((r) => [r.name, r]));
+    expect(byName.get('lb_Host')!.create).not.toMatch(/^lvs_handover /m);
+    expect(byName.get('lb_Keepalived')!.files['/var/lib/lvs-cdktf/s-lb-keepalived/up.sh']).not.toContain('lvs_handover_release');
+  });
+
   const pairs: [string, Partial<LvsDirectorPairProps>][] = [
     ['defaults', {}],
     ['VRRPv3 at 0.2 s, preempt after 30 s, multicast', { vrrpVersion: 3, advertIntervalSeconds: 0.2, preempt: 30, unicast: false }],

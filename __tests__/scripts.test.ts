@@ -167,6 +167,7 @@ describe('host fragments', () => {
         { cidr: '192.168.115.120/32', dev: 'tunl0', announceOn: 'ens33' },
         { cidr: '2001:db8::10/128', dev: 'ens33', announceOn: 'ens33' },
       ],
+      handover: [],
       kernel: { sysctls: [], connReuseAuto: false },
       markProtocols: [],
       ipv6: true,
@@ -198,6 +199,41 @@ lvs_announce ens33 192.168.115.110 192.168.115.120`], { encoding: 'utf8' });
     const other = run();
     expect(other.status).toBe(0);
     expect(other.stderr).toMatch(/no arping from iputils, so 192.168.115.110 192.168.115.120 not announced on ens33/);
+  });
+
+  it('a VIP handed to keepalived stays on lo through the teardown and goes once keepalived holds it, or after the bound', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lvs-handover-'));
+    for (const d of ['bin', 'state']) mkdirSync(join(dir, d));
+    const addrs = join(dir, 'addresses');
+    // ip with the host's addresses in a file of "DEV FAMILY CIDR" lines.
+    writeFileSync(
+      join(dir, 'bin', 'ip'),
+      `#!/bin/sh\nf=${sq(addrs)}\ncase "$1 $2" in\n"-o addr") awk -v d="$5" '$1 == d { print "1: " d "    " $2 " " $3 " scope global " d }' "$f" ;;\n"addr add") echo "$5 inet $3" >> "$f" ;;\n"addr del") grep -vxF "$5 inet $3" "$f" > "$f.new" || true; mv "$f.new" "$f" ;;\nesac\n`,
+      { mode: 0o755 },
+    );
+    const run = (script: string) => spawnSync('sh', ['-eu', '-c', `PATH=${sq(join(dir, 'bin'))}:/usr/bin:/bin\n${LIBRARY}\nowner=o dir=${sq(join(dir, 'state'))}\n${script}`], { encoding: 'utf8' });
+    const held = () => readFileSync(addrs, 'utf8').trim().split('\n').filter(Boolean).sort();
+    const release = (seconds: number) => run(`lvs_handover_release ${sq(join(dir, 'state'))} ${seconds} '10.0.0.100/32 ens33'`);
+
+    writeFileSync(addrs, 'ens33 inet 10.0.0.100/32\n');
+    expect(run('lvs_handover inet 10.0.0.100/32 ens33; lvs_handover inet 10.0.0.100/32 ens33')).toMatchObject({ status: 0, stderr: '' });
+    expect(held()).toEqual(['ens33 inet 10.0.0.100/32', 'lo inet 10.0.0.100/32']);
+    // The old generation's teardown deletes it from ens33; keepalived, master, adds it back.
+    writeFileSync(addrs, 'lo inet 10.0.0.100/32\nens33 inet 10.0.0.100/32\n');
+    expect(release(30)).toMatchObject({ status: 0, stderr: '' });
+    expect(held()).toEqual(['ens33 inet 10.0.0.100/32']);
+    expect(existsSync(join(dir, 'state', 'handover'))).toBe(false);
+
+    // keepalived never takes it here (its peer is master): the copy goes after the bound, saying so.
+    run('lvs_handover inet 10.0.0.100/32 ens33');
+    writeFileSync(addrs, 'lo inet 10.0.0.100/32\n');
+    const late = release(1);
+    expect(late.status).toBe(0);
+    expect(late.stderr).toMatch(/keepalived holds not 10\.0\.0\.100\/32 after 1 s/);
+    expect(held()).toEqual([]);
+    // Nothing handed over: release returns at once, also from a destroy (lvs_remove).
+    expect(release(30)).toMatchObject({ status: 0, stderr: '' });
+    expect(libraryFunction('lvs_remove')).toMatch(/^\s*lvs_handover_release "\$dir" 0 ''\n\s*sh "\$dir\/down.sh"/m);
   });
 
   it('compose keeps prepare/up in order and runs down in reverse', () => {

@@ -32,7 +32,9 @@ export abstract class ConfiguredHost extends Construct {
     if (!props || typeof props !== 'object') fail(this, 'props', 'are required');
     this.connection = connectionRecord(this, props.connection);
     // Rendered at synth, so that services and real servers added after construction count.
-    this.host = this.addStep('Host', () => ({ owner: ownerKeyFor(this), description: this.description, onChange: 'teardown', ...this.hostScripts() }));
+    this.host = this.addStep('Host', () => ({ owner: ownerKeyFor(this), description: this.description, onChange: 'teardown', ...this.hostScripts() }), {
+      createBeforeDestroy: this.hostCreateBeforeDestroy,
+    });
     addTopology(this, () => this.topologyPart());
     // Advice needs the whole tree, so it is given when aspects run (at synth), as warnings.
     const { Annotations, Aspects } = frameworkOf(this);
@@ -57,8 +59,17 @@ export abstract class ConfiguredHost extends Construct {
   /** One line saying what this host is, e.g. `LVS director nat-stack/director`. */
   protected abstract get description(): string;
 
-  /** The shell of the `Host` step: what the host's role sets up and undoes. */
-  protected abstract hostScripts(): Required<Fragment>;
+  /** The shell of the `Host` step: what the host's role sets up and undoes, and what outlives its teardown. */
+  protected abstract hostScripts(): Required<Fragment> & Pick<BundleSpec, 'handover'>;
+
+  /**
+   * Whether a new `Host` generation is created before the old resource is
+   * destroyed: its create undoes the old generation itself (teardown), after
+   * its handover ran, and the old destroy then leaves the host to it.
+   */
+  protected get hostCreateBeforeDestroy(): boolean {
+    return false;
+  }
 
   /** This host's part of the recorded topology. */
   protected abstract topologyPart(): TopologyPart;

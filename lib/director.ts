@@ -169,6 +169,11 @@ export class LvsDirector extends ConfiguredHost {
     return directorBase(this.baseSpec());
   }
 
+  /** A new generation hands its VIPs over (to keepalived, or to itself) before the old one is undone. */
+  protected get hostCreateBeforeDestroy(): boolean {
+    return true;
+  }
+
   protected topologyPart(): TopologyPart {
     return {
       director: {
@@ -194,6 +199,8 @@ export class LvsDirector extends ConfiguredHost {
       interfaces: this.interfaces.map((i) => ({ dev: i.name, cidr: i.cidr.cidr })),
       // A pair's VIPs are keepalived's: VRRP brings them up on the active director only.
       vips: this.pairing ? [] : this.vipAddresses(),
+      // Where a single director held them: one that joins a pair keeps serving them until keepalived holds them.
+      handover: this.pairing ? this.vipAddresses() : [],
       kernel: this.tunables,
       markProtocols: [...new Set(this.services.flatMap((s) => s.marks.map((m) => m.protocol)))],
       ipv6: this.services.some((s) => (s.vip ?? '').includes(':')),
@@ -256,6 +263,8 @@ export class LvsDirector extends ConfiguredHost {
     this.pairing = { pair, peer, index };
     this.keepalivedStep ??= this.newKeepalivedStep();
     this.servicesStep?.runsAfter(this.keepalivedStep);
+    // The second starts keepalived once the first has (a director joining a running one: once it holds the VIPs), so it starts as backup.
+    if (index === 1) this.keepalivedStep.runsAfter(peer.keepalivedStep!);
     for (const s of [...this.services]) if (!peer.services.includes(s)) peer.serve(s);
   }
 
@@ -391,6 +400,7 @@ export class LvsDirector extends ConfiguredHost {
         vrrp: this.vrrpInstance(),
         drainSeconds: this.drainSeconds,
         tableDir: stateDir(ownerKeyFor(this, 'services')),
+        hostDir: stateDir(ownerKeyFor(this)),
       }),
     );
     for (const server of this.servers) step.runsAfter(server.host);

@@ -32,6 +32,12 @@ export interface BundleSpec {
    * IPVS tables, which must never be flushed under traffic).
    */
   readonly onChange: 'teardown' | 'reconcile';
+  /**
+   * Apply-time shell run before the previous generation is undone: what
+   * must outlive that teardown (a director's VIPs on their way to keepalived).
+   * @default - none
+   */
+  readonly handover?: string;
   /** Owners whose boot units must run before this one. */
   readonly after?: string[];
 }
@@ -80,7 +86,7 @@ export function renderBundle(spec: BundleSpec): RenderedBundle {
     '[Install]',
     'WantedBy=multi-user.target',
   ].join('\n');
-  const generation = shortHash(LIBRARY, spec.prepare, upScript, downScript, unitText, spec.onChange);
+  const generation = shortHash(LIBRARY, ...(spec.handover ? [spec.handover] : []), spec.prepare, upScript, downScript, unitText, spec.onChange);
   // One command, so that one directive covers it: the library's functions read them.
   const identity = ['# shellcheck disable=SC2034', `owner=${sq(spec.owner)} dir=${sq(dir)} gen=${sq(generation)}`];
 
@@ -111,6 +117,7 @@ export function renderBundle(spec: BundleSpec): RenderedBundle {
     '# shellcheck source=/dev/null',
     '. "$lvs_lib"',
     ...identity,
+    spec.handover ?? '',
     `lvs_begin ${spec.onChange}`,
     `lvs_write ${sq(`${dir}/lib.sh`)} 0644 < "$lvs_lib"`,
     writeFile(`${dir}/up.sh`, upScript, '0755'),

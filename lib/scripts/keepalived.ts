@@ -43,6 +43,8 @@ export interface KeepalivedSpec {
   readonly drainSeconds: number;
   /** The table step's state directory: where its services and up.sh are. */
   readonly tableDir: string;
+  /** The director's Host step state directory: where the VIPs it hands to keepalived are listed (lvs_handover). */
+  readonly hostDir: string;
 }
 
 /** keepalived.conf for a director: its VRRP instance, if paired, and one `virtual_server` block per health-checked service. */
@@ -144,7 +146,18 @@ export function keepalivedFragment(spec: KeepalivedSpec): Required<Fragment> {
       heredoc('keepalived_rules', ruleLines(spec.services, false)),
       heredoc('table_services', spec.tableServices.map(serviceSelector)),
       `lvs_keepalived_up ${spec.drainSeconds} "$keepalived_services" "$keepalived_rules" "$keepalived_conf" "$table_services"`,
+      ...(spec.vrrp ? vrrpHandover(spec.vrrp, spec.hostDir) : []),
     ].join('\n'),
     down: `lvs_keepalived_down ${spec.drainSeconds} ${sq(spec.tableDir)}`,
   };
+}
+
+/**
+ * VIPs the Host step kept on lo while keepalived started go once keepalived
+ * holds them: a new instance is master after its down timer (three intervals
+ * and a skew under one), so the wait is bounded by four intervals and start-up.
+ */
+function vrrpHandover(v: VrrpInstance, hostDir: string): string[] {
+  const bound = Math.ceil(4 * v.advertIntervalSeconds) + 5;
+  return [heredoc('vrrp_addresses', v.addresses.map((a) => `${a.cidr} ${a.dev}`)), `lvs_handover_release ${sq(hostDir)} ${bound} "$vrrp_addresses"`];
 }

@@ -67,6 +67,7 @@ lvs_enable() {
 
 # lvs_remove UNIT_FILE: the destroy step once the generation check passed.
 lvs_remove() {
+  lvs_handover_release "$dir" 0 ''
   sh "$dir/down.sh"
   lvs_modules_restore
   if command -v systemctl >/dev/null 2>&1; then
@@ -609,6 +610,43 @@ lvs_keepalived_down() {
   if [ -f "$dir/keepalived.conf.orig" ]; then cp -p "$dir/keepalived.conf.orig" "$lvs_keepalived_conf"; else rm -f "$lvs_keepalived_conf"; fi
   if [ -f "$dir/keepalived.was-disabled" ] && lvs_systemd; then systemctl disable --quiet --no-reload keepalived || true; fi
   rm -f "$dir"/keepalived.*
+}
+
+# --- A director's VIPs handed to keepalived ----------------------------------
+# keepalived deletes an instance's addresses when the instance starts (as
+# backup, even addresses it did not add) and adds them once VRRP makes it
+# master, three advertisement intervals later. A VIP the director's Host step
+# held until now (a single director joining a pair) stays local meanwhile as
+# a copy on lo, which keepalived does not know; the director still answers
+# ARP for it on its LAN. The Keepalived step drops the copy once keepalived
+# holds the VIP.
+
+# lvs_handover FAMILY CIDR DEV: before the Host step's teardown deletes the VIP from DEV.
+lvs_handover() {
+  mkdir -p "$dir"
+  if lvs_has_address "$3" "$1" "$2" && ! lvs_has_address lo "$1" "$2"; then
+    ip addr add "$2" dev lo
+    echo "$1 $2" >> "$dir/handover"
+  fi
+}
+
+# lvs_handover_release HOST_DIR SECONDS VRRP_ADDRESSES: waits up to SECONDS
+# for this host to hold every VRRP address ("CIDR DEV" lines), then removes
+# the copies on lo. Without a copy it returns at once.
+lvs_handover_release() {
+  [ -s "$1/handover" ] || return 0
+  waited=0 missing=
+  while [ "$waited" -lt "$2" ]; do
+    missing=$(printf '%s\n' "$3" | while read -r cidr dev; do [ -z "$cidr" ] || lvs_has_address "$dev" inet "$cidr" || echo "$cidr"; done)
+    [ -n "$missing" ] || break
+    sleep 1
+    waited=$((waited + 1))
+  done
+  if [ -n "$missing" ]; then echo "lvs-cdktf: $(hostname): keepalived holds not $missing after $2 s (its peer is master?); the VIP copies on lo go now" >&2; fi
+  while read -r fam cidr; do
+    if lvs_has_address lo "$fam" "$cidr"; then ip addr del "$cidr" dev lo; fi
+  done < "$1/handover"
+  rm -f "$1/handover"
 }
 
 # --- Chains of our own in the mangle table -----------------------------------

@@ -44,6 +44,11 @@ export interface DirectorBaseSpec {
   readonly interfaces: InterfaceAddress[];
   /** VIPs the director brings up itself. */
   readonly vips: AddressSpec[];
+  /**
+   * VIPs keepalived takes over (the director joined a pair): where the
+   * director held them until now, kept local while keepalived starts (lvs_handover).
+   */
+  readonly handover: AddressSpec[];
   /** IPVS kernel settings. */
   readonly kernel: IpvsKernelSpec;
   /** Protocols of the traffic the director marks for firewall-mark services (their iptables modules). */
@@ -144,13 +149,16 @@ export function directorSettings(spec: DirectorBaseSpec): HostSettings {
   };
 }
 
-export function directorBase(spec: DirectorBaseSpec): Required<Fragment> {
-  return composeFragments([
+/** The director's Host step: its shell, and the VIPs it hands to keepalived before its previous generation is undone. */
+export function directorBase(spec: DirectorBaseSpec): Required<Fragment> & { readonly handover?: string } {
+  const handover = spec.handover.map((a) => `lvs_handover ${a.cidr.includes(':') ? 'inet6' : 'inet'} ${sq(a.cidr)} ${sq(a.dev)}`).join('\n');
+  const fragment = composeFragments([
     expectAddresses(spec.interfaces),
     { prepare: 'command -v ipvsadm >/dev/null 2>&1 || lvs_install ipvsadm' },
     ...hostFragments(spec.owner, directorSettings(spec)),
     spec.kernel.timeouts ? ipvsTimeoutsFragment(spec.kernel.timeouts) : {},
   ]);
+  return handover ? { ...fragment, handover } : fragment;
 }
 
 export interface RealServerSpec {
