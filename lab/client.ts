@@ -461,7 +461,8 @@ export const NAT_PAIR: PairLab = {
  * A labAppProject body for the pair `p` (VRRP router 60) serving its VIP
  * on port 80 from its two web servers with an HTTP health check. LVS_PAIR
  * (JSON) adds to the pair's props; LVS_CHECK (JSON) replaces the check's
- * timing (every 1 s, 1 s timeout, 1 retry after 1 s).
+ * timing (every 1 s, 1 s timeout, 1 retry after 1 s); LVS_SINGLE=1 leaves
+ * the second director and the pair out (the same ids otherwise).
  */
 export function pairApp(p: PairLab): string {
   const director = (id: string, d: LabNode) => {
@@ -474,9 +475,12 @@ export function pairApp(p: PairLab): string {
     "const pairOptions = JSON.parse(process.env.LVS_PAIR ?? '{}');",
     `const check = JSON.parse(process.env.LVS_CHECK ?? '{ "intervalSeconds": 1, "timeoutSeconds": 1, "retries": 1, "retryDelaySeconds": 1 }');`,
     `const d1 = ${director('director', p.directors[0])};`,
-    `const d2 = ${director('director2', p.directors[1])};`,
     `const web = d1.addService('web', { vip: '${p.vip}', scheduler: 'rr', healthCheck: { type: 'http', ...check } });`,
-    `new LvsDirectorPair(stack, 'pair', { directors: [d1, d2], virtualRouterId: 60, ${p.gateway ? `gateway: '${p.gateway}', ` : ''}...pairOptions });`,
+    // LVS_SINGLE=1: the first director on its own, as before a second one joins it.
+    "if (process.env.LVS_SINGLE !== '1') {",
+    `  const d2 = ${director('director2', p.directors[1])};`,
+    `  new LvsDirectorPair(stack, 'pair', { directors: [d1, d2], virtualRouterId: 60, ${p.gateway ? `gateway: '${p.gateway}', ` : ''}...pairOptions });`,
+    '}',
     ...p.webs.map(
       (w, i) =>
         `web.addRealServer(new ${server}(stack, 'web${i + 1}', { connection: at(${w.port}), dataInterface: { name: '${p.webDev}', address: '${w.address}' }, ${gateway}webServer: { kind: '${p.webServer}' } }));`,

@@ -13,7 +13,8 @@ import { LoadLoop, PairLab, SlowDownloads, lab, labAppProject, leaveHostsAsFound
 
 const SIZE = 2_000_000;
 
-export function pairSuite(p: PairLab): void {
+/** `join`: the first director is deployed on its own, and the second joins it under load. */
+export function pairSuite(p: PairLab, options: { readonly join?: boolean } = {}): void {
   const STACK = 'pair-stack';
   const VIP = p.vip;
   const DIRECTORS = p.directors.map((d) => d.host);
@@ -83,19 +84,46 @@ export function pairSuite(p: PairLab): void {
       });
     });
 
-    it('deploys the pair: the VIP on exactly one director, the declared table on both, keepalived on both', () => {
-      deployed = true;
-      project.deploy(STACK);
+    /** The pair as deployed: the VIP on exactly one director, the declared table and keepalived on both, both servers answering. */
+    const expectServing = () => {
       RULES = declared();
       expect(RULES).toHaveLength(3);
       active();
       for (const h of DIRECTORS) expect({ h, rules: rules(h) }).toEqual({ h, rules: RULES });
       expect(keepalived()).toEqual(['active', 'active']);
-      for (const h of WEBS) sh(h, `head -c ${SIZE} /dev/zero > ${docroot}/big.bin`);
       const { load: l } = load.during(() => sh(p.client, 'sleep 3'));
       expect(l.failed).toEqual([]);
       expect(Object.keys(l.servers).sort()).toEqual(['web1', 'web2']);
-    });
+    };
+
+    if (options.join) {
+      it('a running director joins a pair under load: no request lost, a download in flight completes, the VIP stays on it', () => {
+        deployed = true;
+        project.env = { LVS_SINGLE: '1' };
+        project.deploy(STACK);
+        // On its own it holds the VIP where a single director does (a TUN one on tunl0).
+        expect(sh(DIRECTORS[0], 'ip -o -4 addr show')).toContain(` ${VIP}/32 `);
+        for (const h of WEBS) sh(h, `head -c ${SIZE} /dev/zero > ${docroot}/big.bin`);
+        project.env = {};
+        const slow = new SlowDownloads(p.client, VIP, '/big.bin');
+        slow.startOne();
+        const { load: l } = load.during(() => project.deploy(STACK));
+        report.push(`| ${DIRECTORS[0]} joins a pair (deploy) | - | ${l.longestGap.toFixed(2)} | ${l.failed.length} of ${l.sent} | ${slow.results().join(', ')} |`);
+        expect(l.failed).toEqual([]);
+        expect(slow.results()).toEqual([`200 ${SIZE}`]);
+        expect(holders()).toEqual([DIRECTORS[0]]);
+        // The copy on lo that kept the VIP local while keepalived started is gone.
+        expect(sh(DIRECTORS[0], 'ip -o addr show dev lo')).not.toContain(` ${VIP}/32 `);
+        expectServing();
+      });
+    } else {
+      it('deploys the pair: the VIP on exactly one director, the declared table on both, keepalived on both', () => {
+        deployed = true;
+        project.deploy(STACK);
+        for (const h of WEBS) sh(h, `head -c ${SIZE} /dev/zero > ${docroot}/big.bin`);
+        expectServing();
+      });
+    }
 
     it('the data link of the active director cut: the other takes the VIP, downloads in flight complete on it (connection sync)', () => {
       const r = failover('data link of the active director cut', (on) => lab('link', on, p.dev, 'down'));
