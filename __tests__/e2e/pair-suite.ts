@@ -108,9 +108,10 @@ export function pairSuite(p: PairLab, options: { readonly join?: boolean } = {})
         const slow = new SlowDownloads(p.client, VIP, '/big.bin');
         slow.startOne();
         const { load: l } = load.during(() => project.deploy(STACK));
-        report.push(`| ${DIRECTORS[0]} joins a pair (deploy) | - | ${l.longestGap.toFixed(2)} | ${l.failed.length} of ${l.sent} | ${slow.results().join(', ')} |`);
+        const downloads = slow.results();
+        report.push(`| ${DIRECTORS[0]} joins a pair (deploy) | - | ${l.longestGap.toFixed(2)} | ${l.failed.length} of ${l.sent} | ${downloads.join(', ')} |`);
         expect(l.failed).toEqual([]);
-        expect(slow.results()).toEqual([`200 ${SIZE}`]);
+        expect(downloads).toEqual([`200 ${SIZE}`]);
         expect(holders()).toEqual([DIRECTORS[0]]);
         // The copy on lo that kept the VIP local while keepalived started is gone.
         expect(sh(DIRECTORS[0], 'ip -o addr show dev lo')).not.toContain(` ${VIP}/32 `);

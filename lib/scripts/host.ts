@@ -132,12 +132,17 @@ export interface AddressSpec {
   readonly announceOn?: string;
 }
 
+/** The `ip` family word of an address, as the library's address functions take it. */
+export function addressFamily(cidr: string): 'inet' | 'inet6' {
+  return cidr.includes(':') ? 'inet6' : 'inet';
+}
+
 /**
  * An address on an interface. An address that was already there before the
  * first apply is left in place by `down`.
  */
 export function addressFragment(a: AddressSpec): Fragment {
-  const args = `${sq(a.dev)} ${a.cidr.includes(':') ? 'inet6' : 'inet'} ${sq(a.cidr)}`;
+  const args = `${sq(a.dev)} ${addressFamily(a.cidr)} ${sq(a.cidr)}`;
   return {
     prepare: `lvs_address_record ${args}`,
     up: `lvs_address_up ${args}${a.label ? ` ${sq(a.label)}` : ''}`,

@@ -9,6 +9,7 @@ import {
   MssClampSpec,
   SysctlSetting,
   WebServerKind,
+  addressFamily,
   addressFragment,
   announceFragment,
   composeFragments,
@@ -72,7 +73,7 @@ export interface IpvsKernelSpec {
 /** Fails the apply, before any change, when a declared address is missing. */
 function expectAddresses(interfaces: InterfaceAddress[]): Fragment {
   return {
-    prepare: interfaces.map(({ dev, cidr }) => `lvs_expect_address ${sq(dev)} ${cidr.includes(':') ? 'inet6' : 'inet'} ${sq(cidr)}`).join('\n'),
+    prepare: interfaces.map(({ dev, cidr }) => `lvs_expect_address ${sq(dev)} ${addressFamily(cidr)} ${sq(cidr)}`).join('\n'),
   };
 }
 
@@ -151,7 +152,7 @@ export function directorSettings(spec: DirectorBaseSpec): HostSettings {
 
 /** The director's Host step: its shell, and the VIPs it hands to keepalived before its previous generation is undone. */
 export function directorBase(spec: DirectorBaseSpec): Required<Fragment> & { readonly handover?: string } {
-  const handover = spec.handover.map((a) => `lvs_handover ${a.cidr.includes(':') ? 'inet6' : 'inet'} ${sq(a.cidr)} ${sq(a.dev)}`).join('\n');
+  const handover = spec.handover.map((a) => `lvs_handover ${addressFamily(a.cidr)} ${sq(a.cidr)} ${sq(a.dev)}`).join('\n');
   const fragment = composeFragments([
     expectAddresses(spec.interfaces),
     { prepare: 'command -v ipvsadm >/dev/null 2>&1 || lvs_install ipvsadm' },
