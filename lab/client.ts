@@ -457,6 +457,23 @@ export const NAT_PAIR: PairLab = {
   gateway: '192.168.116.110/24',
 };
 
+export const TUN_PAIR: PairLab = {
+  forwarding: 'tun',
+  vip: '192.168.100.101',
+  dev: 'eth0',
+  directors: [
+    { host: 'tun-director', port: 2231, address: '192.168.100.100/24' },
+    { host: 'tun-director2', port: 2235, address: '192.168.100.99/24' },
+  ],
+  webs: [
+    { host: 'tun-web1', port: 2232, address: '192.168.100.1/24' },
+    { host: 'tun-web2', port: 2233, address: '192.168.100.2/24' },
+  ],
+  webDev: 'eth0',
+  webServer: 'nginx',
+  client: 'tun-client',
+};
+
 /**
  * A labAppProject body for the pair `p` (VRRP router 60) serving its VIP
  * on port 80 from its two web servers with an HTTP health check. LVS_PAIR
