@@ -379,6 +379,11 @@ function routeCheck(e: ExpectedRoute, live: LiveRoute[]): Check {
 // ---------------------------------------------------------------- evaluation
 
 /** The checks for one host, from its expectation and the probe's output. */
+/** A director's vrrp check names the VIP and its interface there: `VIP 10.0.0.100/32 on ens33`. */
+export function vrrpItem(v: { readonly cidr: string; readonly dev: string }): string {
+  return `VIP ${v.cidr} on ${v.dev}`;
+}
+
 export function evaluate(e: HostExpectation, output: string): Check[] {
   const s = parseSections(output);
   if (!s.has('begin') || !s.has('end')) {
@@ -396,7 +401,7 @@ export function evaluate(e: HostExpectation, output: string): Check[] {
   // Which of a pair holds a VIP is VRRP's choice: each director says what it holds; the pair check counts them.
   for (const v of e.vrrp?.addresses ?? []) {
     const held = addrs.some((a) => a.cidr === v.cidr && a.dev === v.dev);
-    checks.push({ kind: 'vrrp', item: `VIP ${v.cidr} on ${v.dev}`, expected: `here or on ${e.vrrp!.peer}`, actual: held ? 'held' : 'not held', status: 'info' });
+    checks.push({ kind: 'vrrp', item: vrrpItem(v), expected: `here or on ${e.vrrp!.peer}`, actual: held ? 'held' : 'not held', status: 'info' });
   }
 
   const routes = [...parseRoutes(s.get('route') ?? []), ...parseRoutes(s.get('route6') ?? [])];

@@ -3,7 +3,7 @@
  * over SSH, all hosts in parallel, each bounded by the per-host timeout.
  */
 import { StackPlan } from './plan';
-import { Check, probeCommand } from './probe';
+import { Check, probeCommand, vrrpItem } from './probe';
 import { HostReport, Report, hostReport, makeReport, statusOf } from './report';
 import type { SshTarget } from '../lib/connection';
 import { RunResult, runOnHost, targetLabel } from './ssh';
@@ -60,8 +60,9 @@ async function limited<T>(tasks: (() => Promise<T>)[], limit: number): Promise<T
 
 /**
  * One report per director pair: each VIP held by exactly one of the two,
- * from what each director's vrrp checks found. Undecided while one of them
- * could not be checked (that host's own report says why).
+ * from what each director's vrrp checks found (each on its own interface,
+ * whose name may differ). Undecided while one of them could not be checked
+ * (that host's own report says why).
  */
 export function pairReports(plans: StackPlan[], hosts: HostReport[]): HostReport[] {
   return plans.flatMap((plan) =>
@@ -69,10 +70,16 @@ export function pairReports(plans: StackPlan[], hosts: HostReport[]): HostReport
       .filter((h) => h.expectation.vrrp && h.expectation.name < h.expectation.vrrp.peer)
       .map((h): HostReport => {
         const names = [h.expectation.name, h.expectation.vrrp!.peer];
-        const reports = names.map((n) => hosts.find((r) => r.stack === plan.stack && r.name === n));
+        const sides = names.map((n) => ({
+          report: hosts.find((r) => r.stack === plan.stack && r.name === n),
+          addresses: plan.hosts.find((p) => p.expectation.name === n)?.expectation.vrrp?.addresses ?? [],
+        }));
         const checks: Check[] = h.expectation.vrrp!.addresses.map((v) => {
-          const item = `VIP ${v.cidr} on ${v.dev}`;
-          const held = reports.map((r) => r?.checks.find((c) => c.kind === 'vrrp' && c.item === item)?.actual);
+          const item = `VIP ${v.cidr}`;
+          const held = sides.map(({ report, addresses }) => {
+            const own = addresses.find((a) => a.cidr === v.cidr);
+            return own && report?.checks.find((c) => c.kind === 'vrrp' && c.item === vrrpItem(own))?.actual;
+          });
           const expected = 'on exactly one director';
           if (held.some((a) => a === undefined)) return { kind: 'vrrp', item, expected, actual: 'unknown', status: 'info', note: 'a director could not be checked' };
           const on = names.filter((_, i) => held[i] === 'held');
