@@ -94,11 +94,22 @@ describe('keepalived configuration', () => {
     expect(text).toContain('      misc_path "/usr/bin/dig +short 10.0.0.11 8080"\n      misc_timeout 3\n      retry 1\n      delay_before_retry 1\n');
   });
 
+  it('a UDP check sends its payload and, with requireReply, needs an answer', () => {
+    const text = render('dr', { vip: '10.0.0.100', port: 53, protocol: 'udp', healthCheck: { type: 'udp', payload: '1234010000010000000000000000020001', requireReply: true, port: 5353 } });
+    expect(text).toContain(
+      ['    UDP_CHECK {', '      connect_port 5353', '      connect_timeout 3', '      retry 1', '      delay_before_retry 1', '      payload 1234010000010000000000000000020001', '      require_reply', '    }'].join('\n'),
+    );
+    const bare = render('dr', { vip: '10.0.0.100', port: 53, protocol: 'udp', healthCheck: { type: 'udp' } });
+    expect(bare).toContain(['    UDP_CHECK {', '      connect_timeout 3', '      retry 1', '      delay_before_retry 1', '    }'].join('\n'));
+  });
+
   // Four fields each: jest would pass its done callback for a missing last one.
   const variants: [string, Kind, VirtualServiceOptions, boolean][] = [
     ['DR, HTTP GET with status ranges, persistence, inhibit', 'dr', { vip: '10.0.0.100', persistence: { timeout: 60, netmask: '255.255.0.0' }, healthCheck: { type: 'http', statusCodes: [200, '300-399'], inhibitOnFailure: true } }, false],
     ['NAT with a mapped port, TCP connect', 'nat', { vip: '10.0.0.100', scheduler: 'wrr', healthCheck: { type: 'tcp' } }, false],
     ['NAT UDP one-packet, command', 'nat', { vip: '10.0.0.100', port: 53, protocol: 'udp', onePacket: true, healthCheck: { type: 'command', command: '/bin/true -x' } }, false],
+    ['DR UDP, UDP datagram with a payload, answer required', 'dr', { vip: '10.0.0.100', port: 53, protocol: 'udp', healthCheck: { type: 'udp', payload: 'ABCDEF00', requireReply: true } }, false],
+    ['UDP firewall mark, UDP datagram to a port', 'dr', { fwmark: 8, vip: '10.0.0.100', markRules: [{ protocol: 'udp', ports: [53] }], healthCheck: { type: 'udp', port: 53 } }, false],
     ['SCTP, command', 'dr', { vip: '10.0.0.100', port: 3868, protocol: 'sctp', healthCheck: { type: 'command', command: '/bin/true' } }, false],
     ['TUN firewall mark, TCP connect to a port', 'tun', { fwmark: 7, vip: '10.0.0.100', markRules: [{ ports: [80, 443] }], healthCheck: { type: 'tcp', port: 80 } }, false],
     ['IPv6 DR, HTTP GET', 'dr', { vip: '2001:db8::100', persistence: { timeout: 300, netmask: '64' }, healthCheck: { type: 'http' } }, true],

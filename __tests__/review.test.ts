@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs'
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { Testing, TerraformStack } from 'cdktf';
-import { DrRealServer, LvsDirector, LvsDirectorPair } from '../lib';
+import { DrRealServer, HealthCheckOptions, LvsDirector, LvsDirectorPair } from '../lib';
 import { LvsConfig, RealServerConfig, StackConfig, defineStacks } from '../stacks';
 import { diffStack } from '../review/diff';
 import { lineDiff } from '../review/line-diff';
@@ -135,6 +135,12 @@ describe('mermaid diagram', () => {
     expect(buildReport(stack)).toContain(`| 192.168.115.110:80 | tcp | rr | none | 2 | ${label} |`);
     expect(buildReport(stack)).toContain('**`terraform_data.director_Keepalived`**');
     expect(mermaidOf(stack.topology!)).toContain(label);
+  });
+
+  test('a UDP check names the size of its datagram and whether it needs an answer', () => {
+    const udp = (healthCheck: HealthCheckOptions) => buildReport(stackOf('dr-stack', { stacks: { 'dr-stack': { service: { port: 53, protocol: 'udp', healthCheck } } } }));
+    expect(udp({ type: 'udp', payload: '6c76732d63646b7466', requireReply: true })).toContain('| keepalived: UDP datagram (9 bytes, answer required) every 5 s, timeout 3 s, 1 retry after 1 s |');
+    expect(udp({ type: 'udp' })).toContain('| keepalived: UDP datagram every 5 s, timeout 3 s, 1 retry after 1 s |');
   });
 
   test('a director pair: each director shows its VRRP side, in the report and the diagram', () => {

@@ -90,10 +90,10 @@ export interface IpvsService {
   readonly realServers: IpvsRealServer[];
 }
 
-/** What a health check does: an HTTP GET, a TCP connect, or a command run on the director. */
-export type HealthCheckType = 'http' | 'tcp' | 'command';
+/** What a health check does: an HTTP GET, a TCP connect, a UDP datagram, or a command run on the director. */
+export type HealthCheckType = 'http' | 'tcp' | 'udp' | 'command';
 /** Every health check type. */
-export const HEALTH_CHECK_TYPES: readonly HealthCheckType[] = ['http', 'tcp', 'command'];
+export const HEALTH_CHECK_TYPES: readonly HealthCheckType[] = ['http', 'tcp', 'udp', 'command'];
 
 /** A real server's health check, checked and with its defaults, as keepalived runs it (see `HealthCheckOptions`). */
 export interface HealthCheck {
@@ -104,7 +104,11 @@ export interface HealthCheck {
   readonly statusCodes?: string[];
   /** command: the program and its arguments; the real server's address and port are appended. */
   readonly command?: string;
-  /** http, tcp: the port connected to; absent: the real server's. */
+  /** udp: the datagram sent, as lower-case hex digits; absent: keepalived's own 32 bytes. */
+  readonly payload?: string;
+  /** udp: up only when the server answers within the timeout (otherwise up unless an ICMP error comes back). */
+  readonly requireReply?: boolean;
+  /** http, tcp, udp: the port checked; absent: the real server's. */
   readonly port?: number;
   readonly intervalSeconds: number;
   readonly timeoutSeconds: number;

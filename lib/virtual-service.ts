@@ -88,8 +88,11 @@ export interface VirtualServiceOptions {
 export interface HealthCheckOptions {
   /**
    * `'http'`: an HTTP GET of `path` answered with one of `statusCodes`;
-   * `'tcp'`: a TCP connect; `'command'`: `command` run on the director
-   * exits 0 (for UDP and SCTP services, which have no TCP port to connect to).
+   * `'tcp'`: a TCP connect (TCP services); `'udp'`: a UDP datagram
+   * (`payload`) to the server, which fails when an ICMP error such as port
+   * unreachable comes back, or with `requireReply` when no answer comes
+   * within `timeoutSeconds` (UDP services); `'command'`: `command` run on
+   * the director exits 0 (any service, SCTP's only check).
    */
   readonly type: HealthCheckType;
   /** http: the path requested, from `/`. @default '/' */
@@ -104,7 +107,20 @@ export interface HealthCheckOptions {
    * security refuses to run it otherwise).
    */
   readonly command?: string;
-  /** http, tcp: the port to connect to; required for firewall-mark services. @default - the real server's port */
+  /**
+   * udp: the datagram sent, 1 to 256 bytes as hex digits (a DNS query
+   * for the root's name servers: `'1234010000010000000000000000020001'`).
+   * @default - keepalived's own 32 bytes
+   */
+  readonly payload?: string;
+  /**
+   * udp: the server is up only while it answers the datagram within
+   * `timeoutSeconds`; without this, silence counts as up and only an ICMP
+   * error (no process on the port, host unreachable) as down.
+   * @default false
+   */
+  readonly requireReply?: boolean;
+  /** http, tcp, udp: the port to check; required for firewall-mark services. @default - the real server's port */
   readonly port?: number;
   /** Seconds between checks of a server, 1 to 86400. @default 5 */
   readonly intervalSeconds?: number;
@@ -350,15 +366,22 @@ function checkHealthCheck(scope: VirtualService, value: unknown): HealthCheck {
   only('path', ['http']);
   only('statusCodes', ['http']);
   only('command', ['command']);
-  only('port', ['http', 'tcp']);
-  if (type !== 'command' && scope.protocol !== undefined && scope.protocol !== 'tcp') {
-    fail(scope, 'healthCheck.type', `a ${scope.protocol.toUpperCase()} service has no TCP port to connect to; use a 'command' check`);
+  only('payload', ['udp']);
+  only('requireReply', ['udp']);
+  only('port', ['http', 'tcp', 'udp']);
+  // A firewall-mark service has no protocol of its own: its check's protocol is the user's choice.
+  const protocol = scope.protocol ?? (type === 'udp' ? 'udp' : 'tcp');
+  if (type === 'udp' && protocol !== 'udp') fail(scope, 'healthCheck.type', `a 'udp' check is for UDP services; this one is ${protocol.toUpperCase()}`);
+  if ((type === 'http' || type === 'tcp') && protocol !== 'tcp') {
+    fail(scope, 'healthCheck.type', `a ${protocol.toUpperCase()} service has no TCP port to connect to; use a ${protocol === 'udp' ? "'udp' or " : ''}'command' check`);
   }
   if (type !== 'command' && scope.fwmark !== undefined && o.port === undefined) fail(scope, 'healthCheck.port', 'is required for a firewall-mark service, whose real servers have no port');
   return {
     type,
     ...(type === 'http' ? { path: checkHttpPath(scope, o.path ?? '/'), statusCodes: checkStatusCodes(scope, o.statusCodes ?? [200]) } : {}),
     ...(type === 'command' ? { command: checkCommand(scope, o.command) } : {}),
+    ...(o.payload !== undefined ? { payload: checkPayload(scope, o.payload) } : {}),
+    ...(type === 'udp' ? { requireReply: checkBool(scope, 'healthCheck.requireReply', o.requireReply ?? false) } : {}),
     ...(o.port !== undefined ? { port: checkPort(scope, 'healthCheck.port', o.port) } : {}),
     intervalSeconds: checkInt(scope, 'healthCheck.intervalSeconds', o.intervalSeconds ?? 5, 1, 86400),
     timeoutSeconds: checkInt(scope, 'healthCheck.timeoutSeconds', o.timeoutSeconds ?? 3, 1, 3600),
@@ -398,6 +421,12 @@ function checkCommand(scope: VirtualService, value: unknown): string {
     fail(scope, 'healthCheck.command', `expected an absolute program path and arguments without quotes, #, !, braces, backslashes or control characters, got ${JSON.stringify(value)}`);
   }
   return command;
+}
+
+function checkPayload(scope: VirtualService, value: unknown): string {
+  const payload = checkString(scope, 'healthCheck.payload', value);
+  if (!/^([0-9a-fA-F]{2}){1,256}$/.test(payload)) fail(scope, 'healthCheck.payload', `expected 1 to 256 bytes as hex digits (two per byte, no spaces), got ${JSON.stringify(value)}`);
+  return payload.toLowerCase();
 }
 
 /** The persistence granularity as ipvsadm -Sn prints it: a prefix length 1-128 for IPv6, a contiguous dotted mask for IPv4. */

@@ -75,10 +75,22 @@ export function healthCheckLabel(s: IpvsService): string {
   const c = s.healthCheck;
   if (!c) return 'table step';
   const what =
-    c.type === 'http' ? `HTTP GET ${c.path} (${c.statusCodes!.join(', ')})` : c.type === 'tcp' ? 'TCP connect' : `command ${c.command}`;
+    c.type === 'http'
+      ? `HTTP GET ${c.path} (${c.statusCodes!.join(', ')})`
+      : c.type === 'tcp'
+        ? 'TCP connect'
+        : c.type === 'udp'
+          ? `UDP datagram${udpDetails(c)}`
+          : `command ${c.command}`;
   const port = c.port !== undefined ? ` port ${c.port}` : '';
   const retry = `${c.retries} ${c.retries === 1 ? 'retry' : 'retries'} after ${c.retryDelaySeconds} s`;
   return `keepalived: ${what}${port} every ${c.intervalSeconds} s, timeout ${c.timeoutSeconds} s, ${retry}${c.inhibitOnFailure ? ', weight 0 on failure' : ''}`;
+}
+
+/** ` (9 bytes, answer required)`: what a UDP check sends and needs, when not keepalived's defaults. */
+function udpDetails(c: NonNullable<IpvsService['healthCheck']>): string {
+  const details = [...(c.payload ? [`${c.payload.length / 2} bytes`] : []), ...(c.requireReply ? ['answer required'] : [])];
+  return details.length ? ` (${details.join(', ')})` : '';
 }
 
 /**

@@ -74,6 +74,8 @@ const SERVICE = objOf<Omit<VirtualServiceOptions, 'fwmark' | 'markRules'> & Requ
     // Numbers and 'from-to' ranges: the service checks each.
     statusCodes: custom<HealthCheckOptions['statusCodes']>(() => undefined),
     command: str(),
+    payload: str(),
+    requireReply: bool(),
     port: num(),
     intervalSeconds: num(),
     timeoutSeconds: num(),

@@ -127,6 +127,8 @@ function checker(c: HealthCheck, address: string, port: number): string[] {
       return block('HTTP_GET', [...block('url', [`path ${c.path}`, `status_code ${c.statusCodes!.join(' ')}`]), ...connect]);
     case 'tcp':
       return block('TCP_CHECK', connect);
+    case 'udp':
+      return block('UDP_CHECK', [...connect, ...(c.payload ? [`payload ${c.payload}`] : []), ...(c.requireReply ? ['require_reply'] : [])]);
     case 'command':
       return block('MISC_CHECK', [`misc_path "${c.command} ${address} ${port}"`, `misc_timeout ${c.timeoutSeconds}`, ...retry]);
   }
