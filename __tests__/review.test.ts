@@ -243,6 +243,40 @@ describe('diff against a previous synth', () => {
     expect(report).toContain('```diff\n');
   });
 
+  test('a service handed to keepalived, then its check changed', () => {
+    const checked = drWith([DR_WEB(1), DR_WEB(2)], { healthCheck: { type: 'http' } });
+    expect(diffTo(checked).cluster).toEqual(['owner table step → keepalived: HTTP GET / (200) every 5 s, timeout 3 s, 1 retry after 1 s on 192.168.115.110:80']);
+    const tcp = stackOf('dr-stack', drWith([DR_WEB(1), DR_WEB(2)], { healthCheck: { type: 'tcp', intervalSeconds: 2 } }));
+    expect(diffStack(stackOf('dr-stack', checked), tcp).cluster).toEqual([
+      'owner keepalived: HTTP GET / (200) every 5 s, timeout 3 s, 1 retry after 1 s → keepalived: TCP connect every 2 s, timeout 3 s, 1 retry after 1 s on 192.168.115.110:80',
+    ]);
+  });
+
+  test('a running director joining a pair, and a new service naming its owner', () => {
+    const cluster = (paired: boolean) => {
+      const stack = new TerraformStack(Testing.app(), 'ha');
+      const lb = (id: string, dip: string) => new LvsDirector(stack, id, { connection: { host: id }, interfaces: [{ name: 'ens33', address: `${dip}/24` }] });
+      const lb1 = lb('lb1', '10.0.0.10');
+      const web1 = new DrRealServer(stack, 'web1', { connection: { host: 'web1' }, dataInterface: { name: 'ens33', address: '10.0.0.11/24' } });
+      lb1.addService('http', { vip: '10.0.0.100' }).addRealServer(web1);
+      if (paired) {
+        lb1.addService('dns', { vip: '10.0.0.100', port: 53, protocol: 'udp', healthCheck: { type: 'udp' } }).addRealServer(web1);
+        new LvsDirectorPair(stack, 'pair', { directors: [lb1, lb('lb2', '10.0.0.9')], virtualRouterId: 51 });
+      }
+      return parseStack('ha', fullJson(stack));
+    };
+    expect(diffStack(cluster(false), cluster(true)).cluster).toEqual([
+      'lb1 no pair → pair with lb2: VRRP 51 (v2), priority 150, advertisements every 1 s by unicast to 10.0.0.9 on ens33, no preemption, connections synchronised, VIPs 10.0.0.100/32 on ens33',
+      'service 10.0.0.100:53/udp added on lb1 (udp, scheduler wlc, persistence none, owner keepalived: UDP datagram every 5 s, timeout 3 s, 1 retry after 1 s)',
+      'web1 added to 10.0.0.100:53/udp (DR, weight 1)',
+      'director lb2 added on host lb2:22',
+      'service 10.0.0.100:80 added on lb2 (tcp, scheduler wlc, persistence none, owner table step)',
+      'web1 added to 10.0.0.100:80 (DR, weight 1)',
+      'service 10.0.0.100:53/udp added on lb2 (udp, scheduler wlc, persistence none, owner keepalived: UDP datagram every 5 s, timeout 3 s, 1 retry after 1 s)',
+      'web1 added to 10.0.0.100:53/udp (DR, weight 1)',
+    ]);
+  });
+
   test('a new SSH address only updates the step in place', () => {
     const config = drWith([DR_WEB(1, { connection: { host: '10.0.0.12', port: 2212 } }), DR_WEB(2)]);
     expect(diffTo(config).cluster).toEqual([]);

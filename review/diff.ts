@@ -7,12 +7,14 @@ import { IpvsService } from '../lib/ipvs';
 import { Topology, TopologyDirector } from '../lib/topology';
 import {
   entryForwardingName,
+  healthCheckLabel,
   hostLabel,
   persistenceLabel,
   protocolLabel,
   realServerTarget,
   serviceLabel,
   shortName,
+  vrrpLabel,
 } from './labels';
 import { lineDiff } from './line-diff';
 import { splitLibrary } from '../lib/scripts/bundle';
@@ -53,6 +55,7 @@ function diffService(before: IpvsService, after: IpvsService, retired: Set<strin
   out.push(...changed('scheduler', before.scheduler, after.scheduler, where));
   out.push(...changed('persistence', persistenceLabel(before), persistenceLabel(after), where));
   out.push(...changed('one-packet scheduling', before.onePacket ? 'on' : 'off', after.onePacket ? 'on' : 'off', where));
+  out.push(...changed('owner', healthCheckLabel(before), healthCheckLabel(after), where));
   const old = byKey(before.realServers, (r) => r.server);
   const now = byKey(after.realServers, (r) => r.server);
   for (const [path, r] of now) {
@@ -80,7 +83,7 @@ function diffService(before: IpvsService, after: IpvsService, retired: Set<strin
 }
 
 function addedService(s: IpvsService, director: string): string[] {
-  const what = `${protocolLabel(s)}, scheduler ${s.scheduler}, persistence ${persistenceLabel(s)}`;
+  const what = `${protocolLabel(s)}, scheduler ${s.scheduler}, persistence ${persistenceLabel(s)}, owner ${healthCheckLabel(s)}`;
   return [
     `service ${serviceLabel(s)} added on ${director} (${what})`,
     ...s.realServers.map((r) => `${shortName(r.server)} added to ${serviceLabel(s)} (${entryForwardingName(r)}, weight ${r.weight})`),
@@ -95,6 +98,8 @@ function diffDirector(before: TopologyDirector, after: TopologyDirector, retired
   }
   const ifaces = (d: TopologyDirector) => d.interfaces.map((i) => `${i.name} ${i.address}`).join(', ');
   if (ifaces(before) !== ifaces(after)) out.push(`${name} interfaces ${ifaces(before)} → ${ifaces(after)}`);
+  const pair = (d: TopologyDirector) => (d.pair ? vrrpLabel(d.pair) : 'no pair');
+  if (pair(before) !== pair(after)) out.push(`${name} ${pair(before)} → ${pair(after)}`);
   const old = byKey(before.services, (s) => s.path);
   for (const s of after.services) {
     const was = old.get(s.path);
