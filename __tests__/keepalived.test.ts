@@ -188,7 +188,7 @@ describe('a director pair', () => {
     const byName = new Map(resourcesOf(pairStack({ advertIntervalSeconds: 2 }, { vip: '10.0.0.100' })).map((r) => [r.name, r]));
     const host = byName.get('lb1_Host')!;
     // Copied to lo where the single director held it, before the old generation's teardown deletes it from ens33.
-    expect(host.create).toMatch(/\nlvs_handover inet '10\.0\.0\.100\/32' 'ens33'\nlvs_begin teardown\n/);
+    expect(host.create).toMatch(/\nlvs_handover inet '10\.0\.0\.100\/32' 'ens33'\n(?:lvs_\w+_keep .*\n)*lvs_begin teardown\n/);
     expect(host.createBeforeDestroy).toBe(true);
     const up = byName.get('lb1_Keepalived')!.files['/var/lib/lvs-cdktf/s-lb1-keepalived/up.sh'];
     // Dropped once keepalived holds it: within four intervals and start-up.
@@ -231,6 +231,10 @@ describe('a director pair', () => {
     const web1 = topologyOf(fullJson(stack), 's')!.realServers[0];
     expect(web1.gateway).toBe('10.1.0.1');
     expect(configTest('nat-pair', conf, ['ens33', 'ens34'])).toEqual({ status: 0, output: '' });
+    // A director that was serving answers for the gateway too while keepalived starts; the servers move to it after both directors' Host steps.
+    const byName = new Map(resourcesOf(stack).map((r) => [r.name, r]));
+    expect(byName.get('lb1_Host')!.create).toMatch(/\nlvs_handover inet '10\.0\.0\.100\/32' 'ens33'\nlvs_handover_gateway '10\.1\.0\.1\/32'\n(?:lvs_\w+_keep .*\n)*lvs_begin teardown\n/);
+    expect(byName.get('web1_Host')!.body.depends_on).toEqual(expect.arrayContaining(['terraform_data.lb1_Host', 'terraform_data.lb2_Host']));
   });
 
   it('keepalived -t refuses an advertisement interface the host does not have', () => {

@@ -1,10 +1,10 @@
 import { execFileSync, spawnSync } from 'child_process';
-import { existsSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'fs';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync, readdirSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { ResourceKind } from '../lib';
 import { applyScript, renderBundle } from '../lib/scripts/bundle';
-import { composeFragments, sysctlFragment, sysctlKey } from '../lib/scripts/host';
+import { composeFragments, defaultRouteHandover, sysctlFragment, sysctlHandover, sysctlKey } from '../lib/scripts/host';
 import { IpvsRealServer, IpvsService, renderRules, serviceKey } from '../lib/ipvs';
 import { ipvsTableFragment } from '../lib/scripts/table';
 import { RealServerSpec, directorBase, drRealServerSettings, natRealServerSettings, realServerRole, tunRealServerSettings } from '../lib/scripts/roles';
@@ -201,7 +201,7 @@ lvs_announce ens33 192.168.115.110 192.168.115.120`], { encoding: 'utf8' });
     expect(other.stderr).toMatch(/no arping from iputils, so 192.168.115.110 192.168.115.120 not announced on ens33/);
   });
 
-  it('a VIP handed to keepalived stays on lo through the teardown and goes once keepalived holds it, or after the bound', () => {
+  it('a VIP handed to keepalived (and a NAT pair\'s gateway) stays on lo through the teardown and goes once keepalived holds it, or after the bound', () => {
     const dir = mkdtempSync(join(tmpdir(), 'lvs-handover-'));
     for (const d of ['bin', 'state']) mkdirSync(join(dir, d));
     const addrs = join(dir, 'addresses');
@@ -213,27 +213,74 @@ lvs_announce ens33 192.168.115.110 192.168.115.120`], { encoding: 'utf8' });
     );
     const run = (script: string) => spawnSync('sh', ['-eu', '-c', `PATH=${sq(join(dir, 'bin'))}:/usr/bin:/bin\n${LIBRARY}\nowner=o dir=${sq(join(dir, 'state'))}\n${script}`], { encoding: 'utf8' });
     const held = () => readFileSync(addrs, 'utf8').trim().split('\n').filter(Boolean).sort();
-    const release = (seconds: number) => run(`lvs_handover_release ${sq(join(dir, 'state'))} ${seconds} '10.0.0.100/32 ens33'`);
+    const release = (seconds: number) => run(`lvs_handover_release ${sq(join(dir, 'state'))} ${seconds} '10.0.0.100/32 ens33\n10.1.0.1/24 ens34'`);
+    const handover = "lvs_handover inet 10.0.0.100/32 ens33; lvs_handover_gateway '10.1.0.1/32'";
 
+    // Already a pair's: keepalived holds the VIP, no generation of this step brought it up, none takes it down.
     writeFileSync(addrs, 'ens33 inet 10.0.0.100/32\n');
-    expect(run('lvs_handover inet 10.0.0.100/32 ens33; lvs_handover inet 10.0.0.100/32 ens33')).toMatchObject({ status: 0, stderr: '' });
-    expect(held()).toEqual(['ens33 inet 10.0.0.100/32', 'lo inet 10.0.0.100/32']);
-    // The old generation's teardown deletes it from ens33; keepalived, master, adds it back.
-    writeFileSync(addrs, 'lo inet 10.0.0.100/32\nens33 inet 10.0.0.100/32\n');
-    expect(release(30)).toMatchObject({ status: 0, stderr: '' });
+    expect(run(handover)).toMatchObject({ status: 0, stderr: '' });
     expect(held()).toEqual(['ens33 inet 10.0.0.100/32']);
+    // A single director's, joining a pair: the old generation brought the VIP up (and would take it down).
+    writeFileSync(join(dir, 'state', 'addr-ens33-10.0.0.100_32'), 'ours\n');
+    expect(run(`${handover}; ${handover}`)).toMatchObject({ status: 0, stderr: '' });
+    expect(held()).toEqual(['ens33 inet 10.0.0.100/32', 'lo inet 10.0.0.100/32', 'lo inet 10.1.0.1/32']);
+    // The old generation's teardown deletes it from ens33; keepalived, master, adds it back, and the gateway.
+    writeFileSync(addrs, 'lo inet 10.0.0.100/32\nlo inet 10.1.0.1/32\nens33 inet 10.0.0.100/32\nens34 inet 10.1.0.1/24\n');
+    expect(release(30)).toMatchObject({ status: 0, stderr: '' });
+    expect(held()).toEqual(['ens33 inet 10.0.0.100/32', 'ens34 inet 10.1.0.1/24']);
     expect(existsSync(join(dir, 'state', 'handover'))).toBe(false);
 
     // keepalived never takes it here (its peer is master): the copy goes after the bound, saying so.
+    writeFileSync(addrs, 'ens33 inet 10.0.0.100/32\n');
     run('lvs_handover inet 10.0.0.100/32 ens33');
     writeFileSync(addrs, 'lo inet 10.0.0.100/32\n');
     const late = release(1);
     expect(late.status).toBe(0);
-    expect(late.stderr).toMatch(/keepalived holds not 10\.0\.0\.100\/32 after 1 s/);
+    expect(late.stderr).toMatch(/keepalived holds not 10\.0\.0\.100\/32 10\.1\.0\.1\/24 after 1 s/);
     expect(held()).toEqual([]);
     // Nothing handed over: release returns at once, also from a destroy (lvs_remove).
     expect(release(30)).toMatchObject({ status: 0, stderr: '' });
     expect(libraryFunction('lvs_remove')).toMatch(/^\s*lvs_handover_release "\$dir" 0 ''\n\s*sh "\$dir\/down.sh"/m);
+  });
+
+  it('sysctls handed to the next generation keep their values through the teardown; a destroy puts back those from before the first apply', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lvs-sysctl-'));
+    for (const d of ['bin', 'state']) mkdirSync(join(dir, d));
+    const values = join(dir, 'values');
+    // sysctl over a file of KEY=VALUE lines: -n KEY reads, -q -w KEY=VALUE writes.
+    writeFileSync(
+      join(dir, 'bin', 'sysctl'),
+      `#!/bin/sh\nf=${sq(values)}\nif [ "$1" = -n ]; then awk -F= -v k="$2" '$1 == k { print $2 }' "$f"; exit; fi\nk=\${3%%=*}; grep -v "^$k=" "$f" > "$f.new" || true; echo "$3" >> "$f.new"; mv "$f.new" "$f"\n`,
+      { mode: 0o755 },
+    );
+    const run = (script: string) => spawnSync('sh', ['-eu', '-c', `PATH=${sq(join(dir, 'bin'))}:/usr/bin:/bin\n${LIBRARY}\nowner=o dir=${sq(join(dir, 'state'))}\n${script}`], { encoding: 'utf8' });
+    const now = () => Object.fromEntries(readFileSync(values, 'utf8').trim().split('\n').map((l) => l.split('=')));
+    const dropIn = join(dir, 'drop-in.conf');
+    writeFileSync(values, 'a=0\nb=0\nc=0\n');
+    expect(run(`lvs_sysctl_record a b; sysctl -q -w a=1; sysctl -q -w b=1`)).toMatchObject({ status: 0, stderr: '' });
+    // The next generation sets a (and c, new); b it no longer sets.
+    expect(run(`${sysctlHandover([['a', 1], ['c', 1]])}; lvs_sysctl_restore ${sq(dropIn)}; lvs_sysctl_record a c; sysctl -q -w c=1`)).toMatchObject({ status: 0, stderr: '' });
+    expect(now()).toEqual({ a: '1', b: '0', c: '1' });
+    expect(run(`lvs_sysctl_restore ${sq(dropIn)}`)).toMatchObject({ status: 0, stderr: '' });
+    expect(now()).toEqual({ a: '0', b: '0', c: '0' });
+    expect(existsSync(join(dir, 'state', 'sysctl.orig'))).toBe(false);
+  });
+
+  it('a default route handed to the next generation stays through the teardown, with the record of the one before', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lvs-route-'));
+    for (const d of ['bin', 'state']) mkdirSync(join(dir, d));
+    const calls = join(dir, 'calls');
+    // ip that shows the default route of the time before the first apply and logs every change.
+    writeFileSync(join(dir, 'bin', 'ip'), `#!/bin/sh\ncase "$*" in\n"-4 route show default") echo 'default via 10.9.0.1 dev eth1' ;;\n*) echo "$*" >> ${sq(calls)} ;;\nesac\n`, { mode: 0o755 });
+    const run = (script: string) => spawnSync('sh', ['-eu', '-c', `PATH=${sq(join(dir, 'bin'))}:/usr/bin:/bin\n${LIBRARY}\nowner=o dir=${sq(join(dir, 'state'))}\n${script}`], { encoding: 'utf8' });
+    const changes = () => (existsSync(calls) ? readFileSync(calls, 'utf8').trim().split('\n') : []);
+    const teardown = "lvs_default_route_restore -4 '10.1.0.1' 'eth0'";
+    expect(run('lvs_default_route_record -4')).toMatchObject({ status: 0, stderr: '' });
+    expect(run(`${defaultRouteHandover('10.1.0.2')}; ${teardown}; lvs_default_route_record -4`)).toMatchObject({ status: 0, stderr: '' });
+    expect(changes()).toEqual([]);
+    // The record still names the route before the first apply: a destroy puts that one back.
+    expect(run(teardown)).toMatchObject({ status: 0, stderr: '' });
+    expect(changes()).toEqual(['-4 route del default via 10.1.0.1 dev eth0', '-4 route replace default via 10.9.0.1 dev eth1']);
   });
 
   it('compose keeps prepare/up in order and runs down in reverse', () => {
@@ -581,8 +628,9 @@ describe('default routes of a dual-stack NAT server', () => {
 
 describe('web server restore', () => {
   // down.sh as a bundle writes it, run the way teardown and destroy run it (only its dir
-  // set), with /var/lib and /run private and systemctl a stub whose unit ends `after` once stopped.
-  const restore = (before: string, after: string) => {
+  // set), with /var/lib and /run private and systemctl a stub whose unit ends `after` once stopped;
+  // `keep`: the next generation's web server, handed over first (lvs_web_server_keep).
+  const restore = (before: string, after: string, keep?: string) => {
     const t = mkdtempSync(join(tmpdir(), 'lvs-web-'));
     const state = join(t, 'lib', 'lvs-cdktf', 'o');
     for (const d of [state, join(t, 'bin'), join(t, 'www')]) mkdirSync(d, { recursive: true });
@@ -597,8 +645,10 @@ describe('web server restore', () => {
       `#!/bin/sh\necho "$*" >> ${sq(calls)}\ncase "$1" in\n  stop) touch ${sq(join(t, 'stopped'))} ;;\n  is-active) if [ -e ${sq(join(t, 'stopped'))} ]; then echo ${after}; exit 3; fi; echo active ;;\nesac\n`,
       { mode: 0o755 },
     );
-    const res = spawnSync('unshare', ['-m', 'sh', '-c', `mount --bind ${sq(join(t, 'lib'))} /var/lib && mount -t tmpfs none /run && mkdir -p /run/systemd/system && PATH=${sq(join(t, 'bin'))}:$PATH sh ${sq(join(t, 'down.sh'))}`], { encoding: 'utf8' });
-    return { status: res.status, stderr: res.stderr, calls: readFileSync(calls, 'utf8').trim().split('\n') };
+    writeFileSync(calls, '');
+    const handover = keep ? `sh -euc '. /var/lib/lvs-cdktf/o/lib.sh; dir=/var/lib/lvs-cdktf/o; lvs_web_server_keep ${keep}' && ` : '';
+    const res = spawnSync('unshare', ['-m', 'sh', '-c', `mount --bind ${sq(join(t, 'lib'))} /var/lib && mount -t tmpfs none /run && mkdir -p /run/systemd/system && export PATH=${sq(join(t, 'bin'))}:$PATH && ${handover}sh ${sq(join(t, 'down.sh'))}`], { encoding: 'utf8' });
+    return { status: res.status, stderr: res.stderr, calls: readFileSync(calls, 'utf8').trim().split('\n').filter(Boolean), state: readdirSync(state).sort() };
   };
 
   it('clears a failed state its own stop caused, saying so, and leaves a unit that was failed before as it was', () => {
@@ -607,6 +657,13 @@ describe('web server restore', () => {
     expect(ours.calls).toEqual(['stop apache2', 'is-active apache2', 'reset-failed apache2']);
     expect(ours.stderr).toContain('lvs-cdktf: apache2 failed on its stop (journalctl -u apache2); clearing its failed state');
     expect(restore('failed', 'failed').calls).toEqual(['stop apache2']);
-    expect(restore('inactive', 'inactive')).toEqual({ status: 0, stderr: '', calls: ['stop apache2', 'is-active apache2'] });
+    expect(restore('inactive', 'inactive')).toMatchObject({ status: 0, stderr: '', calls: ['stop apache2', 'is-active apache2'] });
+  });
+
+  it('leaves the web server serving, and recorded, when the next generation runs the same one; another one it restores', () => {
+    const kept = restore('inactive', 'inactive', 'httpd');
+    expect(kept).toMatchObject({ status: 0, stderr: '', calls: [] });
+    expect(kept.state).toEqual(['lib.sh', 'web.docroot', 'web.recorded', 'web.service', 'web.was-stopped']);
+    expect(restore('inactive', 'inactive', 'nginx')).toMatchObject({ status: 0, calls: ['stop apache2', 'is-active apache2'], state: ['lib.sh'] });
   });
 });

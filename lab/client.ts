@@ -487,20 +487,20 @@ export function pairApp(p: PairLab): string {
     return `new LvsDirector(stack, '${id}', { connection: at(${d.port}), interfaces: [{ name: '${p.dev}', address: '${d.address}' }${inside}], drainSeconds: 60 })`;
   };
   const server = { nat: 'NatRealServer', dr: 'DrRealServer', tun: 'TunRealServer' }[p.forwarding];
-  const gateway = p.gateway ? `gateway: '${p.gateway.split('/')[0]}', ` : '';
   return [
     "const pairOptions = JSON.parse(process.env.LVS_PAIR ?? '{}');",
     `const check = JSON.parse(process.env.LVS_CHECK ?? '{ "intervalSeconds": 1, "timeoutSeconds": 1, "retries": 1, "retryDelaySeconds": 1 }');`,
     `const d1 = ${director('director', p.directors[0])};`,
     `const web = d1.addService('web', { vip: '${p.vip}', scheduler: 'rr', healthCheck: { type: 'http', ...check } });`,
-    // LVS_SINGLE=1: the first director on its own, as before a second one joins it.
+    // LVS_SINGLE=1: the first director on its own, as before a second one joins it. NAT servers
+    // added after the pair take its floating gateway, without it the director's address.
     "if (process.env.LVS_SINGLE !== '1') {",
     `  const d2 = ${director('director2', p.directors[1])};`,
     `  new LvsDirectorPair(stack, 'pair', { directors: [d1, d2], virtualRouterId: 60, ${p.gateway ? `gateway: '${p.gateway}', ` : ''}...pairOptions });`,
     '}',
     ...p.webs.map(
       (w, i) =>
-        `web.addRealServer(new ${server}(stack, 'web${i + 1}', { connection: at(${w.port}), dataInterface: { name: '${p.webDev}', address: '${w.address}' }, ${gateway}webServer: { kind: '${p.webServer}' } }));`,
+        `web.addRealServer(new ${server}(stack, 'web${i + 1}', { connection: at(${w.port}), dataInterface: { name: '${p.webDev}', address: '${w.address}' }, webServer: { kind: '${p.webServer}' } }));`,
     ),
   ].join('\n');
 }

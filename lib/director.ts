@@ -201,6 +201,7 @@ export class LvsDirector extends ConfiguredHost {
       vips: this.pairing ? [] : this.vipAddresses(),
       // Where a single director held them: one that joins a pair keeps serving them until keepalived holds them.
       handover: this.pairing ? this.vipAddresses() : [],
+      gatewayHandover: this.pairing?.pair._settings.gateway?.address,
       kernel: this.tunables,
       markProtocols: [...new Set(this.services.flatMap((s) => s.marks.map((m) => m.protocol)))],
       ipv6: this.services.some((s) => (s.vip ?? '').includes(':')),
@@ -290,10 +291,12 @@ export class LvsDirector extends ConfiguredHost {
   }
 
   /** @internal see {@link ServiceOwner} */
-  public _tableAfter(server: RealServer): void {
+  public _order(server: RealServer): void {
     this.servers.add(server);
     this.servicesStep!.runsAfter(server.host);
     this.keepalivedStep?.runsAfter(server.host);
+    // Its new gateway answers first: a director joining a pair keeps the floating one local (lvs_handover_gateway).
+    if (server.forwarding === 'nat') server.host.runsAfter(this.host);
   }
 
   /** The table step's chain for the marking rules. */

@@ -169,8 +169,8 @@ export interface ServiceOwner extends IConstruct {
   readonly _addresses: Cidr[];
   /** VIPs of the director's services. */
   _vips(): (string | undefined)[];
-  /** Orders the director's table step after the host step of `server`. */
-  _tableAfter(server: RealServer): void;
+  /** Orders the director's table steps after the host step of `server`, and a NAT server's host step after the director's (replies route through it). */
+  _order(server: RealServer): void;
   /** The other director of this one's pair, if it is in one. */
   readonly _peer?: ServiceOwner;
 }
@@ -263,7 +263,7 @@ export class VirtualService extends Construct {
     const taken = [server.address, server.ipv6Address].find((a) => a !== undefined && owner._vips().includes(a));
     if (taken) fail(this, field, `${taken} is a VIP of director ${owner.node.path}; a real server needs an address of its own`);
     server._attach(this.vip, this.ipv6, owner._addresses, field);
-    owner._tableAfter(server);
+    owner._order(server);
   }
 
   /** One director, or the two of a pair: the owners a NAT service may have (its servers' gateway floats between a pair). */

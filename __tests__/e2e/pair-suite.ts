@@ -1,6 +1,6 @@
 /**
- * The director pair suite, run on one lab cluster by director-pair (DR) and
- * nat-director-pair (NAT): two directors on one LAN, VRRP by keepalived
+ * The director pair suite, run on one lab cluster by director-pair (DR),
+ * nat-director-pair (NAT) and tun-director-pair (TUN): two directors on one LAN, VRRP by keepalived
  * over the lab's bridge, a health-checked service, the load loop and slow
  * downloads from the client: the active director's data link cut, its
  * return, a power cut of the other, a configuration its host refuses, and
@@ -113,8 +113,11 @@ export function pairSuite(p: PairLab, options: { readonly join?: boolean } = {})
         expect(l.failed).toEqual([]);
         expect(downloads).toEqual([`200 ${SIZE}`]);
         expect(holders()).toEqual([DIRECTORS[0]]);
-        // The copy on lo that kept the VIP local while keepalived started is gone.
-        expect(sh(DIRECTORS[0], 'ip -o addr show dev lo')).not.toContain(` ${VIP}/32 `);
+        // The copy on lo that kept the VIP (NAT: and the gateway) local while keepalived started is gone.
+        const lo = sh(DIRECTORS[0], 'ip -o addr show dev lo');
+        for (const a of [VIP, ...(p.gateway ? [p.gateway.split('/')[0]] : [])]) expect(lo).not.toContain(` ${a}/32 `);
+        // NAT: the real servers moved their default route to the floating gateway.
+        if (p.gateway) for (const h of WEBS) expect(sh(h, 'ip -4 route show default')).toContain(`via ${p.gateway.split('/')[0]} `);
         expectServing();
       });
     } else {

@@ -49,6 +49,11 @@ export function sysctlFragment(owner: string, settings: SysctlSetting[], alsoRec
   };
 }
 
+/** What a generation that also sets `settings` hands over: they stay through the teardown (lvs_sysctl_keep). */
+export function sysctlHandover(settings: SysctlSetting[]): string {
+  return `lvs_sysctl_keep ${settings.map(([k]) => sq(k)).join(' ')}`;
+}
+
 /**
  * Kernel modules: loaded now and at boot (modules-load.d). Which modules were
  * loaded before the first apply is recorded; the final destroy unloads those
@@ -182,12 +187,22 @@ export function routeFragment(destination: string, dev: string): Fragment {
  * were default before the first apply are recorded and put back by `down`.
  */
 export function defaultRouteFragment(gateway: string, dev: string): Fragment {
-  const fam = gateway.includes(':') ? '-6' : '-4';
+  const fam = routeFamily(gateway);
   return {
     prepare: `lvs_default_route_record ${fam}`,
     up: `ip ${fam} route replace default via ${sq(gateway)} dev ${sq(dev)}`,
     down: `lvs_default_route_restore ${fam} ${sq(gateway)} ${sq(dev)}`,
   };
+}
+
+/** What a generation that also routes by `gateway` hands over: the default route stays through the teardown (lvs_default_route_keep). */
+export function defaultRouteHandover(gateway: string): string {
+  return `lvs_default_route_keep ${routeFamily(gateway)}`;
+}
+
+/** `ip`'s family option for an address: `-4` or `-6`. */
+function routeFamily(address: string): string {
+  return address.includes(':') ? '-6' : '-4';
 }
 
 /** The name of an owner's chains in the mangle table: within iptables' 28 characters with its -a/-b suffix, whatever the owner. */
@@ -278,4 +293,9 @@ export type WebServerKind = 'nginx' | 'httpd';
  */
 export function webServerFragment(kind: WebServerKind, page: string): Fragment {
   return { prepare: `lvs_web_server ${kind} ${sq(page)}`, down: 'lvs_web_server_restore' };
+}
+
+/** What a generation that also runs `kind` hands over: the web server keeps serving through the teardown (lvs_web_server_keep). */
+export function webServerHandover(kind: WebServerKind): string {
+  return `lvs_web_server_keep ${kind}`;
 }

@@ -141,20 +141,35 @@ lvs_modules_restore() {
   rm -f "$dir/modules.orig" "$dir/modules.ours"
 }
 
-# lvs_sysctl_record KEY...: the values before the first apply, for down.
+# lvs_sysctl_record KEY...: each key's value before the first apply that
+# set it, for down (a key a teardown kept is recorded already).
 lvs_sysctl_record() {
-  if [ ! -f "$dir/sysctl.orig" ]; then
-    printf '%s\n' "$@" | while read -r key; do printf '%s=%s\n' "$key" "$(sysctl -n "$key")"; done > "$dir/sysctl.orig.new"
-    mv "$dir/sysctl.orig.new" "$dir/sysctl.orig"
-  fi
+  # Past the teardown it was for (or none ran): a later teardown or destroy restores every key.
+  rm -f "$dir/sysctl.keep"
+  touch "$dir/sysctl.orig"
+  printf '%s\n' "$@" | while read -r key; do
+    awk -F= -v k="$key" '$1 == k { f = 1 } END { exit !f }' "$dir/sysctl.orig" || printf '%s=%s\n' "$key" "$(sysctl -n "$key")" >> "$dir/sysctl.orig"
+  done
+}
+
+# lvs_sysctl_keep KEY...: a handover. The next generation sets these keys
+# too: the teardown leaves their values (and the record of those before) to
+# it, instead of putting them back for a moment (a NAT director's
+# ip_forward, a DR server's ARP settings).
+lvs_sysctl_keep() {
+  if [ -f "$dir/sysctl.orig" ]; then printf '%s\n' "$@" > "$dir/sysctl.keep"; fi
 }
 
 # lvs_sysctl_restore DROP_IN
 lvs_sysctl_restore() {
   rm -f "$1"
   if [ -f "$dir/sysctl.orig" ]; then
-    while IFS='=' read -r key value; do sysctl -q -w "$key=$value" || true; done < "$dir/sysctl.orig"
-    rm -f "$dir/sysctl.orig"
+    touch "$dir/sysctl.keep"
+    while IFS='=' read -r key value; do
+      if grep -qxF "$key" "$dir/sysctl.keep"; then printf '%s=%s\n' "$key" "$value"; else sysctl -q -w "$key=$value" >&2 || true; fi
+    done < "$dir/sysctl.orig" > "$dir/sysctl.kept"
+    rm -f "$dir/sysctl.orig" "$dir/sysctl.keep"
+    if [ -s "$dir/sysctl.kept" ]; then mv "$dir/sysctl.kept" "$dir/sysctl.orig"; else rm -f "$dir/sysctl.kept"; fi
   fi
 }
 
@@ -225,9 +240,14 @@ lvs_has_address() {
   ip -o addr show dev "$1" | grep -qF " $2 $3 "
 }
 
+# lvs_address_file DEV CIDR: where lvs_address_record keeps its answer.
+lvs_address_file() {
+  echo "$dir/addr-$1-$(echo "$2" | tr '/:' '__')"
+}
+
 # lvs_address_record DEV FAMILY CIDR: whether the address was there before.
 lvs_address_record() {
-  rec="$dir/addr-$1-$(echo "$3" | tr '/:' '__')"
+  rec=$(lvs_address_file "$1" "$3")
   [ -f "$rec" ] || { if lvs_has_address "$1" "$2" "$3"; then echo keep; else echo ours; fi > "$rec"; }
 }
 
@@ -246,7 +266,7 @@ lvs_address_up() {
 
 # lvs_address_restore DEV FAMILY CIDR: removes the address only if it was ours.
 lvs_address_restore() {
-  rec="$dir/addr-$1-$(echo "$3" | tr '/:' '__')"
+  rec=$(lvs_address_file "$1" "$3")
   if [ "$(cat "$rec" 2>/dev/null)" = ours ] && lvs_has_address "$1" "$2" "$3"; then ip addr del "$3" dev "$1"; fi
   rm -f "$rec"
 }
@@ -274,6 +294,8 @@ lvs_announce() {
 # lvs_default_route_record FAMILY ("-4" or "-6"): the default routes before the first apply.
 lvs_default_route_record() {
   rec=$(lvs_default_route_file "$1")
+  # Past the teardown it was for (or none ran): a later teardown or destroy restores again.
+  rm -f "$rec.keep"
   if [ ! -f "$rec" ]; then
     ip "$1" route show default > "$rec.new"
     mv "$rec.new" "$rec"
@@ -285,10 +307,20 @@ lvs_default_route_file() {
   if [ "$1" = -6 ]; then echo "$dir/default-route-6.orig"; else echo "$dir/default-route.orig"; fi
 }
 
+# lvs_default_route_keep FAMILY: a handover. The next generation routes
+# through a gateway too, and replaces the default route in one step: the
+# teardown leaves the route (and the record of the one before) to it, so that
+# replies never go without a route meanwhile.
+lvs_default_route_keep() {
+  rec=$(lvs_default_route_file "$1")
+  if [ -f "$rec" ]; then touch "$rec.keep"; fi
+}
+
 # lvs_default_route_restore FAMILY GATEWAY DEV
 lvs_default_route_restore() {
-  ip "$1" route del default via "$2" dev "$3" 2>/dev/null || true
   rec=$(lvs_default_route_file "$1")
+  if [ -f "$rec.keep" ]; then rm -f "$rec.keep"; return 0; fi
+  ip "$1" route del default via "$2" dev "$3" 2>/dev/null || true
   if [ -f "$rec" ]; then
     # shellcheck disable=SC2086 # each recorded line is an `ip route` argument list
     while read -r route; do [ -z "$route" ] || ip "$1" route replace $route || true; done < "$rec"
@@ -296,9 +328,8 @@ lvs_default_route_restore() {
   fi
 }
 
-# lvs_web_server KIND PAGE: installs and starts nginx or httpd (apache2 on
-# Debian) serving PAGE, recording first what lvs_web_server_restore puts back.
-lvs_web_server() {
+# lvs_web_service KIND: sets svc and docroot, the service and page directory of nginx or httpd here.
+lvs_web_service() {
   if [ "$1" = nginx ]; then
     svc=nginx
     if [ "$(lvs_os_family)" = debian ]; then docroot=/var/www/html; else docroot=/usr/share/nginx/html; fi
@@ -306,6 +337,22 @@ lvs_web_server() {
     if [ "$(lvs_os_family)" = debian ]; then svc=apache2; else svc=httpd; fi
     docroot=/var/www/html
   fi
+}
+
+# lvs_web_server_keep KIND: a handover. When the generation being replaced
+# serves the same web server, its teardown leaves it serving (and recorded)
+# for this one, instead of putting the old page back and stopping it.
+lvs_web_server_keep() {
+  lvs_web_service "$1"
+  if [ -f "$dir/web.recorded" ] && [ "$(cat "$dir/web.service")" = "$svc" ]; then touch "$dir/web.keep"; fi
+}
+
+# lvs_web_server KIND PAGE: installs and starts nginx or httpd (apache2 on
+# Debian) serving PAGE, recording first what lvs_web_server_restore puts back.
+lvs_web_server() {
+  # Past the teardown it was for (or none ran): a later teardown or destroy restores again.
+  rm -f "$dir/web.keep"
+  lvs_web_service "$1"
   command -v "$svc" >/dev/null 2>&1 || lvs_install "$svc"
   if [ ! -f "$dir/web.recorded" ]; then
     echo "$svc" > "$dir/web.service"
@@ -322,7 +369,8 @@ lvs_web_server() {
     touch "$dir/web.recorded"
   fi
   mkdir -p "$docroot"
-  printf '%s\n' "$2" > "$docroot/index.html"
+  # Replaced whole: a request meanwhile gets the old page or the new one, never an empty one.
+  printf '%s\n' "$2" | lvs_write "$docroot/index.html" 0644
   # is-enabled/is-active first: enable reloads systemd (seconds on a busy host) even when nothing changes.
   if lvs_systemd; then
     systemctl is-enabled --quiet "$svc" 2>/dev/null || systemctl enable --quiet --no-reload "$svc"
@@ -334,6 +382,7 @@ lvs_web_server() {
 
 # lvs_web_server_restore: the page, and the service's enabled and running state, as recorded.
 lvs_web_server_restore() {
+  if [ -f "$dir/web.keep" ]; then rm -f "$dir/web.keep"; return 0; fi
   if [ -f "$dir/web.recorded" ]; then
     svc=$(cat "$dir/web.service"); docroot=$(cat "$dir/web.docroot")
     if [ -f "$dir/web.index.orig" ]; then cp -p "$dir/web.index.orig" "$docroot/index.html"; else rm -f "$docroot/index.html"; fi
@@ -621,12 +670,26 @@ lvs_keepalived_down() {
 # ARP for it on its LAN. The Keepalived step drops the copy once keepalived
 # holds the VIP.
 
-# lvs_handover FAMILY CIDR DEV: before the Host step's teardown deletes the VIP from DEV.
+# lvs_handover FAMILY CIDR DEV: before the Host step's teardown deletes the
+# VIP from DEV, which only a generation that brought it up does (a single
+# director's); one that keepalived already holds stays as it is.
 lvs_handover() {
   mkdir -p "$dir"
-  if lvs_has_address "$3" "$1" "$2" && ! lvs_has_address lo "$1" "$2"; then
+  if [ "$(cat "$(lvs_address_file "$3" "$2")" 2>/dev/null)" = ours ] && lvs_has_address "$3" "$1" "$2" && ! lvs_has_address lo "$1" "$2"; then
     ip addr add "$2" dev lo
     echo "$1 $2" >> "$dir/handover"
+  fi
+}
+
+# lvs_handover_gateway CIDR: after the VIPs' lvs_handover. A director that
+# was serving (it handed over a VIP) answers for the NAT pair's floating
+# gateway too, from a copy on lo, until keepalived holds it: its real
+# servers move their default route to that address before keepalived starts.
+lvs_handover_gateway() {
+  [ -s "$dir/handover" ] || return 0
+  if ! lvs_has_address lo inet "$1"; then
+    ip addr add "$1" dev lo
+    echo "inet $1" >> "$dir/handover"
   fi
 }
 
@@ -637,12 +700,12 @@ lvs_handover_release() {
   [ -s "$1/handover" ] || return 0
   waited=0 missing=
   while [ "$waited" -lt "$2" ]; do
-    missing=$(printf '%s\n' "$3" | while read -r cidr dev; do [ -z "$cidr" ] || lvs_has_address "$dev" inet "$cidr" || echo "$cidr"; done)
+    missing=$(printf '%s\n' "$3" | while read -r cidr dev; do [ -z "$cidr" ] || lvs_has_address "$dev" inet "$cidr" || printf '%s ' "$cidr"; done)
     [ -n "$missing" ] || break
     sleep 1
     waited=$((waited + 1))
   done
-  if [ -n "$missing" ]; then echo "lvs-cdktf: $(hostname): keepalived holds not $missing after $2 s (its peer is master?); the VIP copies on lo go now" >&2; fi
+  if [ -n "$missing" ]; then echo "lvs-cdktf: $(hostname): keepalived holds not ${missing% } after $2 s (its peer is master?); the VIP copies on lo go now" >&2; fi
   while read -r fam cidr; do
     if lvs_has_address lo "$fam" "$cidr"; then ip addr del "$cidr" dev lo; fi
   done < "$1/handover"

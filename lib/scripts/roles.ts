@@ -14,6 +14,8 @@ import {
   announceFragment,
   composeFragments,
   defaultRouteFragment,
+  defaultRouteHandover,
+  sysctlHandover,
   fouPortFragment,
   ipvsTimeoutsFragment,
   linkUpFragment,
@@ -27,6 +29,7 @@ import {
   chainNameOf,
   hostPrefix,
   webServerFragment,
+  webServerHandover,
 } from './host';
 import { Forwarding, IpvsTimeouts, Protocol, Tunnel } from '../ipvs';
 import { sq } from './shell';
@@ -50,6 +53,12 @@ export interface DirectorBaseSpec {
    * director held them until now, kept local while keepalived starts (lvs_handover).
    */
   readonly handover: AddressSpec[];
+  /**
+   * A NAT pair's floating gateway (an address): a director that handed
+   * over a VIP (it was serving) also answers for it while keepalived starts,
+   * as its real servers move their default route to it (lvs_handover_gateway).
+   */
+  readonly gatewayHandover?: string;
   /** IPVS kernel settings. */
   readonly kernel: IpvsKernelSpec;
   /** Protocols of the traffic the director marks for firewall-mark services (their iptables modules). */
@@ -101,6 +110,15 @@ export interface HostSettings {
   readonly hostDecidedSysctls?: { readonly keys: string[]; readonly up: string };
 }
 
+/**
+ * What a host step's new generation hands over before the teardown of the
+ * old one: the sysctls and default routes it sets again stay as they are
+ * (it sets them itself right after), so no packet meets them put back.
+ */
+function hostHandover(s: HostSettings): string[] {
+  return [...(s.sysctls.length > 0 ? [sysctlHandover(s.sysctls)] : []), ...s.defaultRoutes.map((r) => defaultRouteHandover(r.via))];
+}
+
 /** Modules first, with their parameters (they create tunl0 and net.ipv4.vs.*), then sysctls (ARP before any VIP), links, addresses, routes. */
 function hostFragments(owner: string, s: HostSettings): Fragment[] {
   return [
@@ -150,13 +168,18 @@ export function directorSettings(spec: DirectorBaseSpec): HostSettings {
   };
 }
 
-/** The director's Host step: its shell, and the VIPs it hands to keepalived before its previous generation is undone. */
+/** The director's Host step: its shell, and what it hands over before its previous generation is undone (the VIPs on their way to keepalived, see hostHandover). */
 export function directorBase(spec: DirectorBaseSpec): Required<Fragment> & { readonly handover?: string } {
-  const handover = spec.handover.map((a) => `lvs_handover ${addressFamily(a.cidr)} ${sq(a.cidr)} ${sq(a.dev)}`).join('\n');
+  const settings = directorSettings(spec);
+  const handover = [
+    ...spec.handover.map((a) => `lvs_handover ${addressFamily(a.cidr)} ${sq(a.cidr)} ${sq(a.dev)}`),
+    ...(spec.gatewayHandover ? [`lvs_handover_gateway ${sq(`${spec.gatewayHandover}/32`)}`] : []),
+    ...hostHandover(settings),
+  ].join('\n');
   const fragment = composeFragments([
     expectAddresses(spec.interfaces),
     { prepare: 'command -v ipvsadm >/dev/null 2>&1 || lvs_install ipvsadm' },
-    ...hostFragments(spec.owner, directorSettings(spec)),
+    ...hostFragments(spec.owner, settings),
     spec.kernel.timeouts ? ipvsTimeoutsFragment(spec.kernel.timeouts) : {},
   ]);
   return handover ? { ...fragment, handover } : fragment;
@@ -243,10 +266,16 @@ export function tunRealServerSettings(spec: RealServerSpec, tunnel: Tunnel = { t
 /** Bytes each IPv4 tunnel type adds to a packet: outer IPv4 header, and UDP + GUE header or GRE header. */
 const ENCAPSULATION: Record<Tunnel['type'], number> = { ipip: 20, gue: 20 + 8 + 4, gre: 20 + 4 };
 
-/** A real server's scripts: its settings, then the optional web server. */
-export function realServerRole(spec: RealServerSpec, settings: HostSettings): Required<Fragment> {
-  return composeFragments([
+/**
+ * A real server's scripts: its settings, then the optional web server. Its
+ * sysctls, default routes and web server stay through the teardown of a
+ * generation that had them too (see hostHandover).
+ */
+export function realServerRole(spec: RealServerSpec, settings: HostSettings): Required<Fragment> & { readonly handover?: string } {
+  const fragment = composeFragments([
     ...hostFragments(spec.owner, settings),
     spec.webServer ? webServerFragment(spec.webServer.kind, spec.webServer.page) : {},
   ]);
+  const handover = [...hostHandover(settings), ...(spec.webServer ? [webServerHandover(spec.webServer.kind)] : [])].join('\n');
+  return handover ? { ...fragment, handover } : fragment;
 }
