@@ -115,6 +115,16 @@ describe('bundles', () => {
   });
 });
 
+/**
+ * A generation g1 already applied in `state`, whose down.sh (the library, then `down`, under `env`)
+ * undoes it; returns how the next generation's bundle begins: g2's lvs_begin, which runs it.
+ */
+function oldGeneration(state: string, env: string, down: string): string {
+  writeFileSync(join(state, 'generation'), 'g1\n');
+  writeFileSync(join(state, 'down.sh'), `set -eu\n${env}\n${LIBRARY}\nowner=o dir=${sq(state)}\n${down}\n`);
+  return 'gen=g2 lvs_begin teardown';
+}
+
 describe('host fragments', () => {
   it('write sysctls to a drop-in, never to /etc/sysctl.conf, and restore recorded values', () => {
     const f = sysctlFragment('o', [['net.ipv4.ip_forward', 1]]);
@@ -258,8 +268,9 @@ lvs_announce ens33 192.168.115.110 192.168.115.120`], { encoding: 'utf8' });
     const dropIn = join(dir, 'drop-in.conf');
     writeFileSync(values, 'a=0\nb=0\nc=0\n');
     expect(run(`lvs_sysctl_record a b; sysctl -q -w a=1; sysctl -q -w b=1`)).toMatchObject({ status: 0, stderr: '' });
-    // The next generation sets a (and c, new); b it no longer sets.
-    expect(run(`${sysctlHandover([['a', 1], ['c', 1]])}; lvs_sysctl_restore ${sq(dropIn)}; lvs_sysctl_record a c; sysctl -q -w c=1`)).toMatchObject({ status: 0, stderr: '' });
+    // The next generation sets a (and c, new); b it no longer sets. Its bundle hands over, undoes the old one, applies.
+    const begin = oldGeneration(join(dir, 'state'), `PATH=${sq(join(dir, 'bin'))}:/usr/bin:/bin`, `lvs_sysctl_restore ${sq(dropIn)}`);
+    expect(run(`${sysctlHandover([['a', 1], ['c', 1]])}; ${begin}; lvs_sysctl_record a c; sysctl -q -w c=1`)).toMatchObject({ status: 0, stderr: '' });
     expect(now()).toEqual({ a: '1', b: '0', c: '1' });
     expect(run(`lvs_sysctl_restore ${sq(dropIn)}`)).toMatchObject({ status: 0, stderr: '' });
     expect(now()).toEqual({ a: '0', b: '0', c: '0' });
@@ -276,7 +287,8 @@ lvs_announce ens33 192.168.115.110 192.168.115.120`], { encoding: 'utf8' });
     const changes = () => (existsSync(calls) ? readFileSync(calls, 'utf8').trim().split('\n') : []);
     const teardown = "lvs_default_route_restore -4 '10.1.0.1' 'eth0'";
     expect(run('lvs_default_route_record -4')).toMatchObject({ status: 0, stderr: '' });
-    expect(run(`${defaultRouteHandover('10.1.0.2')}; ${teardown}; lvs_default_route_record -4`)).toMatchObject({ status: 0, stderr: '' });
+    const begin = oldGeneration(join(dir, 'state'), `PATH=${sq(join(dir, 'bin'))}:/usr/bin:/bin`, teardown);
+    expect(run(`${defaultRouteHandover('10.1.0.2')}; ${begin}; lvs_default_route_record -4`)).toMatchObject({ status: 0, stderr: '' });
     expect(changes()).toEqual([]);
     // The record still names the route before the first apply: a destroy puts that one back.
     expect(run(teardown)).toMatchObject({ status: 0, stderr: '' });
@@ -635,7 +647,8 @@ describe('web server restore', () => {
     const state = join(t, 'lib', 'lvs-cdktf', 'o');
     for (const d of [state, join(t, 'bin'), join(t, 'www')]) mkdirSync(d, { recursive: true });
     const bundle = renderBundle({ owner: 'o', description: 'a web server', prepare: '', up: '', down: 'lvs_web_server_restore', onChange: 'teardown' });
-    writeFileSync(join(t, 'down.sh'), bundle.downScript);
+    writeFileSync(join(state, 'down.sh'), bundle.downScript);
+    writeFileSync(join(state, 'generation'), 'g1\n');
     writeFileSync(join(state, 'lib.sh'), LIBRARY);
     const record = { recorded: '', service: 'apache2', docroot: join(t, 'www'), 'was-stopped': before };
     for (const [k, v] of Object.entries(record)) writeFileSync(join(state, `web.${k}`), v + '\n');
@@ -646,8 +659,11 @@ describe('web server restore', () => {
       { mode: 0o755 },
     );
     writeFileSync(calls, '');
-    const handover = keep ? `sh -euc '. /var/lib/lvs-cdktf/o/lib.sh; dir=/var/lib/lvs-cdktf/o; lvs_web_server_keep ${keep}' && ` : '';
-    const res = spawnSync('unshare', ['-m', 'sh', '-c', `mount --bind ${sq(join(t, 'lib'))} /var/lib && mount -t tmpfs none /run && mkdir -p /run/systemd/system && export PATH=${sq(join(t, 'bin'))}:$PATH && ${handover}sh ${sq(join(t, 'down.sh'))}`], { encoding: 'utf8' });
+    // With a next generation: its handover, then its lvs_begin runs down.sh; without: a destroy's down.sh.
+    const undo = keep
+      ? `sh -euc '. /var/lib/lvs-cdktf/o/lib.sh; owner=o dir=/var/lib/lvs-cdktf/o gen=g2; lvs_web_server_keep ${keep}; lvs_begin teardown >/dev/null'`
+      : 'sh /var/lib/lvs-cdktf/o/down.sh';
+    const res = spawnSync('unshare', ['-m', 'sh', '-c', `mount --bind ${sq(join(t, 'lib'))} /var/lib && mount -t tmpfs none /run && mkdir -p /run/systemd/system && export PATH=${sq(join(t, 'bin'))}:$PATH && ${undo}`], { encoding: 'utf8' });
     return { status: res.status, stderr: res.stderr, calls: readFileSync(calls, 'utf8').trim().split('\n').filter(Boolean), state: readdirSync(state).sort() };
   };
 
@@ -663,7 +679,7 @@ describe('web server restore', () => {
   it('leaves the web server serving, and recorded, when the next generation runs the same one; another one it restores', () => {
     const kept = restore('inactive', 'inactive', 'httpd');
     expect(kept).toMatchObject({ status: 0, stderr: '', calls: [] });
-    expect(kept.state).toEqual(['lib.sh', 'web.docroot', 'web.recorded', 'web.service', 'web.was-stopped']);
-    expect(restore('inactive', 'inactive', 'nginx')).toMatchObject({ status: 0, calls: ['stop apache2', 'is-active apache2'], state: ['lib.sh'] });
+    expect(kept.state).toEqual(['down.sh', 'generation', 'lib.sh', 'web.docroot', 'web.recorded', 'web.service', 'web.was-stopped']);
+    expect(restore('inactive', 'inactive', 'nginx')).toMatchObject({ status: 0, calls: ['stop apache2', 'is-active apache2'], state: ['down.sh', 'generation', 'lib.sh'] });
   });
 });

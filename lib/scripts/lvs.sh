@@ -51,6 +51,8 @@ lvs_begin() {
     echo "lvs-cdktf: $owner: undoing generation $prev before applying $gen"
     sh "$dir/down.sh"
   fi
+  # What the handover kept was for that teardown only (and none may have run): later ones restore it all.
+  rm -f "$dir"/*.keep
 }
 
 # lvs_enable UNIT: after the unit file was written; systemd is reloaded only
@@ -144,8 +146,6 @@ lvs_modules_restore() {
 # lvs_sysctl_record KEY...: each key's value before the first apply that
 # set it, for down (a key a teardown kept is recorded already).
 lvs_sysctl_record() {
-  # Past the teardown it was for (or none ran): a later teardown or destroy restores every key.
-  rm -f "$dir/sysctl.keep"
   touch "$dir/sysctl.orig"
   printf '%s\n' "$@" | while read -r key; do
     awk -F= -v k="$key" '$1 == k { f = 1 } END { exit !f }' "$dir/sysctl.orig" || printf '%s=%s\n' "$key" "$(sysctl -n "$key")" >> "$dir/sysctl.orig"
@@ -168,7 +168,7 @@ lvs_sysctl_restore() {
     while IFS='=' read -r key value; do
       if grep -qxF "$key" "$dir/sysctl.keep"; then printf '%s=%s\n' "$key" "$value"; else sysctl -q -w "$key=$value" >&2 || true; fi
     done < "$dir/sysctl.orig" > "$dir/sysctl.kept"
-    rm -f "$dir/sysctl.orig" "$dir/sysctl.keep"
+    rm -f "$dir/sysctl.orig"
     if [ -s "$dir/sysctl.kept" ]; then mv "$dir/sysctl.kept" "$dir/sysctl.orig"; else rm -f "$dir/sysctl.kept"; fi
   fi
 }
@@ -294,8 +294,6 @@ lvs_announce() {
 # lvs_default_route_record FAMILY ("-4" or "-6"): the default routes before the first apply.
 lvs_default_route_record() {
   rec=$(lvs_default_route_file "$1")
-  # Past the teardown it was for (or none ran): a later teardown or destroy restores again.
-  rm -f "$rec.keep"
   if [ ! -f "$rec" ]; then
     ip "$1" route show default > "$rec.new"
     mv "$rec.new" "$rec"
@@ -319,7 +317,7 @@ lvs_default_route_keep() {
 # lvs_default_route_restore FAMILY GATEWAY DEV
 lvs_default_route_restore() {
   rec=$(lvs_default_route_file "$1")
-  if [ -f "$rec.keep" ]; then rm -f "$rec.keep"; return 0; fi
+  if [ -f "$rec.keep" ]; then return 0; fi
   ip "$1" route del default via "$2" dev "$3" 2>/dev/null || true
   if [ -f "$rec" ]; then
     # shellcheck disable=SC2086 # each recorded line is an `ip route` argument list
@@ -350,8 +348,6 @@ lvs_web_server_keep() {
 # lvs_web_server KIND PAGE: installs and starts nginx or httpd (apache2 on
 # Debian) serving PAGE, recording first what lvs_web_server_restore puts back.
 lvs_web_server() {
-  # Past the teardown it was for (or none ran): a later teardown or destroy restores again.
-  rm -f "$dir/web.keep"
   lvs_web_service "$1"
   command -v "$svc" >/dev/null 2>&1 || lvs_install "$svc"
   if [ ! -f "$dir/web.recorded" ]; then
@@ -382,7 +378,7 @@ lvs_web_server() {
 
 # lvs_web_server_restore: the page, and the service's enabled and running state, as recorded.
 lvs_web_server_restore() {
-  if [ -f "$dir/web.keep" ]; then rm -f "$dir/web.keep"; return 0; fi
+  if [ -f "$dir/web.keep" ]; then return 0; fi
   if [ -f "$dir/web.recorded" ]; then
     svc=$(cat "$dir/web.service"); docroot=$(cat "$dir/web.docroot")
     if [ -f "$dir/web.index.orig" ]; then cp -p "$dir/web.index.orig" "$docroot/index.html"; else rm -f "$docroot/index.html"; fi
