@@ -31,8 +31,7 @@ export function pairSuite(p: PairLab, options: { readonly join?: boolean } = {})
 
     const holders = () => vipHolders(DIRECTORS, p.dev, VIP);
     const rules = (h: string) => sortedLines(sh(h, 'ipvsadm -Sn'));
-    let RULES: string[] = [];
-    /** The declared table, as the synthesized topology records it (the same on both directors). */
+    /** The declared table, as the last synth's topology records it (the same on both directors); read each time, so a failed test does not leave the next ones comparing with nothing. */
     const declared = () => sortedLines(topologyOf(JSON.parse(readFileSync(join(project.dir, 'cdktf.out/stacks', STACK, 'cdk.tf.json'), 'utf8')), STACK)!.directors[0].rules.join('\n'));
     // NAT: the real servers' floating gateway is on the inside interface of the director that holds the VIP.
     const gatewayHolders = () => (p.gateway ? vipHolders(DIRECTORS, p.directors[0].inside!.dev, p.gateway.split('/')[0], p.gateway.split('/')[1]) : holders());
@@ -86,10 +85,9 @@ export function pairSuite(p: PairLab, options: { readonly join?: boolean } = {})
 
     /** The pair as deployed: the VIP on exactly one director, the declared table and keepalived on both, both servers answering. */
     const expectServing = () => {
-      RULES = declared();
-      expect(RULES).toHaveLength(3);
+      expect(declared()).toHaveLength(3);
       active();
-      for (const h of DIRECTORS) expect({ h, rules: rules(h) }).toEqual({ h, rules: RULES });
+      for (const h of DIRECTORS) expect({ h, rules: rules(h) }).toEqual({ h, rules: declared() });
       expect(keepalived()).toEqual(['active', 'active']);
       const { load: l } = load.during(() => sh(p.client, 'sleep 3'));
       expect(l.failed).toEqual([]);
@@ -163,7 +161,7 @@ export function pairSuite(p: PairLab, options: { readonly join?: boolean } = {})
       report.push(`| ${r.on} back after its power cut | - | ${l.longestGap.toFixed(2)} | ${l.failed.length} of ${l.sent} | - |`);
       expect(l.failed).toEqual([]);
       expect(holders()).toEqual([r.other]);
-      expect(rules(r.on)).toEqual(RULES);
+      expect(rules(r.on)).toEqual(declared());
     });
 
     it('a configuration the hosts refuse (an advertisement interface they do not have) fails the deploy naming keepalived; keepalived, the VIP and the tables stay', () => {
@@ -173,7 +171,7 @@ export function pairSuite(p: PairLab, options: { readonly join?: boolean } = {})
       expect(holders()).toEqual(was.holders);
       expect(DIRECTORS.map((h) => sh(h, 'md5sum /etc/keepalived/keepalived.conf'))).toEqual(was.conf);
       expect(keepalived()).toEqual(['active', 'active']);
-      for (const h of DIRECTORS) expect({ h, rules: rules(h) }).toEqual({ h, rules: RULES });
+      for (const h of DIRECTORS) expect({ h, rules: rules(h) }).toEqual({ h, rules: declared() });
     });
 
     it('the configuration as it was deploys again after the failure, and nothing is interrupted', () => {
@@ -182,7 +180,7 @@ export function pairSuite(p: PairLab, options: { readonly join?: boolean } = {})
       expect(l.failed).toEqual([]);
       expect(keepalived()).toEqual(['active', 'active']);
       active();
-      for (const h of DIRECTORS) expect({ h, rules: rules(h) }).toEqual({ h, rules: RULES });
+      for (const h of DIRECTORS) expect({ h, rules: rules(h) }).toEqual({ h, rules: declared() });
     });
 
     it('destroy stops keepalived on both and returns every host to its state before', () => {
