@@ -4,7 +4,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { ResourceKind } from '../lib';
 import { applyScript, renderBundle } from '../lib/scripts/bundle';
-import { composeFragments, defaultRouteHandover, sysctlFragment, sysctlHandover, sysctlKey } from '../lib/scripts/host';
+import { AddressSpec, addressFragment, addressHandover, composeFragments, defaultRouteHandover, linkUpFragment, linkUpHandover, sysctlFragment, sysctlHandover, sysctlKey } from '../lib/scripts/host';
 import { IpvsRealServer, IpvsService, renderRules, serviceKey } from '../lib/ipvs';
 import { ipvsTableFragment } from '../lib/scripts/table';
 import { RealServerSpec, directorBase, drRealServerSettings, natRealServerSettings, realServerRole, tunRealServerSettings } from '../lib/scripts/roles';
@@ -275,6 +275,35 @@ lvs_announce ens33 192.168.115.110 192.168.115.120`], { encoding: 'utf8' });
     expect(run(`lvs_sysctl_restore ${sq(dropIn)}`)).toMatchObject({ status: 0, stderr: '' });
     expect(now()).toEqual({ a: '0', b: '0', c: '0' });
     expect(existsSync(join(dir, 'state', 'sysctl.orig'))).toBe(false);
+  });
+
+  it('a VIP and a link handed to the next generation stay through the teardown; a destroy removes what the first apply added', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lvs-keep-'));
+    for (const d of ['bin', 'state']) mkdirSync(join(dir, d));
+    const addrs = join(dir, 'addresses');
+    const calls = join(dir, 'calls');
+    // ip over a file of "DEV FAMILY CIDR" lines and a file per link that is up; every change logged.
+    writeFileSync(
+      join(dir, 'bin', 'ip'),
+      `#!/bin/sh\nf=${sq(addrs)}\ncase "$1 $2" in\n"-o addr") awk -v d="$5" '$1 == d { print "1: " d "    " $2 " " $3 " scope global " d }' "$f" ;;\n"-o link") if [ -e ${sq(dir)}/up-$5 ]; then echo "5: $5: <NOARP,UP,LOWER_UP>"; else echo "5: $5: <NOARP>"; fi ;;\n"addr add") echo "$*" >> ${sq(calls)}; echo "$5 inet $3" >> "$f" ;;\n"addr del") echo "$*" >> ${sq(calls)}; grep -vxF "$5 inet $3" "$f" > "$f.new" || true; mv "$f.new" "$f" ;;\n"link set") echo "$*" >> ${sq(calls)}; if [ "$5" = up ]; then touch ${sq(dir)}/up-$4; else rm -f ${sq(dir)}/up-$4; fi ;;\nesac\n`,
+      { mode: 0o755 },
+    );
+    writeFileSync(addrs, '');
+    const env = `PATH=${sq(join(dir, 'bin'))}:/usr/bin:/bin`;
+    const run = (script: string) => spawnSync('sh', ['-eu', '-c', `${env}\n${LIBRARY}\nowner=o dir=${sq(join(dir, 'state'))}\n${script}`], { encoding: 'utf8' });
+    const changes = () => (existsSync(calls) ? readFileSync(calls, 'utf8').trim().split('\n') : []);
+    const vip: AddressSpec = { cidr: '10.0.0.100/32', dev: 'tunl0' };
+    const fragments = composeFragments([linkUpFragment('tunl0'), addressFragment(vip)]);
+    const apply = `${fragments.prepare}\n${fragments.up}`;
+    expect(run(apply)).toMatchObject({ status: 0, stderr: '' });
+    expect(changes()).toEqual(['link set dev tunl0 up', 'addr add 10.0.0.100/32 dev tunl0']);
+    // The next generation holds the same VIP on the same link: its bundle hands over, undoes the old one, applies.
+    const begin = oldGeneration(join(dir, 'state'), env, fragments.down);
+    expect(run(`${linkUpHandover('tunl0')}; ${addressHandover(vip)}; ${begin}\n${apply}`)).toMatchObject({ status: 0, stderr: '' });
+    expect(changes()).toEqual(['link set dev tunl0 up', 'addr add 10.0.0.100/32 dev tunl0', 'link set dev tunl0 up']);
+    // The records still say the first apply added both: a destroy removes them.
+    expect(run(fragments.down)).toMatchObject({ status: 0, stderr: '' });
+    expect(changes().slice(3)).toEqual(['addr del 10.0.0.100/32 dev tunl0', 'link set dev tunl0 down']);
   });
 
   it('a default route handed to the next generation stays through the teardown, with the record of the one before', () => {

@@ -10,7 +10,7 @@
  */
 import { join } from 'path';
 import { readStack } from '../../synth/read';
-import { labAppProject, curlVip, leaveHostsAsFound, requireLab, sh, snapshot, sortedLines } from '../../lab/client';
+import { LoadLoop, labAppProject, curlVip, leaveHostsAsFound, requireLab, sh, snapshot, sortedLines } from '../../lab/client';
 
 jest.setTimeout(900_000);
 
@@ -119,7 +119,12 @@ describe('TUN over IPIP, GUE and GRE on the lab kernel', () => {
     // Each server announces 1460 (its MTU less 40): the director cannot encapsulate full-sized segments and its ICMP is lost.
     expect(uploads(8)).toEqual(['FAILED', 'FAILED', 'FAILED']);
     project.env = { MSS: '1' };
-    expect(project.deploy(STACK)).toMatch(/Apply complete! Resources: 3 added, 0 changed, 3 destroyed/);
+    // Each server's Host step is replaced under load: its VIP, tunnel link, fou port and web server stay through the old one's teardown.
+    const { value: out, load: l } = new LoadLoop('tun-client', VIP).during(() => project.deploy(STACK));
+    console.log(`Host steps of the three TUN servers replaced under load: ${l.failed.length} of ${l.sent} failed, longest gap ${l.longestGap.toFixed(2)} s`);
+    expect(out).toMatch(/Apply complete! Resources: 3 added, 0 changed, 3 destroyed/);
+    expect(l.failed).toEqual([]);
+    expect(Object.keys(l.servers).sort()).toEqual(['web1', 'web2', 'web3']);
     const synAcks = sh('tun-client', [
       `timeout 8 tcpdump -l -n -i eth0 -c 3 'src ${VIP} and tcp[tcpflags] & (tcp-syn|tcp-ack) == (tcp-syn|tcp-ack)' 2>/dev/null > /tmp/synack.txt &`,
       'sleep 1.5',

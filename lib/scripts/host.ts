@@ -114,6 +114,11 @@ export function fouPortFragment(port: number): Fragment {
   return { prepare: `lvs_fou_record ${port}`, up: `lvs_fou_up ${port}`, down: `lvs_fou_restore ${port}` };
 }
 
+/** What a generation that also opens `port` hands over: it stays open through the teardown (lvs_fou_keep). */
+export function fouPortHandover(port: number): string {
+  return `lvs_fou_keep ${port}`;
+}
+
 /** Brings a link up; `down` returns it to down only if it was down before. */
 export function linkUpFragment(dev: string): Fragment {
   return {
@@ -121,6 +126,11 @@ export function linkUpFragment(dev: string): Fragment {
     up: `ip link set dev ${sq(dev)} up`,
     down: `lvs_link_restore ${sq(dev)}`,
   };
+}
+
+/** What a generation that also brings `dev` up hands over: it stays up through the teardown (lvs_link_keep). */
+export function linkUpHandover(dev: string): string {
+  return `lvs_link_keep ${sq(dev)}`;
 }
 
 export interface AddressSpec {
@@ -153,6 +163,11 @@ export function addressFragment(a: AddressSpec): Fragment {
     up: `lvs_address_up ${args}${a.label ? ` ${sq(a.label)}` : ''}`,
     down: `lvs_address_restore ${args}`,
   };
+}
+
+/** What a generation that also holds the address hands over: it stays through the teardown (lvs_address_keep). */
+export function addressHandover(a: AddressSpec): string {
+  return `lvs_address_keep ${sq(a.dev)} ${sq(a.cidr)}`;
 }
 
 /**

@@ -209,8 +209,19 @@ lvs_link_record() {
   [ -f "$dir/link-$1" ] || { if ip -o link show dev "$1" | grep -q '[<,]UP[,>]'; then echo keep; else echo ours; fi > "$dir/link-$1"; }
 }
 
+# lvs_keep RECORD: a handover (see lvs_begin). The next generation sets up
+# what RECORD records again: its restore leaves it, and the record of how it
+# was before the first apply, to that generation instead of undoing it for a moment.
+lvs_keep() {
+  if [ -f "$1" ]; then touch "$1.keep"; fi
+}
+
+# lvs_link_keep DEV: a handover (lvs_keep); a TUN server's tunl0 stays up.
+lvs_link_keep() { lvs_keep "$dir/link-$1"; }
+
 # lvs_link_restore DEV
 lvs_link_restore() {
+  [ ! -f "$dir/link-$1.keep" ] || return 0
   if [ "$(cat "$dir/link-$1" 2>/dev/null)" = ours ]; then ip link set dev "$1" down || true; fi
   rm -f "$dir/link-$1"
 }
@@ -229,8 +240,12 @@ lvs_fou_up() {
   lvs_has_fou "$1" || ip fou add port "$1" gue
 }
 
+# lvs_fou_keep PORT: a handover (lvs_keep); GUE still decapsulates meanwhile.
+lvs_fou_keep() { lvs_keep "$dir/fou-$1"; }
+
 # lvs_fou_restore PORT
 lvs_fou_restore() {
+  [ ! -f "$dir/fou-$1.keep" ] || return 0
   if [ "$(cat "$dir/fou-$1" 2>/dev/null)" = ours ] && lvs_has_fou "$1"; then ip fou del port "$1"; fi
   rm -f "$dir/fou-$1"
 }
@@ -264,9 +279,14 @@ lvs_address_up() {
   else ip addr add "$3" dev "$1"; fi
 }
 
+# lvs_address_keep DEV CIDR: a handover (lvs_keep). The VIP stays: a DR or
+# TUN server would drop its packets meanwhile, a director its clients.
+lvs_address_keep() { lvs_keep "$(lvs_address_file "$1" "$2")"; }
+
 # lvs_address_restore DEV FAMILY CIDR: removes the address only if it was ours.
 lvs_address_restore() {
   rec=$(lvs_address_file "$1" "$3")
+  [ ! -f "$rec.keep" ] || return 0
   if [ "$(cat "$rec" 2>/dev/null)" = ours ] && lvs_has_address "$1" "$2" "$3"; then ip addr del "$3" dev "$1"; fi
   rm -f "$rec"
 }
@@ -309,10 +329,7 @@ lvs_default_route_file() {
 # through a gateway too, and replaces the default route in one step: the
 # teardown leaves the route (and the record of the one before) to it, so that
 # replies never go without a route meanwhile.
-lvs_default_route_keep() {
-  rec=$(lvs_default_route_file "$1")
-  if [ -f "$rec" ]; then touch "$rec.keep"; fi
-}
+lvs_default_route_keep() { lvs_keep "$(lvs_default_route_file "$1")"; }
 
 # lvs_default_route_restore FAMILY GATEWAY DEV
 lvs_default_route_restore() {

@@ -14,7 +14,10 @@ import {
   announceFragment,
   composeFragments,
   defaultRouteFragment,
+  addressHandover,
   defaultRouteHandover,
+  fouPortHandover,
+  linkUpHandover,
   sysctlHandover,
   fouPortFragment,
   ipvsTimeoutsFragment,
@@ -112,11 +115,18 @@ export interface HostSettings {
 
 /**
  * What a host step's new generation hands over before the teardown of the
- * old one: the sysctls and default routes it sets again stay as they are
- * (it sets them itself right after), so no packet meets them put back.
+ * old one: the sysctls, links, GUE ports, addresses and default routes it
+ * sets again stay as they are (it sets them itself right after), so no
+ * packet meets them put back.
  */
 function hostHandover(s: HostSettings): string[] {
-  return [...(s.sysctls.length > 0 ? [sysctlHandover(s.sysctls)] : []), ...s.defaultRoutes.map((r) => defaultRouteHandover(r.via))];
+  return [
+    ...(s.sysctls.length > 0 ? [sysctlHandover(s.sysctls)] : []),
+    ...s.linksUp.map(linkUpHandover),
+    ...(s.fouPorts ?? []).map(fouPortHandover),
+    ...s.addresses.map(addressHandover),
+    ...s.defaultRoutes.map((r) => defaultRouteHandover(r.via)),
+  ];
 }
 
 /** Modules first, with their parameters (they create tunl0 and net.ipv4.vs.*), then sysctls (ARP before any VIP), links, addresses, routes. */
