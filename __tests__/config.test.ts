@@ -39,6 +39,8 @@ describe('config file shape', () => {
       'stacks.dr-stack.realServers[0].interface: unknown key "nmae" (expected one of name, address)',
     ],
     ['{"stacks": {"dr-stack": {"realServers": [{"retired": "yes"}]}}}', 'stacks.dr-stack.realServers[0].retired: expected a boolean, got "yes"'],
+    ['{"stacks": {"dr-stack": {"realServers": [{"sorry": true}]}}}', 'stacks.dr-stack.realServers[0].sorry: expected a mapping'],
+    ['{"stacks": {"dr-stack": {"realServers": [{"sorry": {"port": 80}}]}}}', 'stacks.dr-stack.realServers[0].sorry: unknown key "port" (expected one of quorum, hysteresis)'],
     ['{"stacks": {"tun-stack": {"service": {"persistence": {"timeout": null}}}}}', 'stacks.tun-stack.service.persistence.timeout: expected a number, got null'],
     [
       '{"stacks": {"tun-stack": {"service": {"fwmark": 1}}}}',

@@ -351,6 +351,62 @@ describe('whole-tree checks and advice', () => {
   });
 });
 
+describe('a sorry server', () => {
+  /** drCluster's service (weights 3 and 1) with a health check, and a third DR server to be its sorry server. */
+  const checked = () => {
+    const stack = new TerraformStack(appWith(), 'sorry-test');
+    const director = new LvsDirector(stack, 'lb', { connection: { host: 'lb' }, interfaces: [{ name: 'ens33', address: '192.168.115.111/24' }] });
+    const service = director.addService('http', { vip: '192.168.115.110', healthCheck: { type: 'tcp' } });
+    const server = (id: string, n: number) => new DrRealServer(stack, id, { connection: { host: id }, dataInterface: { name: 'ens33', address: `192.168.115.${n}/24` } });
+    return { stack, director, service, server };
+  };
+
+  it('is prepared like a real server and in the table at weight 0 (keepalived gives it 1 when it serves), its host before the Keepalived step', () => {
+    const { stack, director, service, server } = checked();
+    service.addRealServer(server('web1', 112), { weight: 2 });
+    const sorry = server('sorry', 120);
+    service.setSorryServer(sorry, { quorum: 2, hysteresis: 1 });
+    expect(service.sorryServer).toBe(sorry);
+    expect(service.realServers.map((r) => r.node.id)).toEqual(['web1']);
+    expect(service._entry().sorry).toEqual({ realServer: expect.objectContaining({ server: 'sorry-test/sorry', address: '192.168.115.120', port: 80, forwarding: 'dr', weight: 0 }), quorum: 2, hysteresis: 1 });
+    expect(director.desiredRules).toEqual(['-A -t 192.168.115.110:80 -s wlc', '-a -t 192.168.115.110:80 -r 192.168.115.112:80 -g -w 2', '-a -t 192.168.115.110:80 -r 192.168.115.120:80 -g -w 0']);
+    const byName = Object.fromEntries(resourcesOf(stack).map((r) => [r.name, r]));
+    expect(byName.lb_Keepalived.body.depends_on).toContain('terraform_data.sorry_Host');
+    // A DR sorry server holds the VIP on lo and keeps quiet about it on ARP, as a real server does.
+    const topology = topologyOf(fullJson(stack), 'sorry-test')!;
+    expect(topology.realServers.find((r) => r.path === 'sorry-test/sorry')?.vips).toEqual(['192.168.115.110']);
+    expect(topology.directors[0].services[0].sorry?.quorum).toBe(2);
+  });
+
+  it('fails before anything touches a host: without a health check, twice, a real server again, another method, hysteresis at the quorum', () => {
+    const plain = new LvsDirector(new TerraformStack(appWith(), 'p'), 'lb', { connection: { host: 'lb' }, interfaces: [{ name: 'ens33', address: '192.168.115.111/24' }] }).addService('http', { vip: '192.168.115.110' });
+    const { stack, service, server } = checked();
+    expect(() => plain.setSorryServer(server('x', 119))).toThrow('p/lb/http: sorryServer: needs a healthCheck: keepalived adds the sorry server when the checks fail');
+    const web1 = server('web1', 112);
+    service.addRealServer(web1);
+    expect(() => service.setSorryServer(web1)).toThrow('sorry-test/lb/http: sorryServer: 192.168.115.112:80 is already a real server of this service');
+    const nat = new NatRealServer(stack, 'nat', { connection: { host: 'nat' }, dataInterface: { name: 'ens33', address: '192.168.115.121/24' } });
+    expect(() => service.setSorryServer(nat)).toThrow('sorry-test/lb/http: sorryServer: a service uses one forwarding method; it has DR, this server is NAT');
+    expect(() => service.setSorryServer(server('s1', 120), { quorum: 2, hysteresis: 2 })).toThrow('sorry-test/lb/http: sorryServer.hysteresis: 2 must be below the quorum 2');
+    expect(() => service.setSorryServer(server('s2', 122), { quorum: 0 })).toThrow(/^sorry-test\/lb\/http: sorryServer\.quorum: /);
+    service.setSorryServer(server('s3', 123));
+    expect(() => service.setSorryServer(server('s4', 124))).toThrow('sorry-test/lb/http: sorryServer: is sorry-test/s3 already; a service has one');
+    expect(() => service.addRealServer(server('s5', 123))).toThrow('192.168.115.123:80 is already the sorry server of this service');
+  });
+
+  it('keepalived refuses a checked service whose real servers weigh less than its quorum: synth fails, naming the field', () => {
+    const none = checked();
+    expect(() => Testing.synth(none.stack, true)).toThrow('[sorry-test/lb/http] realServers: keepalived needs real servers whose weights add up to at least 1 (it refuses the configuration otherwise); this health-checked service has none');
+    const drained = checked();
+    drained.service.addRealServer(drained.server('web1', 112), { weight: 0 });
+    expect(() => Testing.synth(drained.stack, true)).toThrow('this health-checked service has real servers weighing 0 in all');
+    const short = checked();
+    short.service.addRealServer(short.server('web1', 112), { weight: 2 });
+    short.service.setSorryServer(short.server('sorry', 120), { quorum: 3 });
+    expect(() => Testing.synth(short.stack, true)).toThrow('[sorry-test/lb/http] sorryServer.quorum: keepalived needs real servers whose weights add up to at least the quorum 3');
+  });
+});
+
 describe('IPVS tunables', () => {
   const director = (tunables?: object) => {
     const stack = new TerraformStack(appWith(), 'tun');

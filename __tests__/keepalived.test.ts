@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { TerraformStack } from 'cdktf';
-import { DrRealServer, LvsDirector, LvsDirectorPair, LvsDirectorPairProps, NatRealServer, TunRealServer, VirtualService, VirtualServiceOptions } from '../lib';
+import { DrRealServer, LvsDirector, LvsDirectorPair, LvsDirectorPairProps, NatRealServer, SorryServerOptions, TunRealServer, VirtualService, VirtualServiceOptions } from '../lib';
 import { topologyOf } from '../lib/topology';
 import { keepalivedConfig } from '../lib/scripts/keepalived';
 import { appWith, fullJson, resourcesOf } from './helpers';
@@ -86,6 +86,22 @@ describe('keepalived configuration', () => {
       '}',
       '',
     ]);
+  });
+
+  it('a sorry server follows the forwarding method, with the quorum and hysteresis, kept at weight 0 when not needed; keepalived -t accepts it', () => {
+    const sorryOf = (kind: Kind, options: VirtualServiceOptions, sorry: SorryServerOptions) => {
+      const { stack, service: svc } = service(kind, options);
+      // The quorum may ask for no more than the real servers' weights (0 and 1 so far), which keepalived -t checks.
+      svc.addRealServer(new SERVER[kind](stack, 'web3', { connection: { host: 'web3' }, dataInterface: { name: 'ens33', address: '10.0.0.13/24' } }), { weight: 2, ...(kind === 'nat' ? { port: 8080 } : {}) });
+      svc.setSorryServer(new SERVER[kind](stack, 'sorry', { connection: { host: 'sorry' }, dataInterface: { name: 'ens33', address: '10.0.0.20/24' } }), sorry);
+      return keepalivedConfig('s/lb', [svc._entry()]);
+    };
+    const nat = sorryOf('nat', { vip: '10.0.0.100', healthCheck: { type: 'tcp' } }, { port: 8081, quorum: 2, hysteresis: 1 });
+    expect(nat).toContain('  lb_kind NAT\n  protocol TCP\n  quorum 2\n  hysteresis 1\n  sorry_server 10.0.0.20 8081\n  sorry_server_inhibit\n  real_server 10.0.0.11 8080 {\n');
+    expect(configTest('sorry-nat', nat)).toEqual({ status: 0, output: '' });
+    const mark = sorryOf('dr', { fwmark: 3, vip: '10.0.0.100', markRules: [{ ports: [80] }], healthCheck: { type: 'tcp', port: 80 } }, {});
+    expect(mark).toContain('  quorum 1\n  hysteresis 0\n  sorry_server 10.0.0.20 0\n  sorry_server_inhibit\n');
+    expect(configTest('sorry-fwmark', mark)).toEqual({ status: 0, output: '' });
   });
 
   it('a command check gets the real server address and port as its last arguments', () => {

@@ -252,6 +252,20 @@ describe('diff against a previous synth', () => {
     ]);
   });
 
+  test('a sorry server added and its quorum changed: in the summary, the service section and the diagram', () => {
+    const checked = drWith([DR_WEB(1), DR_WEB(2)], { healthCheck: { type: 'tcp' } });
+    const sorry = (quorum: number) => drWith([DR_WEB(1), DR_WEB(2), DR_WEB(3, { sorry: { quorum } })], { healthCheck: { type: 'tcp' } });
+    expect(diffStack(stackOf('dr-stack', checked), stackOf('dr-stack', sorry(1))).cluster).toEqual([
+      'sorry server none → web3 192.168.115.114:80 while the passing weight is below 1 on 192.168.115.110:80',
+    ]);
+    expect(diffStack(stackOf('dr-stack', sorry(1)), stackOf('dr-stack', sorry(2))).cluster).toEqual([
+      'sorry server web3 192.168.115.114:80 while the passing weight is below 1 → web3 192.168.115.114:80 while the passing weight is below 2 on 192.168.115.110:80',
+    ]);
+    const report = buildReport(stackOf('dr-stack', sorry(2)));
+    expect(report).toContain('Sorry server (keepalived serves from it alone meanwhile): web3 192.168.115.114:80 while the passing weight is below 2.');
+    expect(report).toMatch(/svc0_0 -\.->\|"sorry server below weight 2"\| rs2/);
+  });
+
   test('a running director joining a pair, and a new service naming its owner', () => {
     const cluster = (paired: boolean) => {
       const stack = new TerraformStack(Testing.app(), 'ha');

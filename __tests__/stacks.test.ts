@@ -137,6 +137,18 @@ describe('config file', () => {
     );
   });
 
+  it('a real server marked sorry is the service\'s sorry server, with its port and quorum; weights and thresholds it has none', () => {
+    const [web1, web2] = DEFAULT_TOPOLOGIES.nat.realServers;
+    const sorry = { ...web2, name: 'sorry', port: 8081, sorry: { quorum: 1 } };
+    const [nat] = stacks({ stacks: { 'nat-stack': { service: { healthCheck: { type: 'tcp' } }, realServers: [web1, sorry] } } });
+    expect(nat.service.realServers.map((r) => r.node.id)).toEqual(['web1']);
+    expect(nat.service._entry().sorry).toMatchObject({ realServer: { server: 'nat-stack/sorry', port: 8081 }, quorum: 1, hysteresis: 0 });
+    expect(() => stacks({ stacks: { 'nat-stack': { service: { healthCheck: { type: 'tcp' } }, realServers: [web1, { ...sorry, weight: 2 }] } } })).toThrow(
+      'nat-stack: cluster.realServers[1].weight: a sorry server has none: keepalived adds it at weight 1',
+    );
+    expect(() => stacks({ stacks: { 'nat-stack': { realServers: [web1, sorry] } } })).toThrow('nat-stack/director/web: sorryServer: needs a healthCheck');
+  });
+
   it('a real server named twice, or like the director, fails naming the construct path', () => {
     const [web1, web2] = DEFAULT_TOPOLOGIES.nat.realServers;
     expect(() => stacks({ stacks: { 'nat-stack': { realServers: [web1, { ...web2, name: 'web1' }] } } })).toThrow(

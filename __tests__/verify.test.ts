@@ -282,6 +282,22 @@ describe('drift recorded outputs: each fails naming exactly that item', () => {
     // The same server missing from a service without a check is drift.
     expect(evaluate(e, removed).filter((c) => c.status === 'fail').map((c) => c.note)).toEqual(['real server missing']);
 
+    // A sorry server: at weight 0 while the quorum holds; at weight 1 (keepalived took the passing servers out) it is down too.
+    const sorryLine = (w: number) => `-a -t 192.168.100.101:80 -r 192.168.100.9:80 -i -w ${w} --tun-type ipip`;
+    const sorry = { ...checked, ipvs: { ...checked.ipvs, rules: [...checked.ipvs.rules, sorryLine(0)], sorry: [sorryLine(0)] } };
+    const standingBy = out.replace(/^(-A -t 192\.168\.100\.101:80 .*)$/m, `$1\n${sorryLine(0)}`);
+    const serving = out.replace(/^-a .*\n/gm, '').replace(/^(-A -t 192\.168\.100\.101:80 .*)$/m, `$1\n${sorryLine(1)}`);
+    const notPassing = (exp: typeof e, o: string) => evaluate(exp, o).filter((c) => c.status !== 'pass' && c.status !== 'info').map((c) => [c.status, c.item, c.note]);
+    expect(notPassing(sorry, standingBy)).toEqual([]);
+    expect(notPassing(sorry, serving)).toEqual([
+      ['down', '-t 192.168.100.101:80 -r 192.168.100.1:80', 'out of rotation: the sorry server serves instead'],
+      ['down', '-t 192.168.100.101:80 -r 192.168.100.2:80', 'out of rotation: the sorry server serves instead'],
+      ['down', '-t 192.168.100.101:80 -r 192.168.100.9:80', 'the sorry server serves: the real servers passing their checks fall short of the quorum'],
+    ]);
+    // Another weight, or the sorry server gone, is drift.
+    expect(notPassing(sorry, standingBy.replace(sorryLine(0), sorryLine(2)))).toEqual([['fail', '-t 192.168.100.101:80 -r 192.168.100.9:80', 'weight 0 → 2']]);
+    expect(notPassing(sorry, out)).toEqual([['fail', '-t 192.168.100.101:80 -r 192.168.100.9:80', 'sorry server missing']]);
+
     const host = (status: 'ok' | 'degraded') => ({ stack: 's', name: 'd', role: 'director' as const, target: 't', status, ms: 1, checks: [] });
     expect(exitCodeOf([host('ok'), host('degraded')])).toBe(EXIT.DEGRADED);
     expect(exitCodeOf([host('ok')])).toBe(EXIT.OK);

@@ -244,7 +244,7 @@ export class LvsDirector extends ConfiguredHost {
     if (this.services.includes(service)) fail(service, 'directors', `${this.node.path} serves this service already`);
     const clash = this.services.find((s) => s.key === service.key);
     if (clash) fail(service, 'vip', `${service.key} is already declared by ${clash.node.path}`);
-    const server = this.services.flatMap((s) => s.realServers).find((r) => r.address === service.vip || r.ipv6Address === service.vip);
+    const server = this.services.flatMap((s) => s.backends).find((r) => r.address === service.vip || r.ipv6Address === service.vip);
     if (server) fail(service, 'vip', `${service.vip} is the address of real server ${server.node.path}`);
     this.servicesStep ??= this.tableStep();
     if (service.healthCheck) this.keepalivedStep ??= this.newKeepalivedStep();
@@ -366,7 +366,7 @@ export class LvsDirector extends ConfiguredHost {
       if ((service.vip ?? '').includes(':')) fail(pair, 'directors', `${service.node.path} has an IPv6 VIP; a pair holds IPv4 VIPs only (one VRRP instance per family is not offered yet)`);
       // VRRP moves its addresses: a director's own address would leave it on a failover.
       if (this.interfaces.some((i) => i.cidr.address === service.vip)) fail(pair, 'directors', `${service.node.path}'s VIP ${service.vip} is an address of ${this.node.path}; a pair's VIPs must be addresses neither director has`);
-      for (const r of service.realServers) {
+      for (const r of service.backends) {
         if (r.forwarding !== 'nat') continue;
         if (!s.gateway) fail(pair, 'gateway', `is required: ${service.node.path} is a NAT service, whose real servers route replies through the active director`);
         if (r.gateway !== s.gateway.address) fail(r, 'gateway', `${r.gateway} is not the floating gateway ${s.gateway.address} of ${pair.node.path}: replies would not follow a failover`);
@@ -411,7 +411,7 @@ export class LvsDirector extends ConfiguredHost {
   }
 
   private forwardingMethods(): Forwarding[] {
-    return [...new Set(this.services.flatMap((s) => s.realServers.map((r: RealServer) => r.forwarding)))];
+    return [...new Set(this.services.flatMap((s) => s.backends.map((r: RealServer) => r.forwarding)))];
   }
 
   /**
@@ -426,7 +426,7 @@ export class LvsDirector extends ConfiguredHost {
       const cidr = vip.includes(':') ? `${vip}/128` : `${vip}/32`;
       const lan = (this.interfaces.find((i) => inSubnet(vip, i.cidr)) ?? this.interfaces[0]).name;
       // The tutorial's place for a TUN VIP; an IPv6 one goes on the data interface (tunl0 carries IPv4 only).
-      if (s.realServers[0]?.forwarding === 'tun' && !vip.includes(':') && !vrrp) {
+      if (s.backends[0]?.forwarding === 'tun' && !vip.includes(':') && !vrrp) {
         out.set(vip, { cidr, dev: 'tunl0', announceOn: lan });
       } else {
         const n = [...out.values()].filter((a) => a.dev === lan).length;

@@ -7,7 +7,7 @@ export type { LvsDirectorProps, IpvsTunables } from './director';
 export { LvsDirectorPair } from './director-pair';
 export type { LvsDirectorPairProps } from './director-pair';
 export { VirtualService } from './virtual-service';
-export type { VirtualServiceOptions, RealServerOptions, PersistenceOptions, MarkRuleOptions, HealthCheckOptions } from './virtual-service';
+export type { VirtualServiceOptions, RealServerOptions, SorryServerOptions, PersistenceOptions, MarkRuleOptions, HealthCheckOptions } from './virtual-service';
 export { SCHEDULERS, PROTOCOLS, HEALTH_CHECK_TYPES } from './ipvs';
 export type { Forwarding, Protocol, Scheduler, HealthCheck, HealthCheckType } from './ipvs';
 export { RealServer, NatRealServer, DrRealServer, TunRealServer } from './real-server';

@@ -88,6 +88,22 @@ export interface IpvsService {
   /** How keepalived checks each real server; present, keepalived owns the service's entries instead of the table step. */
   readonly healthCheck?: HealthCheck;
   readonly realServers: IpvsRealServer[];
+  /** Health-checked services: the stand-in keepalived serves from while the real servers fall short of the quorum. */
+  readonly sorry?: IpvsSorryServer;
+}
+
+/**
+ * A health-checked service's sorry server, as keepalived runs it: while the
+ * weights of the real servers that pass their checks add up to less than
+ * `quorum`, keepalived takes those out and serves from `realServer` alone.
+ */
+export interface IpvsSorryServer {
+  /** Its entry at weight 0, where it stays until keepalived serves from it at weight 1 (`sorry_server_inhibit`). */
+  readonly realServer: IpvsRealServer;
+  /** The live weight the service needs, at least 1 (keepalived's `quorum`). */
+  readonly quorum: number;
+  /** How far the live weight must pass the quorum, either way, to change over (keepalived's `hysteresis`). */
+  readonly hysteresis: number;
 }
 
 /** What a health check does: an HTTP GET, a TCP connect, a UDP datagram, or a command run on the director. */
@@ -168,17 +184,20 @@ export function ruleLines(services: IpvsService[], saved: boolean): string[] {
     }
     if (s.onePacket) svc += ' -o';
     lines.push(svc);
-    for (const r of s.realServers) {
-      let rs = `-a ${sel} -r ${realTarget(s, r)} ${FORWARDING[r.forwarding].flag} -w ${r.weight}`;
-      if (r.forwarding === 'tun') rs += tunnelOptions(r.tunnel ?? { type: 'ipip' }, saved);
-      if (!saved) {
-        if (r.upperThreshold) rs += ` -x ${r.upperThreshold}`;
-        if (r.lowerThreshold) rs += ` -y ${r.lowerThreshold}`;
-      }
-      lines.push(rs);
-    }
+    for (const r of [...s.realServers, ...(s.sorry ? [s.sorry.realServer] : [])]) lines.push(realServerRule(s, r, saved));
   }
   return lines;
+}
+
+/** One real server's (or a sorry server's) `-a` line of {@link ruleLines}. */
+export function realServerRule(s: IpvsService, r: IpvsRealServer, saved: boolean): string {
+  let rs = `-a ${serviceSelector(s)} -r ${realTarget(s, r)} ${FORWARDING[r.forwarding].flag} -w ${r.weight}`;
+  if (r.forwarding === 'tun') rs += tunnelOptions(r.tunnel ?? { type: 'ipip' }, saved);
+  if (!saved) {
+    if (r.upperThreshold) rs += ` -x ${r.upperThreshold}`;
+    if (r.lowerThreshold) rs += ` -y ${r.lowerThreshold}`;
+  }
+  return rs;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { Construct, IConstruct } from 'constructs';
-import { HEALTH_CHECK_TYPES, HealthCheck, HealthCheckType, IpvsMarkRule, IpvsRealServer, IpvsService, PROTOCOLS, Protocol, SCHEDULERS, Scheduler, serviceKey } from './ipvs';
+import { HEALTH_CHECK_TYPES, HealthCheck, HealthCheckType, IpvsMarkRule, IpvsRealServer, IpvsService, IpvsSorryServer, PROTOCOLS, Protocol, SCHEDULERS, Scheduler, serviceKey } from './ipvs';
 import { RealServer, TunRealServer } from './real-server';
 import { Cidr, checkBool, checkId, checkInt, checkIp, checkOneOf, checkPort, checkString, checkVip, fail, subnetEdge } from './validation';
 
@@ -11,6 +11,8 @@ const MAX_PERSISTENCE_TIMEOUT = 86400 * 31;
 const MAX_WEIGHT = 65535;
 const MAX_THRESHOLD = 2147483647;
 const MAX_FWMARK = 4294967295;
+// keepalived reads quorum and hysteresis as unsigned ints.
+const MAX_QUORUM = 4294967295;
 
 /** Client affinity: connections from one client (or netmask of clients) go to one real server. */
 export interface PersistenceOptions {
@@ -158,6 +160,25 @@ export interface RealServerOptions {
   readonly lowerThreshold?: number;
 }
 
+/** Options of {@link VirtualService.setSorryServer}. */
+export interface SorryServerOptions {
+  /** Port on the sorry server; only NAT may differ from the service port. @default - the service port */
+  readonly port?: number;
+  /**
+   * The weight the service needs: below this sum of the weights of the real
+   * servers that pass their checks, the sorry server serves instead (keepalived's `quorum`).
+   * @default 1 - the sorry server serves when no real server passes
+   */
+  readonly quorum?: number;
+  /**
+   * How far the live weight must pass the quorum to change over: the sorry
+   * server takes over below `quorum - hysteresis` (or at 0) and hands back
+   * at `quorum + hysteresis`, so one flapping server does not swap the pool each time.
+   * @default 0
+   */
+  readonly hysteresis?: number;
+}
+
 /**
  * What a service needs of each director that serves it: its addresses (the
  * checks), its VIPs, and its table step (which must run after every real
@@ -199,7 +220,9 @@ export class VirtualService extends Construct {
   /** Client affinity with its default timeout applied; undefined without persistence. */
   public readonly persistence?: { readonly timeout: number; readonly netmask?: string };
   private readonly members: { server: RealServer; entry: IpvsRealServer }[] = [];
-  private readonly endpoints = new Set<string>();
+  private sorry?: { server: RealServer; entry: IpvsSorryServer };
+  /** `address:port` of each server, and what it is to the service. */
+  private readonly endpoints = new Map<string, string>();
   private readonly owners: ServiceOwner[] = [];
 
   /** @internal use `LvsDirector.addService` */
@@ -229,7 +252,20 @@ export class VirtualService extends Construct {
       const netmask = o.persistence.netmask === undefined ? undefined : checkNetmask(this, o.persistence.netmask, this.ipv6);
       this.persistence = { timeout: checkInt(this, 'persistence.timeout', o.persistence.timeout ?? 300, 1, MAX_PERSISTENCE_TIMEOUT), netmask };
     }
-    if (o.healthCheck !== undefined) this.healthCheck = checkHealthCheck(this, o.healthCheck);
+    if (o.healthCheck !== undefined) {
+      this.healthCheck = checkHealthCheck(this, o.healthCheck);
+      this.node.addValidation({ validate: () => this.quorumProblems() });
+    }
+  }
+
+  /** keepalived -t refuses a virtual server whose real servers' weights add up to less than its quorum (1 without a sorry server). */
+  private quorumProblems(): string[] {
+    const weight = this.members.reduce((sum, m) => sum + m.entry.weight, 0);
+    const quorum = this.sorry?.entry.quorum ?? 1;
+    if (weight >= quorum) return [];
+    const field = this.sorry ? 'sorryServer.quorum' : 'realServers';
+    const have = this.members.length ? `real servers weighing ${weight} in all` : 'none';
+    return [`${field}: keepalived needs real servers whose weights add up to at least ${this.sorry ? `the quorum ${quorum}` : '1'} (it refuses the configuration otherwise); this health-checked service has ${have}`];
   }
 
   /** `protocol:vip:port` or `fwmark:N`: unique per director. */
@@ -249,7 +285,7 @@ export class VirtualService extends Construct {
    * @internal
    */
   public _servedBy(owner: ServiceOwner): void {
-    const nat = this.members[0]?.server.forwarding === 'nat';
+    const nat = this.backends[0]?.forwarding === 'nat';
     if (nat && !this.ownersPaired([...this.owners, owner])) fail(this, 'directors', 'a NAT service has one director, or a pair: its real servers route replies through it');
     for (const net of owner._addresses) {
       const edge = this.vip && subnetEdge(this.vip, net);
@@ -257,6 +293,7 @@ export class VirtualService extends Construct {
     }
     this.owners.push(owner);
     this.members.forEach(({ server }) => this.attach(server, owner, `realServers[${server.node.id}]`));
+    if (this.sorry) this.attach(this.sorry.server, owner, 'sorryServer');
   }
 
   private attach(server: RealServer, owner: ServiceOwner, field: string): void {
@@ -287,7 +324,41 @@ export class VirtualService extends Construct {
    * and removes it (after draining) before the server is cleaned up.
    */
   public addRealServer(server: RealServer, options: RealServerOptions = {}): void {
-    const field = `realServers[${server.node.id}]`;
+    const entry = this.backend(server, `realServers[${server.node.id}]`, 'a real server', options);
+    this.members.push({ server, entry });
+  }
+
+  /**
+   * Serves the service from `server` alone while its real servers fall
+   * short: when the weights of the servers that pass their checks add up
+   * to less than `quorum` (by default: when none passes), keepalived takes
+   * those out and gives the sorry server weight 1; once they reach it
+   * again, it swaps back. The sorry server stays in the table at weight 0
+   * meanwhile, so connections it holds at the swap complete (keepalived
+   * would delete it otherwise, and expire_nodest_conn reset them). The
+   * server is prepared like a real server of the service (a maintenance
+   * page, or a smaller pool behind one address). Health-checked services only.
+   */
+  public setSorryServer(server: RealServer, options: SorryServerOptions = {}): void {
+    if (!this.healthCheck) fail(this, 'sorryServer', 'needs a healthCheck: keepalived adds the sorry server when the checks fail');
+    if (this.sorry) fail(this, 'sorryServer', `is ${this.sorry.server.node.path} already; a service has one`);
+    const o = options ?? {};
+    const quorum = checkInt(this, 'sorryServer.quorum', o.quorum ?? 1, 1, MAX_QUORUM);
+    const hysteresis = checkInt(this, 'sorryServer.hysteresis', o.hysteresis ?? 0, 0, MAX_QUORUM);
+    // keepalived -t refuses it, and it would make the quorum be lost only at 0.
+    if (hysteresis >= quorum) fail(this, 'sorryServer.hysteresis', `${hysteresis} must be below the quorum ${quorum}`);
+    // At weight 0 until keepalived needs it (sorry_server_inhibit).
+    const entry = this.backend(server, 'sorryServer', 'the sorry server', { port: o.port, weight: 0 });
+    this.sorry = { server, entry: { realServer: entry, quorum, hysteresis } };
+  }
+
+  /** The sorry server, if the service has one. */
+  public get sorryServer(): RealServer | undefined {
+    return this.sorry?.server;
+  }
+
+  /** A real server's (or the sorry server's) entry, checked against the service and attached to its directors. */
+  private backend(server: RealServer, field: string, role: string, options: RealServerOptions): IpvsRealServer {
     if (this.fwmark !== undefined && options.port !== undefined) {
       fail(this, `${field}.port`, "a firewall-mark service has no port: its real servers keep each packet's port");
     }
@@ -300,8 +371,9 @@ export class VirtualService extends Construct {
       fail(this, field, `${server.node.path} has no ${this.ipv6 ? 'IPv6' : 'IPv4'} address for this service${this.ipv6 ? ' (give it dataInterface.ipv6Address)' : ''}`);
     }
     const endpoint = `${address}${port ? ':' + port : ''}`;
-    if (this.endpoints.has(endpoint)) fail(this, field, `${endpoint} is already a real server of this service`);
-    const first = this.members[0]?.server;
+    const taken = this.endpoints.get(endpoint);
+    if (taken) fail(this, field, `${endpoint} is already ${taken} of this service`);
+    const first = this.backends[0];
     if (first && first.forwarding !== server.forwarding) {
       fail(this, field, `a service uses one forwarding method; it has ${first.forwarding.toUpperCase()}, this server is ${server.forwarding.toUpperCase()}`);
     }
@@ -317,20 +389,13 @@ export class VirtualService extends Construct {
     // keepalived 2.2.7 (Debian bookworm) has no tun_type: it would add the entry as IPIP, which the server does not decapsulate.
     if (tunnel && this.healthCheck) fail(this, field, `a health-checked service is keepalived's, and keepalived 2.2.7 adds TUN entries as IPIP only; ${server.node.path} uses ${tunnel.type.toUpperCase()}`);
     this.owners.forEach((owner) => this.attach(server, owner, field));
-    this.endpoints.add(endpoint);
-    this.members.push({
-      server,
-      entry: {
-        server: server.node.path,
-        address,
-        port,
-        forwarding: server.forwarding,
-        tunnel,
-        weight,
-        upperThreshold: upper,
-        lowerThreshold: lower,
-      },
-    });
+    this.endpoints.set(endpoint, role);
+    return { server: server.node.path, address, port, forwarding: server.forwarding, tunnel, weight, upperThreshold: upper, lowerThreshold: lower };
+  }
+
+  /** Every server the service may send traffic to: its real servers, then its sorry server. */
+  public get backends(): RealServer[] {
+    return [...this.members.map((m) => m.server), ...(this.sorry ? [this.sorry.server] : [])];
   }
 
   /** The service in the IPVS model: what the table scripts render and the topology records. @internal */
@@ -348,6 +413,7 @@ export class VirtualService extends Construct {
       onePacket: this.onePacket || undefined,
       healthCheck: this.healthCheck,
       realServers: this.members.map((m) => m.entry),
+      sorry: this.sorry?.entry,
     };
   }
 }

@@ -14,6 +14,7 @@ import {
   realServerTarget,
   serviceLabel,
   shortName,
+  sorryServerLabel,
   vrrpLabel,
 } from './labels';
 import { lineDiff } from './line-diff';
@@ -56,6 +57,7 @@ function diffService(before: IpvsService, after: IpvsService, retired: Set<strin
   out.push(...changed('persistence', persistenceLabel(before), persistenceLabel(after), where));
   out.push(...changed('one-packet scheduling', before.onePacket ? 'on' : 'off', after.onePacket ? 'on' : 'off', where));
   out.push(...changed('owner', healthCheckLabel(before), healthCheckLabel(after), where));
+  out.push(...changed('sorry server', sorryServerLabel(before), sorryServerLabel(after), where));
   const old = byKey(before.realServers, (r) => r.server);
   const now = byKey(after.realServers, (r) => r.server);
   for (const [path, r] of now) {
@@ -87,6 +89,7 @@ function addedService(s: IpvsService, director: string): string[] {
   return [
     `service ${serviceLabel(s)} added on ${director} (${what})`,
     ...s.realServers.map((r) => `${shortName(r.server)} added to ${serviceLabel(s)} (${entryForwardingName(r)}, weight ${r.weight})`),
+    ...(s.sorry ? [`sorry server of ${serviceLabel(s)}: ${sorryServerLabel(s)}`] : []),
   ];
 }
 

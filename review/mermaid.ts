@@ -41,7 +41,8 @@ export function mermaidOf(topology: Topology): string {
     d.services.forEach((s, j) => {
       const svc = `svc${i}_${j}`;
       edge('clients', '-->', serviceLabel(s), svc);
-      for (const r of s.realServers) {
+      const sorry = s.sorry ? [{ r: s.sorry.realServer, arrow: '-.->', label: `sorry server below weight ${s.sorry.quorum}` }] : [];
+      for (const { r, arrow, label } of [...s.realServers.map((r) => ({ r, arrow: '-->', label: `${entryForwardingName(r)}, weight ${r.weight}` })), ...sorry]) {
         let id = ids.get(r.server);
         if (!id) {
           // An entry whose server the topology does not list (a hand-built stack): still draw it.
@@ -51,7 +52,7 @@ export function mermaidOf(topology: Topology): string {
         }
         directorOf.set(r.server, dir);
         const port = r.port !== undefined && r.port !== s.port ? `, port ${r.port}` : '';
-        edge(svc, '-->', `${entryForwardingName(r)}, weight ${r.weight}${port}`, id);
+        edge(svc, arrow, `${label}${port}`, id);
       }
     });
     topology.retired.forEach((_, k) => edge(dir, '-.-x', 'drained out', `retired${k}`));

@@ -5,7 +5,7 @@
  */
 import { TopologyDirector, TopologyRealServer } from '../lib/topology';
 import { StackDiff, diffStack } from './diff';
-import { entryForwardingLabel, forwardingLabel, gatewayLabel, healthCheckLabel, hostLabel, vrrpLabel, interfaceLabel, persistenceLabel, protocolLabel, realServerTarget, serviceLabel, shortName, thresholdsLabel } from './labels';
+import { entryForwardingLabel, forwardingLabel, gatewayLabel, healthCheckLabel, hostLabel, vrrpLabel, interfaceLabel, persistenceLabel, protocolLabel, realServerTarget, serviceLabel, shortName, sorryServerLabel, thresholdsLabel } from './labels';
 import { details, fence, table } from './markdown';
 import { mermaidOf } from './mermaid';
 import { splitLibrary } from '../lib/scripts/bundle';
@@ -60,6 +60,7 @@ function directorSection(d: TopologyDirector): string {
         ['real server', 'target', 'forwarding', 'weight', 'thresholds'],
         s.realServers.map((r) => [shortName(r.server), realServerTarget(r), entryForwardingLabel(r), String(r.weight), thresholdsLabel(r)]),
       ),
+      ...(s.sorry ? ['', `Sorry server (keepalived serves from it alone meanwhile): ${sorryServerLabel(s)}.`] : []),
     );
   }
   out.push('', details('IPVS table (ipvsadm -Sn)', fence(d.rules.join('\n'), 'text')));

@@ -61,6 +61,13 @@ export class ClusterStack extends TerraformStack {
       // A field of another mode would be dropped without a word.
       if (rs.gateway !== undefined && props.mode !== 'nat') fail(this, `cluster.realServers[${i}].gateway`, `only a NAT real server has a gateway; this stack is ${props.mode}`);
       if (rs.tunnel !== undefined && props.mode !== 'tun') fail(this, `cluster.realServers[${i}].tunnel`, `only a TUN real server has a tunnel; this stack is ${props.mode}`);
+      if (rs.sorry !== undefined) {
+        const given = (['weight', 'upperThreshold', 'lowerThreshold'] as const).find((f) => rs[f] !== undefined);
+        // keepalived adds a sorry server at weight 1, without thresholds.
+        if (given) fail(this, `cluster.realServers[${i}].${given}`, 'a sorry server has none: keepalived adds it at weight 1');
+        this.service.setSorryServer(REAL_SERVER[props.mode](this, rs), { port: rs.port, ...rs.sorry });
+        continue;
+      }
       this.service.addRealServer(REAL_SERVER[props.mode](this, rs), {
         weight: rs.weight,
         port: rs.port,

@@ -19,6 +19,7 @@ import type {
   Protocol,
   RealServerOptions,
   Scheduler,
+  SorryServerOptions,
   SshConnectionProps,
   TunnelProps,
   VirtualServiceOptions,
@@ -110,6 +111,12 @@ const REAL_SERVER = obj({
   webServer: optional(str<WebServerKind>()),
   /** Leaves the cluster: drained out of the table and its host cleaned (see RetiredRealServer). */
   retired: optional(bool()),
+  /**
+   * The service's sorry server instead of one of its real servers (a
+   * health-checked service's; see VirtualService.setSorryServer): `{}`, or its `quorum` and `hysteresis`.
+   * @default - a real server
+   */
+  sorry: optional(objOf<Omit<SorryServerOptions, 'port'>>({ quorum: num(), hysteresis: num() })),
 });
 
 /** A stack's part of the file, merged over its default topology: the director's and the service's fields one by one. */

@@ -3,7 +3,7 @@
  * recorded in the synthesized cdk.tf.json (lib/topology.ts), whose settings
  * are the same data the host scripts are rendered from. Pure.
  */
-import { IpvsThresholds, IpvsTimeouts, serviceSelector, thresholdsOf } from '../lib/ipvs';
+import { IpvsThresholds, IpvsTimeouts, realServerRule, serviceSelector, thresholdsOf } from '../lib/ipvs';
 import { ChainSpec, MSS_WORD, ModuleParam, mssClampChain } from '../lib/scripts/host';
 import { marksChain } from '../lib/scripts/table';
 import { Topology, TopologyDirector, TopologyRealServer, TopologySettings } from '../lib/topology';
@@ -63,6 +63,8 @@ export interface HostExpectation {
     readonly ownsWholeTable: boolean;
     /** Selectors of the health-checked services (keepalived's): a real server missing from one is down, not drift. */
     readonly checked: string[];
+    /** The sorry servers' rules among `rules` (weight 0): keepalived gives one weight 1 while it serves from it. */
+    readonly sorry: string[];
     readonly thresholds?: IpvsThresholds;
   };
   /** A director of a pair: the VIPs VRRP holds on it or on `peer`, never on both. */
@@ -119,6 +121,7 @@ export function directorExpectation(d: TopologyDirector): HostExpectation {
       rules: d.rules,
       ownsWholeTable: d.ownsWholeTable,
       checked: d.services.filter((s) => s.healthCheck).map(serviceSelector),
+      sorry: d.services.flatMap((s) => (s.sorry ? [realServerRule(s, s.sorry.realServer, true)] : [])),
       ...(d.services.some((s) => s.realServers.some((r) => r.upperThreshold || r.lowerThreshold)) ? { thresholds: thresholdsOf(d.services) } : {}),
     },
     ...(d.timeouts ? { timeouts: d.timeouts } : {}),

@@ -157,7 +157,7 @@ function ruleDiff(expected: IpvsRule, actual: IpvsRule): string {
   return parts.join(', ');
 }
 
-function ipvsChecks(declared: string[], ownsWholeTable: boolean, checked: ReadonlySet<string>, live: string[], rc: string | undefined): Check[] {
+function ipvsChecks(declared: string[], ownsWholeTable: boolean, checked: ReadonlySet<string>, sorry: string[], live: string[], rc: string | undefined): Check[] {
   if (rc === IP_VS_MISSING) return [{ kind: 'ipvs', item: 'ipvsadm -Sn', expected: 'exit 0', actual: 'not run: ip_vs not loaded', status: 'fail' }];
   if (rc !== undefined && rc !== '0') {
     return [{ kind: 'ipvs', item: 'ipvsadm -Sn', expected: 'exit 0', actual: `exit ${rc}: ${live.join(' ').slice(0, 200)}`, status: 'fail' }];
@@ -168,7 +168,10 @@ function ipvsChecks(declared: string[], ownsWholeTable: boolean, checked: Readon
   const wantServices = new Set(want.filter((r) => r.op === '-A').map((r) => r.selector));
   const liveService = new Map(have.filter((r) => r.op === '-A').map((r) => [r.selector, r]));
   const liveReals = (sel: string) => have.filter((r) => r.op === '-a' && r.selector === sel);
-
+  const sorryOf = new Map(sorry.map(parseRule).filter((r): r is IpvsRule => !!r).map((r) => [r.selector, r]));
+  const isSorry = (r: IpvsRule) => sorryOf.get(r.selector)?.real === r.real;
+  // keepalived serves from a sorry server (weight 0 → 1) below the quorum, and takes the passing real servers out meanwhile.
+  const sorryServing = (sel: string) => liveReals(sel).some((l) => isSorry(l) && l.options.get('-w') !== '0');
   for (const w of want) {
     if (w.op === '-A') {
       const l = liveService.get(w.selector);
@@ -182,15 +185,18 @@ function ipvsChecks(declared: string[], ownsWholeTable: boolean, checked: Readon
       });
     } else {
       const l = liveReals(w.selector).find((r) => r.real === w.real);
-      // keepalived deletes a failing server, or with inhibit_on_failure sets its weight to 0.
-      const down = checked.has(w.selector) && (!l || (l.options.get('-w') === '0' && l.line === w.line.replace(/ -w \d+/, ' -w 0')));
+      // keepalived deletes a failing server, or with inhibit_on_failure sets its weight to 0; a sorry server serving has weight 1.
+      const down = isSorry(w)
+        ? l?.line === w.line.replace(/ -w 0\b/, ' -w 1')
+        : checked.has(w.selector) && (!l || (l.options.get('-w') === '0' && l.line === w.line.replace(/ -w \d+/, ' -w 0')));
+      const outNote = isSorry(w) ? 'the sorry server serves: the real servers passing their checks fall short of the quorum' : sorryServing(w.selector) ? 'out of rotation: the sorry server serves instead' : 'out of rotation: its health check fails';
       checks.push({
         kind: 'ipvs-real',
         item: `${w.selector} -r ${w.real}`,
         expected: w.line,
         actual: l?.line ?? 'absent',
         status: l && l.line === w.line ? 'pass' : down ? 'down' : 'fail',
-        note: down ? 'out of rotation: its health check fails' : !l ? 'real server missing' : l.line !== w.line ? ruleDiff(w, l) : undefined,
+        note: down ? outNote : !l ? `${isSorry(w) ? 'sorry' : 'real'} server missing` : l.line !== w.line ? ruleDiff(w, l) : undefined,
       });
     }
   }
@@ -390,7 +396,7 @@ export function evaluate(e: HostExpectation, output: string): Check[] {
     throw new Error(`incomplete probe output (${output.length} bytes): ${output.slice(-300)}`);
   }
   const checks: Check[] = [];
-  if (e.ipvs) checks.push(...ipvsChecks(e.ipvs.rules, e.ipvs.ownsWholeTable, new Set(e.ipvs.checked), s.get('ipvs') ?? [], s.get('ipvs-rc')?.[0]));
+  if (e.ipvs) checks.push(...ipvsChecks(e.ipvs.rules, e.ipvs.ownsWholeTable, new Set(e.ipvs.checked), e.ipvs.sorry, s.get('ipvs') ?? [], s.get('ipvs-rc')?.[0]));
   // Without ip_vs nothing was listed: the ipvs check says so once.
   const listed = s.get('ipvs-rc')?.[0] !== IP_VS_MISSING;
   if (e.ipvs?.thresholds && listed) checks.push(...thresholdChecks(e.ipvs.thresholds, s.get('thresholds') ?? []));

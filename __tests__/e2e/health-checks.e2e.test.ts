@@ -2,7 +2,8 @@
  * Health checks on the lab: nat-stack's service handed from the table step
  * to keepalived under load, real servers failing (web server stopped, data
  * link cut) and returning while the load loop runs, planned changes of a
- * keepalived-owned service, and destroy back to the snapshot.
+ * keepalived-owned service, a sorry server taking over from failed ones,
+ * and destroy back to the snapshot.
  *
  * @lab nat
  */
@@ -164,6 +165,47 @@ describe('health checks on nat-stack (keepalived on the director), under load', 
       expect(rules()).toEqual(desired());
       expect(rules().join('\n')).not.toContain('192.168.116.114');
     });
+  });
+
+  it('a sorry server serves alone once every real server fails; their return loses no request, and its download in flight completes', () => {
+    const RIP2 = '192.168.116.113:80';
+    const SORRY = '192.168.116.114:80';
+    use([{ ...web1, weight: 3 }, web2, { ...web3, sorry: {} }], { healthCheck: CHECK, scheduler: 'wrr' });
+    const { load: l } = load.during(() => project.deploy(STACK));
+    expect(l.failed).toEqual([]);
+    expect(sh('nat-director', 'cat /etc/keepalived/keepalived.conf')).toContain(`  sorry_server ${SORRY.replace(':', ' ')}\n  sorry_server_inhibit\n`);
+    // The quorum holds: the sorry server waits in the table at weight 0.
+    expect(rules()).toEqual(desired());
+    expect(rules()).toContain(`-a -t ${VIP}:80 -r ${SORRY} -m -w 0`);
+
+    const nginx = (verb: string) => ['nat-web1', 'nat-web2'].forEach((h) => sh(h, `systemctl ${verb} nginx`));
+    const sorryWeight = () => rules().find((r) => r.includes(`-r ${SORRY} `))?.replace(/.* -w /, '');
+    load.start();
+    const started = Date.now();
+    sh('nat-client', 'sleep 2');
+    const faultAt = (Date.now() - started) / 1000;
+    nginx('stop');
+    const exit = secondsUntil('web1 and web2 out, the sorry server at weight 1', () => sorryWeight() === '1' && !inTable(RIP1) && !inTable(RIP2), EXIT_LIMIT_S);
+    sh('nat-client', 'sleep 3');
+    const down = load.stop();
+    expect(failedAt(down).filter((t) => t < faultAt - 1 || t > faultAt + exit + 1)).toEqual([]);
+    expect(down.servers.web3).toBeGreaterThan(0);
+
+    // keepalived sets the sorry server to weight 0 when the others return, instead of deleting it: its download carries on.
+    const size = 2_000_000;
+    withDownloadOn({ client: 'nat-client', director: 'nat-director', vip: VIP, rip: SORRY, webs: ['nat-web3'], size }, (slow) => {
+      load.start();
+      nginx('start');
+      const back = secondsUntil('web1 and web2 back, the sorry server at weight 0', () => inTable(RIP1) && inTable(RIP2) && sorryWeight() === '0', EXIT_LIMIT_S);
+      sh('nat-client', 'sleep 3');
+      const up = load.stop();
+      const results = slow.results();
+      report.push(`| nginx stopped on web1 and web2 (sorry server web3) | ${exit.toFixed(1)} | ${down.failed.length} of ${down.sent} | ${(Math.max(0, ...failedAt(down)) - faultAt).toFixed(1)} | ${back.toFixed(1)} | ${up.failed.length} of ${up.sent} |`);
+      expect(up.failed).toEqual([]);
+      expect(up.servers.web1).toBeGreaterThan(0);
+      expect(results).toEqual(results.map(() => `200 ${size}`));
+    });
+    expect(rules()).toEqual(desired());
   });
 
   it('destroy stops keepalived and returns every host to its state before the first deploy', () => {

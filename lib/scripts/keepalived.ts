@@ -100,20 +100,24 @@ function virtualServer(s: IpvsService): string[] {
     ...(s.persistence ? [`  persistence_timeout ${s.persistence.timeout}`] : []),
     ...(s.persistence?.netmask !== undefined ? [`  persistence_granularity ${s.persistence.netmask}`] : []),
     ...(s.onePacket ? ['  ops'] : []),
+    // After lb_kind: the sorry server takes the service's forwarding method, and weight 1 while it serves.
+    ...(s.sorry ? [`  quorum ${s.sorry.quorum}`, `  hysteresis ${s.sorry.hysteresis}`, `  sorry_server ${s.sorry.realServer.address} ${port(s, s.sorry.realServer)}`, '  sorry_server_inhibit'] : []),
     ...s.realServers.flatMap((r) => realServer(s, r, check)),
     '}',
   ];
 }
 
+/** The port keepalived names a server by: 0 for the real servers of a firewall-mark service. */
+const port = (s: IpvsService, r: IpvsRealServer) => (s.fwmark !== undefined ? 0 : r.port!);
+
 function realServer(s: IpvsService, r: IpvsRealServer, check: HealthCheck): string[] {
-  const port = s.fwmark !== undefined ? 0 : r.port!;
   return [
-    `  real_server ${r.address} ${port} {`,
+    `  real_server ${r.address} ${port(s, r)} {`,
     `    weight ${r.weight}`,
     ...(r.upperThreshold ? [`    uthreshold ${r.upperThreshold}`] : []),
     ...(r.lowerThreshold ? [`    lthreshold ${r.lowerThreshold}`] : []),
     ...(check.inhibitOnFailure ? ['    inhibit_on_failure'] : []),
-    ...checker(check, r.address, port).map((l) => `    ${l}`),
+    ...checker(check, r.address, port(s, r)).map((l) => `    ${l}`),
     '  }',
   ];
 }
