@@ -71,13 +71,6 @@ export function persistenceLabel(s: IpvsService): string {
  * Who owns the service's entries and how keepalived checks its servers:
  * `keepalived: HTTP GET /health (200, 301-302) every 5 s, timeout 3 s, 1 retry after 1 s`, or `table step`.
  */
-/** `web3 192.168.116.114:8081 while the passing weight is below 2 (hysteresis 1)`, or `none`. */
-export function sorryServerLabel(s: IpvsService): string {
-  if (!s.sorry) return 'none';
-  const { realServer: r, quorum, hysteresis } = s.sorry;
-  return `${shortName(r.server)} ${realServerTarget(r)} while the passing weight is below ${quorum}${hysteresis ? ` (hysteresis ${hysteresis})` : ''}`;
-}
-
 export function healthCheckLabel(s: IpvsService): string {
   const c = s.healthCheck;
   if (!c) return 'table step';
@@ -92,6 +85,13 @@ export function healthCheckLabel(s: IpvsService): string {
   const port = c.port !== undefined ? ` port ${c.port}` : '';
   const retry = `${c.retries} ${c.retries === 1 ? 'retry' : 'retries'} after ${c.retryDelaySeconds} s`;
   return `keepalived: ${what}${port} every ${c.intervalSeconds} s, timeout ${c.timeoutSeconds} s, ${retry}${c.inhibitOnFailure ? ', weight 0 on failure' : ''}`;
+}
+
+/** `web3 192.168.116.114:8081 while the passing weight is below 2 (hysteresis 1)`, or `none`. */
+export function sorryServerLabel(s: IpvsService): string {
+  if (!s.sorry) return 'none';
+  const { realServer: r, quorum, hysteresis } = s.sorry;
+  return `${shortName(r.server)} ${realServerTarget(r)} while the passing weight is below ${quorum}${hysteresis ? ` (hysteresis ${hysteresis})` : ''}`;
 }
 
 /** ` (9 bytes, answer required)`: what a UDP check sends and needs, when not keepalived's defaults. */

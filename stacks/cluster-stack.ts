@@ -63,7 +63,7 @@ export class ClusterStack extends TerraformStack {
       if (rs.tunnel !== undefined && props.mode !== 'tun') fail(this, `cluster.realServers[${i}].tunnel`, `only a TUN real server has a tunnel; this stack is ${props.mode}`);
       if (rs.sorry !== undefined) {
         const given = (['weight', 'upperThreshold', 'lowerThreshold'] as const).find((f) => rs[f] !== undefined);
-        // keepalived adds a sorry server at weight 1, without thresholds.
+        // keepalived sets a sorry server's weight (0 standing by, 1 serving), and it has no thresholds.
         if (given) fail(this, `cluster.realServers[${i}].${given}`, 'a sorry server has none: keepalived adds it at weight 1');
         this.service.setSorryServer(REAL_SERVER[props.mode](this, rs), { port: rs.port, ...rs.sorry });
         continue;
