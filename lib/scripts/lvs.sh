@@ -216,12 +216,15 @@ lvs_keep() {
   if [ -f "$1" ]; then touch "$1.keep"; fi
 }
 
+# lvs_kept RECORD: whether a handover (lvs_keep) leaves RECORD to the next generation.
+lvs_kept() { [ -f "$1.keep" ]; }
+
 # lvs_link_keep DEV: a handover (lvs_keep); a TUN server's tunl0 stays up.
 lvs_link_keep() { lvs_keep "$dir/link-$1"; }
 
 # lvs_link_restore DEV
 lvs_link_restore() {
-  [ ! -f "$dir/link-$1.keep" ] || return 0
+  ! lvs_kept "$dir/link-$1" || return 0
   if [ "$(cat "$dir/link-$1" 2>/dev/null)" = ours ]; then ip link set dev "$1" down || true; fi
   rm -f "$dir/link-$1"
 }
@@ -245,7 +248,7 @@ lvs_fou_keep() { lvs_keep "$dir/fou-$1"; }
 
 # lvs_fou_restore PORT
 lvs_fou_restore() {
-  [ ! -f "$dir/fou-$1.keep" ] || return 0
+  ! lvs_kept "$dir/fou-$1" || return 0
   if [ "$(cat "$dir/fou-$1" 2>/dev/null)" = ours ] && lvs_has_fou "$1"; then ip fou del port "$1"; fi
   rm -f "$dir/fou-$1"
 }
@@ -286,7 +289,7 @@ lvs_address_keep() { lvs_keep "$(lvs_address_file "$1" "$2")"; }
 # lvs_address_restore DEV FAMILY CIDR: removes the address only if it was ours.
 lvs_address_restore() {
   rec=$(lvs_address_file "$1" "$3")
-  [ ! -f "$rec.keep" ] || return 0
+  ! lvs_kept "$rec" || return 0
   if [ "$(cat "$rec" 2>/dev/null)" = ours ] && lvs_has_address "$1" "$2" "$3"; then ip addr del "$3" dev "$1"; fi
   rm -f "$rec"
 }
@@ -334,7 +337,7 @@ lvs_default_route_keep() { lvs_keep "$(lvs_default_route_file "$1")"; }
 # lvs_default_route_restore FAMILY GATEWAY DEV
 lvs_default_route_restore() {
   rec=$(lvs_default_route_file "$1")
-  if [ -f "$rec.keep" ]; then return 0; fi
+  ! lvs_kept "$rec" || return 0
   ip "$1" route del default via "$2" dev "$3" 2>/dev/null || true
   if [ -f "$rec" ]; then
     # shellcheck disable=SC2086 # each recorded line is an `ip route` argument list
