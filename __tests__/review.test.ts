@@ -267,7 +267,7 @@ describe('diff against a previous synth', () => {
   });
 
   test('a running director joining a pair, and a new service naming its owner', () => {
-    const cluster = (paired: boolean) => {
+    const cluster = (paired: boolean, newFirst = false) => {
       const stack = new TerraformStack(Testing.app(), 'ha');
       const lb = (id: string, dip: string) => new LvsDirector(stack, id, { connection: { host: id }, interfaces: [{ name: 'ens33', address: `${dip}/24` }] });
       const lb1 = lb('lb1', '10.0.0.10');
@@ -275,7 +275,8 @@ describe('diff against a previous synth', () => {
       lb1.addService('http', { vip: '10.0.0.100' }).addRealServer(web1);
       if (paired) {
         lb1.addService('dns', { vip: '10.0.0.100', port: 53, protocol: 'udp', healthCheck: { type: 'udp' } }).addRealServer(web1);
-        new LvsDirectorPair(stack, 'pair', { directors: [lb1, lb('lb2', '10.0.0.9')], virtualRouterId: 51 });
+        const lb2 = lb('lb2', '10.0.0.9');
+        new LvsDirectorPair(stack, 'pair', { directors: newFirst ? [lb2, lb1] : [lb1, lb2], virtualRouterId: 51 });
       }
       return parseStack('ha', fullJson(stack));
     };
@@ -289,6 +290,12 @@ describe('diff against a previous synth', () => {
       'service 10.0.0.100:53/udp added on lb2 (udp, scheduler wlc, persistence none, owner keepalived: UDP datagram every 5 s, timeout 3 s, 1 retry after 1 s)',
       'web1 added to 10.0.0.100:53/udp (DR, weight 1)',
     ]);
+    // The new director named first would take the VIPs from the running one.
+    const warning = 'warning: lb1 serves now but comes second in the new pair: lb2 starts keepalived first and takes the VIPs before lb1 hands them over, so requests fail and connections are reset; name lb1 first in directors';
+    expect(diffStack(cluster(false), cluster(true, true)).cluster).toContain(warning);
+    expect(diffStack(cluster(false), cluster(true)).cluster.filter((l) => l.startsWith('warning:'))).toEqual([]);
+    // Once the pair runs, its order is the operator's choice.
+    expect(diffStack(cluster(true, true), cluster(true, true)).cluster).toEqual([]);
   });
 
   test('a new SSH address only updates the step in place', () => {

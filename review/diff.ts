@@ -136,12 +136,31 @@ export function diffTopology(before: Topology, after: Topology): string[] {
   for (const d of before.directors) {
     if (!after.directors.some((n) => n.path === d.path)) out.push(`director ${shortName(d.path)} removed (host ${hostLabel(d.connection)})`);
   }
+  out.push(...joinOrderWarnings(before, after));
   // A server retired while out of every service (so not reported above) still gets its host cleaned.
   const served = new Set(before.directors.flatMap((d) => d.services.flatMap((s) => s.realServers.map((r) => r.server))));
   for (const r of after.retired) {
     if (!served.has(r.path) && !before.retired.some((b) => b.path === r.path)) out.push(`${shortName(r.path)} retired: its host is cleaned`);
   }
   return out;
+}
+
+/**
+ * A pair's first director (the higher priority) starts keepalived first and
+ * becomes master three intervals later, so a new director named first takes
+ * the VIPs from the running one before that one's keepalived, table and
+ * connection sync are there.
+ */
+function joinOrderWarnings(before: Topology, after: Topology): string[] {
+  const was = byKey(before.directors, (d) => d.path);
+  return after.directors.flatMap((d) => {
+    const running = was.get(d.path);
+    const peer = after.directors.find((p) => p.path === d.pair?.peer);
+    // A director that served alone, paired with a new one of higher priority.
+    if (!running || running.pair || !d.pair || !peer?.pair || was.has(peer.path) || d.pair.vrrp.priority > peer.pair.vrrp.priority) return [];
+    const [name, other] = [shortName(d.path), shortName(peer.path)];
+    return [`warning: ${name} serves now but comes second in the new pair: ${other} starts keepalived first and takes the VIPs before ${name} hands them over, so requests fail and connections are reset; name ${name} first in directors`];
+  });
 }
 
 /**
