@@ -361,6 +361,21 @@ describe('a sorry server', () => {
     return { stack, director, service, server };
   };
 
+  it('keeps the passing real servers it replaces in the table at weight 0 (inhibit_on_failure), unless the check says otherwise', () => {
+    const { service, server } = checked();
+    expect(service.healthCheck?.inhibitOnFailure).toBe(false);
+    service.addRealServer(server('web1', 112));
+    service.setSorryServer(server('sorry', 120));
+    expect(service.healthCheck?.inhibitOnFailure).toBe(true);
+    expect(service._entry().healthCheck?.inhibitOnFailure).toBe(true);
+
+    const stack = new TerraformStack(appWith(), 'chosen');
+    const director = new LvsDirector(stack, 'lb', { connection: { host: 'lb' }, interfaces: [{ name: 'ens33', address: '192.168.115.111/24' }] });
+    const chosen = director.addService('http', { vip: '192.168.115.110', healthCheck: { type: 'tcp', inhibitOnFailure: false } });
+    chosen.setSorryServer(new DrRealServer(stack, 'sorry', { connection: { host: 'sorry' }, dataInterface: { name: 'ens33', address: '192.168.115.120/24' } }));
+    expect(chosen.healthCheck?.inhibitOnFailure).toBe(false);
+  });
+
   it('is prepared like a real server and in the table at weight 0 (keepalived gives it 1 when it serves), its host before the Keepalived step', () => {
     const { stack, director, service, server } = checked();
     service.addRealServer(server('web1', 112), { weight: 2 });

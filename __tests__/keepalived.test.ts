@@ -98,6 +98,8 @@ describe('keepalived configuration', () => {
     };
     const nat = sorryOf('nat', { vip: '10.0.0.100', healthCheck: { type: 'tcp' } }, { port: 8081, quorum: 2, hysteresis: 1 });
     expect(nat).toContain('  lb_kind NAT\n  protocol TCP\n  quorum 2\n  hysteresis 1\n  sorry_server 10.0.0.20 8081\n  sorry_server_inhibit\n  real_server 10.0.0.11 8080 {\n');
+    // The passing real servers too stay at weight 0 when the sorry server takes over.
+    expect(nat).toContain('    inhibit_on_failure\n');
     expect(configTest('sorry-nat', nat)).toEqual({ status: 0, output: '' });
     const mark = sorryOf('dr', { fwmark: 3, vip: '10.0.0.100', markRules: [{ ports: [80] }], healthCheck: { type: 'tcp', port: 80 } }, {});
     expect(mark).toContain('  quorum 1\n  hysteresis 0\n  sorry_server 10.0.0.20 0\n  sorry_server_inhibit\n');

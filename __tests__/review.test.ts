@@ -255,7 +255,9 @@ describe('diff against a previous synth', () => {
   test('a sorry server added and its quorum changed: in the summary, the service section and the diagram', () => {
     const checked = drWith([DR_WEB(1), DR_WEB(2)], { healthCheck: { type: 'tcp' } });
     const sorry = (quorum: number) => drWith([DR_WEB(1), DR_WEB(2), DR_WEB(3, { sorry: { quorum } })], { healthCheck: { type: 'tcp' } });
+    // The sorry server keeps the real servers it replaces at weight 0 (inhibit_on_failure), which the owner line shows.
     expect(diffStack(stackOf('dr-stack', checked), stackOf('dr-stack', sorry(1))).cluster).toEqual([
+      'owner keepalived: TCP connect every 5 s, timeout 3 s, 1 retry after 1 s → keepalived: TCP connect every 5 s, timeout 3 s, 1 retry after 1 s, weight 0 on failure on 192.168.115.110:80',
       'sorry server none → web3 192.168.115.114:80 while the passing weight is below 1 on 192.168.115.110:80',
     ]);
     expect(diffStack(stackOf('dr-stack', sorry(1)), stackOf('dr-stack', sorry(2))).cluster).toEqual([

@@ -135,7 +135,9 @@ export interface HealthCheckOptions {
   /**
    * A failed server stays in the table at weight 0 (its established
    * connections carry on, new ones go elsewhere) instead of being deleted.
-   * @default false
+   * keepalived takes the passing servers out the same way when a sorry
+   * server takes over, so with one this keeps their connections too.
+   * @default - true for a service with a sorry server, false otherwise
    */
   readonly inhibitOnFailure?: boolean;
 }
@@ -215,12 +217,13 @@ export class VirtualService extends Construct {
   public readonly marks: IpvsMarkRule[];
   /** Whether each datagram is scheduled on its own (UDP only). */
   public readonly onePacket: boolean;
-  /** The health check of each real server, with its defaults applied; undefined without one. */
-  public readonly healthCheck?: HealthCheck;
   /** Client affinity with its default timeout applied; undefined without persistence. */
   public readonly persistence?: { readonly timeout: number; readonly netmask?: string };
   private readonly members: { server: RealServer; entry: IpvsRealServer }[] = [];
   private sorry?: { server: RealServer; entry: IpvsSorryServer };
+  private check?: HealthCheck;
+  /** Whether `healthCheck.inhibitOnFailure` was left to its default, which a sorry server turns on. */
+  private inhibitDefaulted = false;
   /** `address:port` of each server, and what it is to the service. */
   private readonly endpoints = new Map<string, string>();
   private readonly owners: ServiceOwner[] = [];
@@ -253,7 +256,8 @@ export class VirtualService extends Construct {
       this.persistence = { timeout: checkInt(this, 'persistence.timeout', o.persistence.timeout ?? 300, 1, MAX_PERSISTENCE_TIMEOUT), netmask };
     }
     if (o.healthCheck !== undefined) {
-      this.healthCheck = checkHealthCheck(this, o.healthCheck);
+      this.check = checkHealthCheck(this, o.healthCheck);
+      this.inhibitDefaulted = o.healthCheck.inhibitOnFailure === undefined;
       this.node.addValidation({ validate: () => this.quorumProblems() });
     }
   }
@@ -336,6 +340,8 @@ export class VirtualService extends Construct {
    * again, it swaps back. The sorry server stays in the table at weight 0
    * meanwhile, so connections it holds at the swap complete (keepalived
    * would delete it otherwise, and expire_nodest_conn reset them). The
+   * real servers it replaces, even those still passing, stay at weight 0
+   * the same way (`healthCheck.inhibitOnFailure`, on by default here). The
    * server is prepared like a real server of the service (a maintenance
    * page, or a smaller pool behind one address). Health-checked services only.
    */
@@ -350,6 +356,13 @@ export class VirtualService extends Construct {
     // At weight 0 until keepalived needs it (sorry_server_inhibit).
     const entry = this.backend(server, 'sorryServer', 'the sorry server', { port: o.port, weight: 0 });
     this.sorry = { server, entry: { realServer: entry, quorum, hysteresis } };
+    // Below the quorum keepalived deletes the passing servers too, unless inhibited: expire_nodest_conn would reset their connections.
+    if (this.inhibitDefaulted) this.check = { ...this.check!, inhibitOnFailure: true };
+  }
+
+  /** The health check of each real server, with its defaults applied; undefined without one. */
+  public get healthCheck(): HealthCheck | undefined {
+    return this.check;
   }
 
   /** The sorry server, if the service has one. */
