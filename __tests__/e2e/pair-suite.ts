@@ -2,8 +2,8 @@
  * The director pair suite, run on one lab cluster by director-pair (DR),
  * nat-director-pair (NAT) and tun-director-pair (TUN): two directors on one LAN, VRRP by keepalived
  * over the lab's bridge, a health-checked service, the load loop and slow
- * downloads from the client: the active director's data link cut, its
- * return, a power cut of the other, a configuration its host refuses, and
+ * downloads from the client: a real server's web server stopped and its
+ * data link cut, the active director's data link cut, its return, a power cut of the other, a configuration its host refuses, and
  * destroy back to the snapshot.
  */
 import { readFileSync } from 'fs';
@@ -26,6 +26,7 @@ export function pairSuite(p: PairLab, options: { readonly join?: boolean } = {})
     const project = labAppProject(STACK, pairApp(p));
     const load = new LoadLoop(p.client, VIP);
     const report: string[] = [];
+    const serverReport: string[] = [];
     const before: Record<string, string> = {};
     let deployed = false;
 
@@ -74,8 +75,10 @@ export function pairSuite(p: PairLab, options: { readonly join?: boolean } = {})
 
     afterAll(() => {
       console.log(['director faults under load:', '| fault | s until the other holds the VIP | longest gap without an answer, s | failed | downloads in flight |', '|---|---|---|---|---|', ...report].join('\n'));
+      console.log(['web1 faults under load:', '| fault | s until out of both tables | failed | s from fault to last failed request | s until back in both | failed on return |', '|---|---|---|---|---|---|', ...serverReport].join('\n'));
       leaveHostsAsFound(before, () => {
         for (const h of DIRECTORS) lab('link', h, p.dev, 'up');
+        lab('link', WEBS[0], p.webDev, 'up');
         if (deployed) {
           project.env = {};
           project.destroy(STACK);
@@ -126,6 +129,40 @@ export function pairSuite(p: PairLab, options: { readonly join?: boolean } = {})
         expectServing();
       });
     }
+
+    it('a real server with its web server stopped, and separately with its data link cut: both directors take it out within the check bound; its return loses no request', () => {
+      const rip = `${p.webs[0].address.split('/')[0]}:80`;
+      const inTable = (h: string) => rules(h).some((l) => l.includes(` -r ${rip} `));
+      const unit = p.webServer === 'httpd' ? 'apache2' : 'nginx';
+      const faults: [string, () => void, () => void][] = [
+        [`${unit} stopped`, () => sh(WEBS[0], `systemctl stop ${unit}`), () => sh(WEBS[0], `systemctl start ${unit}`)],
+        ['data link cut', () => lab('link', WEBS[0], p.webDev, 'down'), () => lab('link', WEBS[0], p.webDev, 'up')],
+      ];
+      for (const [name, fault, repair] of faults) {
+        load.start();
+        const started = Date.now();
+        sh(p.client, 'sleep 2');
+        const faultAt = (Date.now() - started) / 1000;
+        fault();
+        // Each director checks on its own: the backup's table follows too, ready for a failover.
+        const exit = secondsUntil(`${rip} out of both tables (${name})`, () => DIRECTORS.every((h) => !inTable(h)), 30);
+        sh(p.client, 'sleep 3');
+        const down = load.stop();
+        load.start();
+        repair();
+        const back = secondsUntil(`${rip} back in both tables`, () => DIRECTORS.every(inTable), 30);
+        sh(p.client, 'sleep 3');
+        const up = load.stop();
+        const failedAt = down.failed.map((f) => Number(f.split(' ')[0]));
+        serverReport.push(`| web1 ${name} | ${exit.toFixed(1)} | ${down.failed.length} of ${down.sent} | ${(Math.max(faultAt, ...failedAt) - faultAt).toFixed(1)} | ${back.toFixed(1)} | ${up.failed.length} of ${up.sent} |`);
+        // Every failed request was sent between the fault and web1's exit (1 s for the clocks' offset).
+        expect({ name, late: failedAt.filter((t) => t < faultAt - 1 || t > faultAt + exit + 1) }).toEqual({ name, late: [] });
+        expect(down.servers.web2).toBeGreaterThan(0);
+        expect({ name, failedOnReturn: up.failed }).toEqual({ name, failedOnReturn: [] });
+        expect(up.servers.web1).toBeGreaterThan(0);
+      }
+      for (const h of DIRECTORS) expect({ h, rules: rules(h) }).toEqual({ h, rules: declared() });
+    });
 
     it('the data link of the active director cut: the other takes the VIP, downloads in flight complete on it (connection sync)', () => {
       const r = failover('data link of the active director cut', (on) => lab('link', on, p.dev, 'down'));
