@@ -6,10 +6,12 @@
 # usage: load.pl HOST PORT OUT STOP MAX MAX_SECONDS
 use strict;
 use warnings;
-use IO::Socket::INET;
+use IO::Socket::IP;
 use Time::HiRes qw(sleep time);
 
 my ($host, $port, $out, $stop, $max, $max_seconds) = @ARGV;
+# An IPv6 VIP goes in brackets in the Host header.
+my $authority = $host =~ /:/ ? "[$host]" : $host;
 my $t0 = time;
 my $sent = 0;
 my (%by_server, @failed);
@@ -18,7 +20,7 @@ while (!-e $stop && $sent < $max && time - $t0 < $max_seconds) {
   $sent++;
   my $t = sprintf '%.2f', time - $t0;
   my $res = '';
-  my $sock = IO::Socket::INET->new(PeerAddr => $host, PeerPort => $port, Proto => 'tcp', Timeout => 5);
+  my $sock = IO::Socket::IP->new(PeerHost => $host, PeerPort => $port, Proto => 'tcp', Timeout => 5);
   if (!$sock) {
     push @failed, "$t connect: $!";
     next;
@@ -26,7 +28,7 @@ while (!-e $stop && $sent < $max && time - $t0 < $max_seconds) {
   my $ok = eval {
     local $SIG{ALRM} = sub { die "timeout\n" };
     alarm 5;
-    print $sock "GET / HTTP/1.0\r\nHost: $host\r\n\r\n";
+    print $sock "GET / HTTP/1.0\r\nHost: $authority\r\n\r\n";
     local $/;
     $res = <$sock> // '';
     alarm 0;

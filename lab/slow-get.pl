@@ -7,7 +7,7 @@
 # usage: slow-get.pl HOST PORT PATH BYTES_PER_SECOND MAX_SECONDS OUT
 use strict;
 use warnings;
-use Socket qw(AF_INET SOCK_STREAM SOL_SOCKET SO_RCVBUF inet_aton pack_sockaddr_in);
+use Socket qw(SOCK_STREAM SOL_SOCKET SO_RCVBUF getaddrinfo);
 use Time::HiRes qw(sleep);
 
 my ($host, $port, $path, $rate, $max_seconds, $out) = @ARGV;
@@ -24,11 +24,15 @@ sub finish {
 }
 local $SIG{ALRM} = sub { finish('timeout') };
 alarm $max_seconds;
-socket(my $sock, AF_INET, SOCK_STREAM, 0) or die "socket: $!";
+# IPv4 or IPv6, as HOST is; an IPv6 one goes in brackets in the Host header.
+my ($err, $ai) = getaddrinfo($host, $port, { socktype => SOCK_STREAM });
+die "getaddrinfo $host: $err" if $err;
+socket(my $sock, $ai->{family}, SOCK_STREAM, 0) or die "socket: $!";
 # Before connect, so the advertised window stays small.
 setsockopt($sock, SOL_SOCKET, SO_RCVBUF, 16384) or die "setsockopt: $!";
-connect($sock, pack_sockaddr_in($port, inet_aton($host))) or finish('connect-failed');
-syswrite($sock, "GET $path HTTP/1.0\r\nHost: $host\r\n\r\n") or finish('write-failed');
+connect($sock, $ai->{addr}) or finish('connect-failed');
+my $authority = $host =~ /:/ ? "[$host]" : $host;
+syswrite($sock, "GET $path HTTP/1.0\r\nHost: $authority\r\n\r\n") or finish('write-failed');
 while (1) {
   my $n = sysread($sock, my $buf, $chunk);
   finish('read-failed') unless defined $n;
