@@ -5,6 +5,7 @@ import { Testing, TerraformStack } from 'cdktf';
 import {
   DrRealServer,
   LvsDirector,
+  LvsDirectorPair,
   NatRealServer,
   ResourceKind,
   RetiredRealServer,
@@ -695,6 +696,26 @@ describe('dual stack and IPv6', () => {
     expect(up).toContain("ip -6 route replace default via 'fd00:116::111' dev 'ens33'");
     const base = resourcesOf(stack).find((r) => r.name === 'lb_Host')!;
     expect(base.create).toContain('net.ipv6.conf.all.forwarding = 1');
+  });
+
+  it("a pair refuses an IPv6 NAT service: its floating gateway is IPv4, so the real servers' IPv6 replies would not follow a failover", () => {
+    const stack = new TerraformStack(appWith(), 'nat6pair');
+    const lb = (id: string, n: number) =>
+      new LvsDirector(stack, id, {
+        connection: { host: id },
+        interfaces: [
+          { name: 'ens33', address: `192.168.115.${n}/24` },
+          { name: 'ens33', address: `fd00:115::${n}/64` },
+          { name: 'ens34', address: `192.168.116.${n}/24` },
+          { name: 'ens34', address: `fd00:116::${n}/64` },
+        ],
+      });
+    const [d1, d2] = [lb('lb1', 111), lb('lb2', 108)];
+    new LvsDirectorPair(stack, 'pair', { directors: [d1, d2], virtualRouterId: 51, gateway: '192.168.116.100/24' });
+    const web = new NatRealServer(stack, 'web', { connection: { host: 'web' }, dataInterface: { name: 'ens33', address: '192.168.116.112/24', ipv6Address: 'fd00:116::112/64' } });
+    d1.addService('v4', { vip: '192.168.115.171' }).addRealServer(web);
+    // Its IPv6 gateway is one director's own address, which the other does not have.
+    expect(() => d1.addService('v6', { vip: 'fd00:115::171' }).addRealServer(web)).toThrow('nat6pair/web: ipv6Gateway: fd00:116::111 is not a director address on the subnet of fd00:116::112/64');
   });
 
   it('an IPv6 TUN service puts the VIP on ip6tnl0 of the real server and on the data interface of the director', () => {

@@ -210,7 +210,7 @@ describe('a director pair', () => {
     expect(host.createBeforeDestroy).toBe(true);
     const up = byName.get('lb1_Keepalived')!.files['/var/lib/lvs-cdktf/s-lb1-keepalived/up.sh'];
     // Dropped once keepalived holds it: within four intervals and start-up.
-    expect(up).toContain("vrrp_addresses=$(cat <<'LVS_KEEPALIVED'\n10.0.0.100/32 ens33\nLVS_KEEPALIVED\n)");
+    expect(up).toContain("vrrp_addresses=$(cat <<'LVS_KEEPALIVED'\ninet 10.0.0.100/32 ens33\nLVS_KEEPALIVED\n)");
     expect(up.indexOf("lvs_handover_release '/var/lib/lvs-cdktf/s-lb1' 13 \"$vrrp_addresses\"")).toBeGreaterThan(up.indexOf('lvs_keepalived_up '));
     expect(byName.get('lb2_Keepalived')!.body.depends_on).toContain('terraform_data.lb1_Keepalived');
     expect(byName.get('lb1_Keepalived')!.body.depends_on).not.toContain('terraform_data.lb2_Keepalived');
@@ -221,6 +221,29 @@ describe('a director pair', () => {
     const byName = new Map(resourcesOf(stack).map((r) => [r.name, r]));
     expect(byName.get('lb_Host')!.create).not.toMatch(/^lvs_handover /m);
     expect(byName.get('lb_Keepalived')!.files['/var/lib/lvs-cdktf/s-lb-keepalived/up.sh']).not.toContain('lvs_handover_release');
+  });
+
+  it('carries IPv6 VIPs in the IPv4 instance, excluded from its advertisements and deprecated; keepalived -t accepts it; IPv6 VIPs alone fail at synth', () => {
+    const dualStack = (vips: string[]) => {
+      const stack = new TerraformStack(appWith(), 's');
+      const lb = (id: string, n: number) =>
+        new LvsDirector(stack, id, { connection: { host: id }, interfaces: [{ name: 'ens33', address: `2001:db8::${n}/64` }, { name: 'ens33', address: `10.0.0.${n}/24` }] });
+      const [d1, d2] = [lb('lb1', 10), lb('lb2', 9)];
+      const services = vips.map((vip, i) => d1.addService(`svc${i}`, { vip, healthCheck: { type: 'tcp' } }));
+      new LvsDirectorPair(stack, 'pair', { directors: [d1, d2], virtualRouterId: 51 });
+      const web = new DrRealServer(stack, 'web1', { connection: { host: 'web1' }, dataInterface: { name: 'ens33', address: '10.0.0.11/24', ipv6Address: '2001:db8::11/64' } });
+      for (const svc of services) svc.addRealServer(web);
+      return stack;
+    };
+    const both = confOf(dualStack(['10.0.0.100', '2001:db8::100']), 'lb2');
+    // Unicast goes to the peer's IPv4 address, though its first address on ens33 is IPv6.
+    expect(both).toContain('  unicast_src_ip 10.0.0.9\n  unicast_peer {\n    10.0.0.10\n  }\n');
+    expect(both).toContain('  virtual_ipaddress {\n    10.0.0.100/32 dev ens33\n  }\n  virtual_ipaddress_excluded {\n    2001:db8::100/128 dev ens33 preferred_lft 0\n  }\n}\n');
+    expect(configTest('pair-dual-stack', both, ['ens33'])).toEqual({ status: 0, output: '' });
+    // keepalived -t refuses an instance without a VIP of its own family ("No VIP specified"): synth does first.
+    expect(() => resourcesOf(dualStack(['2001:db8::100']))).toThrow("s/pair: directors: s/lb1's VIPs are all IPv6; a pair's VRRP instance is IPv4 and carries IPv6 VIPs beside an IPv4 one: give it a service with an IPv4 VIP");
+    const up = resourcesOf(dualStack(['10.0.0.100', '2001:db8::100'])).find((r) => r.name === 'lb1_Keepalived')!.files['/var/lib/lvs-cdktf/s-lb1-keepalived/up.sh'];
+    expect(up).toContain("vrrp_addresses=$(cat <<'LVS_KEEPALIVED'\ninet 10.0.0.100/32 ens33\ninet6 2001:db8::100/128 ens33\nLVS_KEEPALIVED\n)");
   });
 
   const pairs: [string, Partial<LvsDirectorPairProps>][] = [

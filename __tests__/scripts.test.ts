@@ -223,7 +223,7 @@ lvs_announce ens33 192.168.115.110 192.168.115.120`], { encoding: 'utf8' });
     );
     const run = (script: string) => spawnSync('sh', ['-eu', '-c', `PATH=${sq(join(dir, 'bin'))}:/usr/bin:/bin\n${LIBRARY}\nowner=o dir=${sq(join(dir, 'state'))}\n${script}`], { encoding: 'utf8' });
     const held = () => readFileSync(addrs, 'utf8').trim().split('\n').filter(Boolean).sort();
-    const release = (seconds: number) => run(`lvs_handover_release ${sq(join(dir, 'state'))} ${seconds} '10.0.0.100/32 ens33\n10.1.0.1/24 ens34'`);
+    const release = (seconds: number) => run(`lvs_handover_release ${sq(join(dir, 'state'))} ${seconds} 'inet 10.0.0.100/32 ens33\ninet 10.1.0.1/24 ens34'`);
     const handover = "lvs_handover inet 10.0.0.100/32 ens33; lvs_handover_gateway '10.1.0.1/32'";
 
     // Already a pair's: keepalived holds the VIP, no generation of this step brought it up, none takes it down.

@@ -259,6 +259,11 @@ export interface LoadResult {
   servers: Record<string, number>;
 }
 
+/** An address as part of a file name: `fd00:115::1` → `fd00_115__1`. */
+function fileSafe(address: string): string {
+  return address.replace(/[^0-9A-Za-z]/g, '_');
+}
+
 /**
  * A bounded HTTP load loop from a lab client against a VIP (lab/load.pl):
  * started before a step, stopped after it, every failed request recorded.
@@ -267,13 +272,16 @@ export interface LoadResult {
 export class LoadLoop {
   private static readonly MAX_REQUESTS = 50_000;
   private static readonly MAX_SECONDS = 900;
-  private readonly files = '/tmp/lvs-load';
+  private readonly files: string;
 
   constructor(
     private readonly client: string,
     private readonly vip: string,
     private readonly port = 80,
-  ) {}
+  ) {
+    // One set of files per VIP, so loops against an IPv4 and an IPv6 VIP can run at once.
+    this.files = `/tmp/lvs-load-${fileSafe(vip)}`;
+  }
 
   public start(): void {
     const f = this.files;
@@ -317,7 +325,7 @@ export class LoadLoop {
  * established for size/rate seconds, a request in flight during a change.
  */
 export class SlowDownloads {
-  private readonly files = '/tmp/lvs-slow';
+  private readonly files: string;
   private started = 0;
 
   constructor(
@@ -326,7 +334,9 @@ export class SlowDownloads {
     private readonly path: string,
     private readonly bytesPerSecond = 100_000,
     private readonly maxSeconds = 150,
-  ) {}
+  ) {
+    this.files = `/tmp/lvs-slow-${fileSafe(vip)}`;
+  }
 
   public startOne(): void {
     const f = this.files;
@@ -420,6 +430,8 @@ export interface PairLab {
   readonly client: string;
   /** NAT: the floating gateway of the real servers. */
   readonly gateway?: string;
+  /** DR: an IPv6 service beside the IPv4 one, its VIP and the hosts' IPv6 addresses (`address/prefix`) on the data interface. */
+  readonly ipv6?: { readonly vip: string; readonly directors: readonly [string, string]; readonly webs: readonly [string, string] };
 }
 
 export const DR_PAIR: PairLab = {
@@ -437,6 +449,13 @@ export const DR_PAIR: PairLab = {
   webDev: 'ens33',
   webServer: 'httpd',
   client: 'dr-client',
+};
+
+/** The lab's IPv6 addresses of DR_PAIR's hosts (fd00:<subnet>::<host>) and an IPv6 VIP beside its IPv4 one. */
+export const DR_PAIR_IPV6: NonNullable<PairLab['ipv6']> = {
+  vip: 'fd00:115::110',
+  directors: ['fd00:115::111/64', 'fd00:115::108/64'],
+  webs: ['fd00:115::112/64', 'fd00:115::113/64'],
 };
 
 export const NAT_PAIR: PairLab = {
@@ -482,34 +501,41 @@ export const TUN_PAIR: PairLab = {
  * the second director and the pair out (the same ids otherwise).
  */
 export function pairApp(p: PairLab): string {
-  const director = (id: string, d: LabNode) => {
+  const director = (id: string, d: LabNode, i: number) => {
     const inside = d.inside ? `, { name: '${d.inside.dev}', address: '${d.inside.address}' }` : '';
-    return `new LvsDirector(stack, '${id}', { connection: at(${d.port}), interfaces: [{ name: '${p.dev}', address: '${d.address}' }${inside}], drainSeconds: 60 })`;
+    const v6 = p.ipv6 ? `, { name: '${p.dev}', address: '${p.ipv6.directors[i]}' }` : '';
+    return `new LvsDirector(stack, '${id}', { connection: at(${d.port}), interfaces: [{ name: '${p.dev}', address: '${d.address}' }${v6}${inside}], drainSeconds: 60 })`;
   };
   const server = { nat: 'NatRealServer', dr: 'DrRealServer', tun: 'TunRealServer' }[p.forwarding];
   return [
     "const pairOptions = JSON.parse(process.env.LVS_PAIR ?? '{}');",
     `const check = JSON.parse(process.env.LVS_CHECK ?? '{ "intervalSeconds": 1, "timeoutSeconds": 1, "retries": 1, "retryDelaySeconds": 1 }');`,
-    `const d1 = ${director('director', p.directors[0])};`,
+    `const d1 = ${director('director', p.directors[0], 0)};`,
     `const web = d1.addService('web', { vip: '${p.vip}', scheduler: 'rr', healthCheck: { type: 'http', ...check } });`,
+    ...(p.ipv6 ? [`const web6 = d1.addService('web6', { vip: '${p.ipv6.vip}', scheduler: 'rr', healthCheck: { type: 'http', ...check } });`] : []),
     // LVS_SINGLE=1: the first director on its own, as before a second one joins it. NAT servers
     // added after the pair take its floating gateway, without it the director's address.
     "if (process.env.LVS_SINGLE !== '1') {",
-    `  const d2 = ${director('director2', p.directors[1])};`,
+    `  const d2 = ${director('director2', p.directors[1], 1)};`,
     `  new LvsDirectorPair(stack, 'pair', { directors: [d1, d2], virtualRouterId: 60, ${p.gateway ? `gateway: '${p.gateway}', ` : ''}...pairOptions });`,
     '}',
-    ...p.webs.map(
-      (w, i) =>
-        `web.addRealServer(new ${server}(stack, 'web${i + 1}', { connection: at(${w.port}), dataInterface: { name: '${p.webDev}', address: '${w.address}' }, webServer: { kind: '${p.webServer}' } }));`,
-    ),
+    ...p.webs.flatMap((w, i) => {
+      const v6 = p.ipv6 ? `, ipv6Address: '${p.ipv6.webs[i]}'` : '';
+      return [
+        `const web${i + 1} = new ${server}(stack, 'web${i + 1}', { connection: at(${w.port}), dataInterface: { name: '${p.webDev}', address: '${w.address}'${v6} }, webServer: { kind: '${p.webServer}' } });`,
+        `web.addRealServer(web${i + 1});`,
+        ...(p.ipv6 ? [`web6.addRealServer(web${i + 1});`] : []),
+      ];
+    }),
   ].join('\n');
 }
 
-/** The hosts among `hosts` holding `address/prefix` (IPv4; a VIP's prefix is 32) on `dev`; one that cannot be reached (rebooting) holds nothing. */
-export function vipHolders(hosts: string[], dev: string, address: string, prefix = '32'): string[] {
+/** The hosts among `hosts` holding `address/prefix` (a VIP's prefix: 32, or 128 for IPv6) on `dev`; one that cannot be reached (rebooting) holds nothing. */
+export function vipHolders(hosts: string[], dev: string, address: string, prefix = address.includes(':') ? '128' : '32'): string[] {
+  const family = address.includes(':') ? '-6' : '-4';
   return hosts.filter((h) => {
     try {
-      return sh(h, `ip -o -4 addr show dev ${dev}`).includes(` ${address}/${prefix} `);
+      return sh(h, `ip -o ${family} addr show dev ${dev}`).includes(` ${address}/${prefix} `);
     } catch {
       return false;
     }

@@ -32,9 +32,10 @@ export interface LvsDirectorPairProps {
   /** VRRP version: 2, or 3 (RFC 5798: sub-second intervals, no authentication). @default 2 */
   readonly vrrpVersion?: number;
   /**
-   * Advertise by unicast to the other director's address on the VRRP
+   * Advertise by unicast to the other director's IPv4 address on the VRRP
    * interface, which passes where multicast VRRP does not (many cloud and
-   * virtual networks); otherwise by multicast to 224.0.0.18.
+   * virtual networks); otherwise by multicast to 224.0.0.18. The instance
+   * is IPv4 either way: IPv6 VIPs move with it unadvertised.
    * @default true
    */
   readonly unicast?: boolean;
@@ -48,7 +49,7 @@ export interface LvsDirectorPairProps {
   /**
    * The interface the advertisements go on, on both directors (a dedicated
    * heartbeat link, say). With unicast it must be a declared interface of
-   * each, whose address is the peer's destination.
+   * each, whose IPv4 address is the peer's destination.
    * @default - on each director the interface that holds the first VIP
    */
   readonly interface?: string;

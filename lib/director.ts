@@ -349,11 +349,11 @@ export class LvsDirector extends ConfiguredHost {
     return this.pairing!.pair._settings.interface ?? this.vipAddresses(true)[0]?.dev ?? this.interfaces[0].name;
   }
 
-  /** This director's address on its VRRP interface, for unicast advertisements. */
+  /** This director's IPv4 address on its VRRP interface, for unicast advertisements (the instance is IPv4). */
   private vrrpAddress(): string {
     const name = this.vrrpInterface;
-    const found = this.interfaces.find((i) => i.name === name);
-    if (!found) fail(this.pairing!.pair, 'interface', `${name} is not an interface of ${this.node.path}; unicast advertisements go to its address: declare it in interfaces, or set unicast: false`);
+    const found = this.interfaces.find((i) => i.name === name && !i.cidr.address.includes(':'));
+    if (!found) fail(this.pairing!.pair, 'interface', `${name} is not an interface of ${this.node.path} with an IPv4 address; unicast advertisements go to that address: declare it in interfaces, or set unicast: false`);
     return found.cidr.address;
   }
 
@@ -363,7 +363,6 @@ export class LvsDirector extends ConfiguredHost {
     const { pair, peer, index } = this.pairing;
     const s = pair._settings;
     for (const service of this.services) {
-      if ((service.vip ?? '').includes(':')) fail(pair, 'directors', `${service.node.path} has an IPv6 VIP; a pair holds IPv4 VIPs only (one VRRP instance per family is not offered yet)`);
       // VRRP moves its addresses: a director's own address would leave it on a failover.
       if (this.interfaces.some((i) => i.cidr.address === service.vip)) fail(pair, 'directors', `${service.node.path}'s VIP ${service.vip} is an address of ${this.node.path}; a pair's VIPs must be addresses neither director has`);
       for (const r of service.backends) {
@@ -378,6 +377,10 @@ export class LvsDirector extends ConfiguredHost {
     const gateway = s.gateway && this.interfaces.find((i) => inSubnet(s.gateway!.address, i.cidr));
     if (s.gateway && !gateway) fail(pair, 'gateway', `${s.gateway.cidr} is on no subnet of ${this.node.path}'s interfaces`);
     const addresses = this.vipAddresses(true).map((a) => ({ cidr: a.cidr, dev: a.dev }));
+    // keepalived -t refuses an instance with no VIP of its own family; the IPv6 ones ride along unadvertised.
+    if (addresses.length > 0 && addresses.every((a) => a.cidr.includes(':'))) {
+      fail(pair, 'directors', `${this.node.path}'s VIPs are all IPv6; a pair's VRRP instance is IPv4 and carries IPv6 VIPs beside an IPv4 one: give it a service with an IPv4 VIP`);
+    }
     return {
       name: `VI_${s.virtualRouterId}`,
       interface: this.vrrpInterface,

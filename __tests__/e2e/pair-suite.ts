@@ -9,7 +9,7 @@
 import { readFileSync } from 'fs';
 import { join } from 'path';
 import { topologyOf } from '../../lib/topology';
-import { LoadLoop, PairLab, SlowDownloads, lab, labAppProject, leaveHostsAsFound, pairApp, requireLab, secondsUntil, sh, snapshot, sortedLines, vipHolders } from '../../lab/client';
+import { LoadLoop, LoadResult, PairLab, SlowDownloads, lab, labAppProject, leaveHostsAsFound, pairApp, requireLab, secondsUntil, sh, snapshot, sortedLines, vipHolders } from '../../lab/client';
 
 const SIZE = 2_000_000;
 
@@ -24,47 +24,73 @@ export function pairSuite(p: PairLab, options: { readonly join?: boolean } = {})
 
   describe(`a ${p.forwarding.toUpperCase()} director pair (keepalived VRRP, connection sync, health checks) on the lab, under load`, () => {
     const project = labAppProject(STACK, pairApp(p));
-    const load = new LoadLoop(p.client, VIP);
+    // DR: an IPv6 VIP beside the IPv4 one, which VRRP moves with it; each has its load loop and downloads.
+    const VIPS = [VIP, ...(p.ipv6 ? [p.ipv6.vip] : [])];
+    const loads = VIPS.map((v) => new LoadLoop(p.client, v));
+    const [load] = loads;
     const report: string[] = [];
     const serverReport: string[] = [];
     const before: Record<string, string> = {};
     let deployed = false;
 
-    const holders = () => vipHolders(DIRECTORS, p.dev, VIP);
+    const holders = (vip = VIP) => vipHolders(DIRECTORS, p.dev, vip);
     const rules = (h: string) => sortedLines(sh(h, 'ipvsadm -Sn'));
     /** The declared table, as the last synth's topology records it (the same on both directors); read each time, so a failed test does not leave the next ones comparing with nothing. */
     const declared = () => sortedLines(topologyOf(JSON.parse(readFileSync(join(project.dir, 'cdktf.out/stacks', STACK, 'cdk.tf.json'), 'utf8')), STACK)!.directors[0].rules.join('\n'));
     // NAT: the real servers' floating gateway is on the inside interface of the director that holds the VIP.
     const gatewayHolders = () => (p.gateway ? vipHolders(DIRECTORS, p.directors[0].inside!.dev, p.gateway.split('/')[0], p.gateway.split('/')[1]) : holders());
+    /** Which director holds every VIP of the pair: `on` (alone), if any. */
+    const allOn = () => {
+      const [first, ...rest] = [...VIPS.map((v) => holders(v)), gatewayHolders()].map((h) => h.join());
+      return rest.every((h) => h === first) ? first : undefined;
+    };
     const active = () => {
-      secondsUntil('the VIP (and a NAT gateway) on exactly one director, the same', () => holders().length === 1 && gatewayHolders().join() === holders().join(), 30);
+      secondsUntil('the VIPs (and a NAT gateway) on exactly one director, the same', () => holders().length === 1 && allOn() === holders().join(), 30);
       const [on] = holders();
       return { on, other: DIRECTORS.find((h) => h !== on)! };
     };
-    /** Connections through the VIP that the backup's kernel holds, synchronised from the active director. */
-    const synced = (backup: string) => Number(sh(backup, `ipvsadm -Lnc | grep -c ' ESTABLISHED .*${VIP.replace(/\./g, '\\.')}:80 ' || true`).trim());
+    /** Connections through `vip` that the backup's kernel holds, synchronised from the active director. */
+    const synced = (backup: string, vip: string) => Number(sh(backup, `ipvsadm -Lnc | grep ' ESTABLISHED ' | grep -cF ' ${vip.includes(':') ? `[${vip}]` : vip}:80 ' || true`).trim());
+    /** Runs `step` with the load loop of each VIP; their results in the order of VIPS. */
+    const underLoad = <T>(step: () => T): { value: T; loads: LoadResult[] } => {
+      for (const l of loads) l.start();
+      let value: T;
+      try {
+        value = step();
+      } catch (e) {
+        // Stopped on failure too, so no loop outlives its test.
+        for (const l of loads) l.stop();
+        throw e;
+      }
+      return { value, loads: loads.map((l) => l.stop()) };
+    };
+    const row = (name: string, takeover: string, l: LoadResult, vip: string, downloads: string) =>
+      report.push(`| ${name}${VIPS.length > 1 ? ` (${vip})` : ''} | ${takeover} | ${l.longestGap.toFixed(2)} | ${l.failed.length} of ${l.sent} | ${downloads} |`);
     const keepalived = () => DIRECTORS.map((h) => sh(h, 'systemctl is-active keepalived || true').trim());
 
     /**
-     * Two slow downloads and the load loop through the active director, then
-     * `fault` on it: the seconds until the other holds the VIP, the load, and
-     * how each download ended.
+     * Two slow downloads through each VIP and their load loops through the
+     * active director, then `fault` on it: the seconds until the other holds
+     * the VIPs, each VIP's load, and how its downloads ended.
      */
     const failover = (name: string, fault: (on: string) => void) => {
       const { on, other } = active();
-      const slow = new SlowDownloads(p.client, VIP, '/big.bin');
-      slow.startOne();
-      slow.startOne();
-      secondsUntil('both downloads synchronised to the backup', () => synced(other) >= 2, 20);
-      load.start();
-      sh(p.client, 'sleep 2');
-      fault(on);
-      const takeover = secondsUntil(`${other} holds the VIP`, () => holders().includes(other), 60);
-      sh(p.client, 'sleep 5');
-      const l = load.stop();
-      const downloads = slow.results();
-      report.push(`| ${name} | ${takeover.toFixed(1)} | ${l.longestGap.toFixed(2)} | ${l.failed.length} of ${l.sent} | ${downloads.join(', ')} |`);
-      return { on, other, load: l, downloads };
+      const slow = VIPS.map((v) => new SlowDownloads(p.client, v, '/big.bin'));
+      for (const d of slow) {
+        d.startOne();
+        d.startOne();
+      }
+      secondsUntil('both downloads of each VIP synchronised to the backup', () => VIPS.every((v) => synced(other, v) >= 2), 20);
+      const { value: takeover, loads: l } = underLoad(() => {
+        sh(p.client, 'sleep 2');
+        fault(on);
+        const seconds = secondsUntil(`${other} holds the VIPs`, () => allOn() === other, 60);
+        sh(p.client, 'sleep 5');
+        return seconds;
+      });
+      const downloads = slow.map((d) => d.results());
+      VIPS.forEach((v, i) => row(name, takeover.toFixed(1), l[i], v, downloads[i].join(', ')));
+      return { on, other, loads: l, downloads };
     };
 
     beforeAll(() => {
@@ -86,15 +112,14 @@ export function pairSuite(p: PairLab, options: { readonly join?: boolean } = {})
       });
     });
 
-    /** The pair as deployed: the VIP on exactly one director, the declared table and keepalived on both, both servers answering. */
+    /** The pair as deployed: the VIPs on exactly one director, the declared table and keepalived on both, both servers answering through each VIP. */
     const expectServing = () => {
-      expect(declared()).toHaveLength(3);
+      expect(declared()).toHaveLength(3 * VIPS.length);
       active();
       for (const h of DIRECTORS) expect({ h, rules: rules(h) }).toEqual({ h, rules: declared() });
       expect(keepalived()).toEqual(['active', 'active']);
-      const { load: l } = load.during(() => sh(p.client, 'sleep 3'));
-      expect(l.failed).toEqual([]);
-      expect(Object.keys(l.servers).sort()).toEqual(['web1', 'web2']);
+      const { loads: l } = underLoad(() => sh(p.client, 'sleep 3'));
+      VIPS.forEach((vip, i) => expect({ vip, failed: l[i].failed, servers: Object.keys(l[i].servers).sort() }).toEqual({ vip, failed: [], servers: ['web1', 'web2'] }));
     };
 
     if (options.join) {
@@ -102,21 +127,21 @@ export function pairSuite(p: PairLab, options: { readonly join?: boolean } = {})
         deployed = true;
         project.env = { LVS_SINGLE: '1' };
         project.deploy(STACK);
-        // On its own it holds the VIP where a single director does (a TUN one on tunl0).
-        expect(sh(DIRECTORS[0], 'ip -o -4 addr show')).toContain(` ${VIP}/32 `);
+        // On its own it holds the VIPs where a single director does (a TUN one on tunl0).
+        const own = sh(DIRECTORS[0], 'ip -o addr show');
+        for (const v of VIPS) expect(own).toContain(` ${v}/${v.includes(':') ? 128 : 32} `);
         for (const h of WEBS) sh(h, `head -c ${SIZE} /dev/zero > ${docroot}/big.bin`);
         project.env = {};
-        const slow = new SlowDownloads(p.client, VIP, '/big.bin');
-        slow.startOne();
-        const { load: l } = load.during(() => project.deploy(STACK));
-        const downloads = slow.results();
-        report.push(`| ${DIRECTORS[0]} joins a pair (deploy) | - | ${l.longestGap.toFixed(2)} | ${l.failed.length} of ${l.sent} | ${downloads.join(', ')} |`);
-        expect(l.failed).toEqual([]);
-        expect(downloads).toEqual([`200 ${SIZE}`]);
-        expect(holders()).toEqual([DIRECTORS[0]]);
-        // The copy on lo that kept the VIP (NAT: and the gateway) local while keepalived started is gone.
+        const slow = VIPS.map((v) => new SlowDownloads(p.client, v, '/big.bin'));
+        for (const d of slow) d.startOne();
+        const { loads: l } = underLoad(() => project.deploy(STACK));
+        const downloads = slow.map((d) => d.results());
+        VIPS.forEach((v, i) => row(`${DIRECTORS[0]} joins a pair (deploy)`, '-', l[i], v, downloads[i].join(', ')));
+        VIPS.forEach((vip, i) => expect({ vip, failed: l[i].failed, downloads: downloads[i] }).toEqual({ vip, failed: [], downloads: [`200 ${SIZE}`] }));
+        expect(allOn()).toBe(DIRECTORS[0]);
+        // The copies on lo that kept the VIPs (NAT: and the gateway) local while keepalived started are gone.
         const lo = sh(DIRECTORS[0], 'ip -o addr show dev lo');
-        for (const a of [VIP, ...(p.gateway ? [p.gateway.split('/')[0]] : [])]) expect(lo).not.toContain(` ${a}/32 `);
+        for (const a of [...VIPS, ...(p.gateway ? [p.gateway.split('/')[0]] : [])]) expect(lo).not.toContain(` ${a}/${a.includes(':') ? 128 : 32} `);
         // NAT: the real servers moved their default route to the floating gateway.
         if (p.gateway) for (const h of WEBS) expect(sh(h, 'ip -4 route show default')).toContain(`via ${p.gateway.split('/')[0]} `);
         expectServing();
@@ -166,46 +191,50 @@ export function pairSuite(p: PairLab, options: { readonly join?: boolean } = {})
 
     it('the data link of the active director cut: the other takes the VIP, downloads in flight complete on it (connection sync)', () => {
       const r = failover('data link of the active director cut', (on) => lab('link', on, p.dev, 'down'));
-      expect(holders()).toEqual([r.other]);
-      expect(r.downloads).toEqual([`200 ${SIZE}`, `200 ${SIZE}`]);
-      // Requests sent in the gap are retried by TCP (SYN retransmits) and mostly answered late: a few may fail, not many.
-      expect(r.load.failed.length).toBeLessThan(10);
-      expect(r.load.servers.web1 + r.load.servers.web2).toBeGreaterThan(0);
+      expect(allOn()).toBe(r.other);
+      VIPS.forEach((vip, i) => {
+        expect({ vip, downloads: r.downloads[i] }).toEqual({ vip, downloads: [`200 ${SIZE}`, `200 ${SIZE}`] });
+        // Requests sent in the gap are retried by TCP (SYN retransmits) and mostly answered late: a few may fail, not many.
+        expect(r.loads[i].failed.length).toBeLessThan(10);
+        expect(r.loads[i].servers.web1 + r.loads[i].servers.web2).toBeGreaterThan(0);
+      });
     });
 
     it('the failed director returns with its link: it stays backup (no preemption), no second interruption', () => {
       const [on] = holders();
       const back = DIRECTORS.find((h) => h !== on)!;
-      const { load: l } = load.during(() => {
+      const { loads: l } = underLoad(() => {
         lab('link', back, p.dev, 'up');
         sh(p.client, 'sleep 8');
       });
-      report.push(`| ${back} returns (link up) | - | ${l.longestGap.toFixed(2)} | ${l.failed.length} of ${l.sent} | - |`);
-      expect(l.failed).toEqual([]);
-      expect(holders()).toEqual([on]);
+      VIPS.forEach((v, i) => row(`${back} returns (link up)`, '-', l[i], v, '-'));
+      expect(l.flatMap((x) => x.failed)).toEqual([]);
+      expect(allOn()).toBe(on);
     });
 
     it('a power cut of the active director: the other takes over; the rebooted one comes back as backup with no interruption', () => {
       const r = failover('power cut of the active director (lab reboot)', (on) => lab('reboot', on));
-      expect(holders()).toEqual([r.other]);
-      expect(r.downloads).toEqual([`200 ${SIZE}`, `200 ${SIZE}`]);
-      expect(r.load.failed.length).toBeLessThan(10);
+      expect(allOn()).toBe(r.other);
+      VIPS.forEach((vip, i) => {
+        expect({ vip, downloads: r.downloads[i] }).toEqual({ vip, downloads: [`200 ${SIZE}`, `200 ${SIZE}`] });
+        expect(r.loads[i].failed.length).toBeLessThan(10);
+      });
       // It boots into keepalived (enabled) and the table (its boot unit): back as backup, nothing interrupted.
-      const { load: l } = load.during(() => {
+      const { loads: l } = underLoad(() => {
         secondsUntil(`keepalived running on ${r.on} again`, () => sh(r.on, 'systemctl is-active keepalived || true').trim() === 'active', 60);
         sh(p.client, 'sleep 6');
       });
-      report.push(`| ${r.on} back after its power cut | - | ${l.longestGap.toFixed(2)} | ${l.failed.length} of ${l.sent} | - |`);
-      expect(l.failed).toEqual([]);
-      expect(holders()).toEqual([r.other]);
+      VIPS.forEach((v, i) => row(`${r.on} back after its power cut`, '-', l[i], v, '-'));
+      expect(l.flatMap((x) => x.failed)).toEqual([]);
+      expect(allOn()).toBe(r.other);
       expect(rules(r.on)).toEqual(declared());
     });
 
     it('a configuration the hosts refuse (an advertisement interface they do not have) fails the deploy naming keepalived; keepalived, the VIP and the tables stay', () => {
-      const was = { holders: holders(), conf: DIRECTORS.map((h) => sh(h, 'md5sum /etc/keepalived/keepalived.conf')) };
+      const was = { holders: allOn(), conf: DIRECTORS.map((h) => sh(h, 'md5sum /etc/keepalived/keepalived.conf')) };
       project.env = { LVS_PAIR: JSON.stringify({ interface: 'ens99', unicast: false }) };
       expect(() => project.deploy(STACK)).toThrow(new RegExp(`keepalived on (${DIRECTORS.join('|')}) refuses the new configuration, so the running one stays: .*ens99`));
-      expect(holders()).toEqual(was.holders);
+      expect(allOn()).toBe(was.holders);
       expect(DIRECTORS.map((h) => sh(h, 'md5sum /etc/keepalived/keepalived.conf'))).toEqual(was.conf);
       expect(keepalived()).toEqual(['active', 'active']);
       for (const h of DIRECTORS) expect({ h, rules: rules(h) }).toEqual({ h, rules: declared() });
@@ -213,8 +242,8 @@ export function pairSuite(p: PairLab, options: { readonly join?: boolean } = {})
 
     it('the configuration as it was deploys again after the failure, and nothing is interrupted', () => {
       project.env = {};
-      const { load: l } = load.during(() => project.deploy(STACK));
-      expect(l.failed).toEqual([]);
+      const { loads: l } = underLoad(() => project.deploy(STACK));
+      expect(l.flatMap((x) => x.failed)).toEqual([]);
       expect(keepalived()).toEqual(['active', 'active']);
       active();
       for (const h of DIRECTORS) expect({ h, rules: rules(h) }).toEqual({ h, rules: declared() });

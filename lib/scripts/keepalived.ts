@@ -4,7 +4,7 @@
  * servers it drops, and load it by reload. Pure.
  */
 import { FORWARDING, HealthCheck, IpvsRealServer, IpvsService, ruleLines, serviceSelector } from '../ipvs';
-import { Fragment } from './host';
+import { Fragment, addressFamily } from './host';
 import { heredocVar, sq } from './shell';
 
 const heredoc = (name: string, lines: string[]) => heredocVar(name, lines, 'LVS_KEEPALIVED');
@@ -67,6 +67,8 @@ export function keepalivedConfig(director: string, services: IpvsService[], vrrp
 function vrrpInstance(v: VrrpInstance): string[] {
   // A fault of another interface holding an address (a NAT pair's inside link) fails the instance over too.
   const tracked = [...new Set(v.addresses.map((a) => a.dev))].filter((d) => d !== v.interface);
+  const v4 = v.addresses.filter((a) => !a.cidr.includes(':'));
+  const v6 = v.addresses.filter((a) => a.cidr.includes(':'));
   return [
     `vrrp_instance ${v.name} {`,
     // Both start as backup: the higher priority wins the first election; with nopreempt a returning director stays backup.
@@ -80,8 +82,10 @@ function vrrpInstance(v: VrrpInstance): string[] {
     ...(tracked.length ? ['  track_interface {', ...tracked.map((d) => `    ${d}`), '  }'] : []),
     ...(v.authPassword ? ['  authentication {', '    auth_type PASS', `    auth_pass ${v.authPassword}`, '  }'] : []),
     '  virtual_ipaddress {',
-    ...v.addresses.map((a) => `    ${a.cidr} dev ${a.dev}`),
+    ...v4.map((a) => `    ${a.cidr} dev ${a.dev}`),
     '  }',
+    // The instance is IPv4: its IPv6 VIPs are not advertised but move with it (unsolicited NA); deprecated, as a single director's, so the director's own traffic does not take them as its source.
+    ...(v6.length ? ['  virtual_ipaddress_excluded {', ...v6.map((a) => `    ${a.cidr} dev ${a.dev} preferred_lft 0`), '  }'] : []),
     '}',
   ];
 }
@@ -165,5 +169,5 @@ export function keepalivedFragment(spec: KeepalivedSpec): Required<Fragment> {
  */
 function vrrpHandover(v: VrrpInstance, hostDir: string): string[] {
   const bound = Math.ceil(4 * v.advertIntervalSeconds) + 5;
-  return [heredoc('vrrp_addresses', v.addresses.map((a) => `${a.cidr} ${a.dev}`)), `lvs_handover_release ${sq(hostDir)} ${bound} "$vrrp_addresses"`];
+  return [heredoc('vrrp_addresses', v.addresses.map((a) => `${addressFamily(a.cidr)} ${a.cidr} ${a.dev}`)), `lvs_handover_release ${sq(hostDir)} ${bound} "$vrrp_addresses"`];
 }

@@ -710,13 +710,13 @@ lvs_handover_gateway() {
 }
 
 # lvs_handover_release HOST_DIR SECONDS VRRP_ADDRESSES: waits up to SECONDS
-# for this host to hold every VRRP address ("CIDR DEV" lines), then removes
+# for this host to hold every VRRP address ("FAMILY CIDR DEV" lines), then removes
 # the copies on lo. Without a copy it returns at once.
 lvs_handover_release() {
   [ -s "$1/handover" ] || return 0
   waited=0 missing=
   while [ "$waited" -lt "$2" ]; do
-    missing=$(printf '%s\n' "$3" | while read -r cidr dev; do [ -z "$cidr" ] || lvs_has_address "$dev" inet "$cidr" || printf '%s ' "$cidr"; done)
+    missing=$(printf '%s\n' "$3" | while read -r fam cidr dev; do [ -z "$cidr" ] || lvs_has_address "$dev" "$fam" "$cidr" || printf '%s ' "$cidr"; done)
     [ -n "$missing" ] || break
     sleep 1
     waited=$((waited + 1))
