@@ -307,17 +307,23 @@ export class LoadLoop {
 
   /** Runs `step` under load; returns its value and what the load saw. */
   public during<T>(step: () => T): { value: T; load: LoadResult } {
-    this.start();
-    let value: T;
-    try {
-      value = step();
-    } catch (e) {
-      // Stopped on failure too, so no loop outlives its test.
-      this.stop();
-      throw e;
-    }
-    return { value, load: this.stop() };
+    const { value, loads } = underLoad([this], step);
+    return { value, load: loads[0] };
   }
+}
+
+/** Runs `step` with every loop of `loops` going; returns its value and what each loop saw, in order. */
+export function underLoad<T>(loops: readonly LoadLoop[], step: () => T): { value: T; loads: LoadResult[] } {
+  for (const l of loops) l.start();
+  let value: T;
+  try {
+    value = step();
+  } catch (e) {
+    // Stopped on failure too, so no loop outlives its test.
+    for (const l of loops) l.stop();
+    throw e;
+  }
+  return { value, loads: loops.map((l) => l.stop()) };
 }
 
 /**

@@ -9,7 +9,7 @@
 import { readFileSync } from 'fs';
 import { join } from 'path';
 import { topologyOf } from '../../lib/topology';
-import { LoadLoop, LoadResult, PairLab, SlowDownloads, lab, labAppProject, leaveHostsAsFound, pairApp, requireLab, secondsUntil, sh, snapshot, sortedLines, vipHolders } from '../../lab/client';
+import { LoadLoop, LoadResult, PairLab, SlowDownloads, lab, labAppProject, leaveHostsAsFound, pairApp, requireLab, secondsUntil, sh, snapshot, sortedLines, underLoad, vipHolders } from '../../lab/client';
 
 const SIZE = 2_000_000;
 
@@ -51,19 +51,6 @@ export function pairSuite(p: PairLab, options: { readonly join?: boolean } = {})
     };
     /** Connections through `vip` that the backup's kernel holds, synchronised from the active director. */
     const synced = (backup: string, vip: string) => Number(sh(backup, `ipvsadm -Lnc | grep ' ESTABLISHED ' | grep -cF ' ${vip.includes(':') ? `[${vip}]` : vip}:80 ' || true`).trim());
-    /** Runs `step` with the load loop of each VIP; their results in the order of VIPS. */
-    const underLoad = <T>(step: () => T): { value: T; loads: LoadResult[] } => {
-      for (const l of loads) l.start();
-      let value: T;
-      try {
-        value = step();
-      } catch (e) {
-        // Stopped on failure too, so no loop outlives its test.
-        for (const l of loads) l.stop();
-        throw e;
-      }
-      return { value, loads: loads.map((l) => l.stop()) };
-    };
     /**
      * The failures of a phase after a failover that nothing should interrupt.
      * TUN only, a known open issue: the new master was seen to drop, for 5 s
@@ -93,7 +80,7 @@ export function pairSuite(p: PairLab, options: { readonly join?: boolean } = {})
         d.startOne();
       }
       secondsUntil('both downloads of each VIP synchronised to the backup', () => VIPS.every((v) => synced(other, v) >= 2), 20);
-      const { value: takeover, loads: l } = underLoad(() => {
+      const { value: takeover, loads: l } = underLoad(loads, () => {
         sh(p.client, 'sleep 2');
         fault(on);
         const seconds = secondsUntil(`${other} holds the VIPs`, () => allOn() === other, 60);
@@ -130,7 +117,7 @@ export function pairSuite(p: PairLab, options: { readonly join?: boolean } = {})
       active();
       for (const h of DIRECTORS) expect({ h, rules: rules(h) }).toEqual({ h, rules: declared() });
       expect(keepalived()).toEqual(['active', 'active']);
-      const { loads: l } = underLoad(() => sh(p.client, 'sleep 3'));
+      const { loads: l } = underLoad(loads, () => sh(p.client, 'sleep 3'));
       VIPS.forEach((vip, i) => expect({ vip, failed: l[i].failed, servers: Object.keys(l[i].servers).sort() }).toEqual({ vip, failed: [], servers: ['web1', 'web2'] }));
     };
 
@@ -146,7 +133,7 @@ export function pairSuite(p: PairLab, options: { readonly join?: boolean } = {})
         project.env = {};
         const slow = VIPS.map((v) => new SlowDownloads(p.client, v, '/big.bin'));
         for (const d of slow) d.startOne();
-        const { loads: l } = underLoad(() => project.deploy(STACK));
+        const { loads: l } = underLoad(loads, () => project.deploy(STACK));
         const downloads = slow.map((d) => d.results());
         VIPS.forEach((v, i) => row(`${DIRECTORS[0]} joins a pair (deploy)`, '-', l[i], v, downloads[i].join(', ')));
         VIPS.forEach((vip, i) => expect({ vip, failed: l[i].failed, downloads: downloads[i] }).toEqual({ vip, failed: [], downloads: [`200 ${SIZE}`] }));
@@ -215,7 +202,7 @@ export function pairSuite(p: PairLab, options: { readonly join?: boolean } = {})
     it('the failed director returns with its link: it stays backup (no preemption), no second interruption', () => {
       const [on] = holders();
       const back = DIRECTORS.find((h) => h !== on)!;
-      const { loads: l } = underLoad(() => {
+      const { loads: l } = underLoad(loads, () => {
         lab('link', back, p.dev, 'up');
         sh(p.client, 'sleep 8');
       });
@@ -232,7 +219,7 @@ export function pairSuite(p: PairLab, options: { readonly join?: boolean } = {})
         expect(r.loads[i].failed.length).toBeLessThan(10);
       });
       // It boots into keepalived (enabled) and the table (its boot unit): back as backup, nothing interrupted.
-      const { loads: l } = underLoad(() => {
+      const { loads: l } = underLoad(loads, () => {
         secondsUntil(`keepalived running on ${r.on} again`, () => sh(r.on, 'systemctl is-active keepalived || true').trim() === 'active', 60);
         sh(p.client, 'sleep 6');
       });
@@ -254,7 +241,7 @@ export function pairSuite(p: PairLab, options: { readonly join?: boolean } = {})
 
     it('the configuration as it was deploys again after the failure, and nothing is interrupted', () => {
       project.env = {};
-      const { loads: l } = underLoad(() => project.deploy(STACK));
+      const { loads: l } = underLoad(loads, () => project.deploy(STACK));
       expect(failedAfterFailover(l)).toEqual([]);
       expect(keepalived()).toEqual(['active', 'active']);
       active();

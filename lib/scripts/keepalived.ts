@@ -67,8 +67,8 @@ export function keepalivedConfig(director: string, services: IpvsService[], vrrp
 function vrrpInstance(v: VrrpInstance): string[] {
   // A fault of another interface holding an address (a NAT pair's inside link) fails the instance over too.
   const tracked = [...new Set(v.addresses.map((a) => a.dev))].filter((d) => d !== v.interface);
-  const v4 = v.addresses.filter((a) => !a.cidr.includes(':'));
-  const v6 = v.addresses.filter((a) => a.cidr.includes(':'));
+  const v4 = v.addresses.filter((a) => addressFamily(a.cidr) === 'inet');
+  const v6 = v.addresses.filter((a) => addressFamily(a.cidr) === 'inet6');
   return [
     `vrrp_instance ${v.name} {`,
     // Both start as backup: the higher priority wins the first election; with nopreempt a returning director stays backup.
