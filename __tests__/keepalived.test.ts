@@ -2,7 +2,7 @@ import { spawnSync } from 'child_process';
 import { mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { TerraformStack } from 'cdktf';
+import { Testing, TerraformStack } from 'cdktf';
 import { DrRealServer, LvsDirector, LvsDirectorPair, LvsDirectorPairProps, NatRealServer, SorryServerOptions, TunRealServer, VirtualService, VirtualServiceOptions } from '../lib';
 import { topologyOf } from '../lib/topology';
 import { keepalivedConfig } from '../lib/scripts/keepalived';
@@ -276,6 +276,33 @@ describe('a director pair', () => {
     const byName = new Map(resourcesOf(stack).map((r) => [r.name, r]));
     expect(byName.get('lb1_Host')!.create).toMatch(/\nlvs_handover inet '10\.0\.0\.100\/32' 'ens33'\nlvs_handover_gateway '10\.1\.0\.1\/32'\n(?:lvs_\w+_keep .*\n)*lvs_begin teardown\n/);
     expect(byName.get('web1_Host')!.body.depends_on).toEqual(expect.arrayContaining(['terraform_data.lb1_Host', 'terraform_data.lb2_Host']));
+  });
+
+  it("conn_reuse_mode 'auto' is 2 from Linux 5.9 on a pair that syncs TUN connections, the kernel's elsewhere; an explicit 0 or 1 there is warned of", () => {
+    const tunPair = (pair: Partial<LvsDirectorPairProps>, tunables?: { connReuseMode: 1 }) => {
+      const stack = new TerraformStack(appWith(), 's');
+      const lb = (id: string, n: number) => new LvsDirector(stack, id, { connection: { host: id }, interfaces: [{ name: 'eth0', address: `10.0.0.${n}/24` }], tunables });
+      const [d1, d2] = [lb('lb1', 10), lb('lb2', 9)];
+      new LvsDirectorPair(stack, 'pair', { directors: [d1, d2], virtualRouterId: 51, ...pair });
+      d1.addService('svc', { vip: '10.0.0.100', healthCheck: { type: 'tcp' } }).addRealServer(new TunRealServer(stack, 'web1', { connection: { host: 'web1' }, dataInterface: { name: 'eth0', address: '10.0.0.11/24' } }));
+      return stack;
+    };
+    const reuse = (stack: TerraformStack) =>
+      resourcesOf(stack)
+        .filter((r) => /^lb\d_Host$/.test(r.name))
+        .map((r) => /^lvs_conn_reuse_auto.*$/m.exec(Object.values(r.files).join('\n'))?.[0]);
+    expect(reuse(tunPair({}))).toEqual(['lvs_conn_reuse_auto 2', 'lvs_conn_reuse_auto 2']);
+    expect(reuse(tunPair({ syncConnections: false }))).toEqual(['lvs_conn_reuse_auto', 'lvs_conn_reuse_auto']);
+    expect(reuse(pairStack())).toEqual(['lvs_conn_reuse_auto', 'lvs_conn_reuse_auto']);
+    const explicit = tunPair({}, { connReuseMode: 1 });
+    Testing.synth(explicit);
+    const warnings = explicit.node.findAll().flatMap((c) => c.node.metadata.filter((m) => m.type === '@cdktf/warn').map((m) => `${c.node.path}: ${m.data}`));
+    expect(warnings).toEqual(
+      ['s/lb1', 's/lb2'].map(
+        (d) =>
+          `${d}: tunables.connReuseMode 1: after a failover, a client reusing the port of a connection synchronised while the backup lacked its real server times out (the kernel drops the packets of a TUN entry without a destination); 2 or 'auto' reschedules it`,
+      ),
+    );
   });
 
   it('keepalived -t refuses an advertisement interface the host does not have', () => {

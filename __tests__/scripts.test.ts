@@ -178,7 +178,7 @@ describe('host fragments', () => {
         { cidr: '2001:db8::10/128', dev: 'ens33', announceOn: 'ens33' },
       ],
       handover: [],
-      kernel: { sysctls: [], connReuseAuto: false },
+      kernel: { sysctls: [] },
       markProtocols: [],
       ipv6: true,
     });
@@ -579,13 +579,21 @@ awk -v m="$1" -v u="$used" '$1 != m { if ($1 == u) $2--; print }' ${sq(modules)}
     expect(conns('-u 192.168.115.110:80', '192.168.115.113:80')).toBe('11');
   });
 
-  it('conn_reuse_mode auto: 0 before 5.9, the kernel value from 5.9 on', () => {
-    for (const [release, expected] of [['4.19.0-25-amd64', ['sysctl -q -w net.ipv4.vs.conn_reuse_mode=0']], ['5.9.0', []], ['6.1.0-28-amd64', []]] as const) {
+  it('conn_reuse_mode auto: 0 before 5.9; from 5.9 the value given, else the kernel value', () => {
+    const cases = [
+      ['4.19.0-25-amd64', '', ['sysctl -q -w net.ipv4.vs.conn_reuse_mode=0']],
+      ['4.19.0-25-amd64', ' 2', ['sysctl -q -w net.ipv4.vs.conn_reuse_mode=0']],
+      ['5.9.0', '', []],
+      ['6.1.0-28-amd64', '', []],
+      ['5.9.0', ' 2', ['sysctl -q -w net.ipv4.vs.conn_reuse_mode=2']],
+      ['6.1.0-28-amd64', ' 2', ['sysctl -q -w net.ipv4.vs.conn_reuse_mode=2']],
+    ] as const;
+    for (const [release, later, expected] of cases) {
       const h = host({}, {});
       writeFileSync(join(h.dir, 'bin', 'uname'), `#!/bin/sh\necho ${release}\n`, { mode: 0o755 });
       writeFileSync(join(h.dir, 'bin', 'sysctl'), `#!/bin/sh\necho "sysctl $*" >> ${sq(join(h.dir, 'calls'))}\n`, { mode: 0o755 });
-      h.run('lvs_conn_reuse_auto');
-      expect([release, h.calls()]).toEqual([release, expected]);
+      h.run(`lvs_conn_reuse_auto${later}`);
+      expect([release, later, h.calls()]).toEqual([release, later, expected]);
     }
   });
 });

@@ -68,8 +68,15 @@ export interface IpvsTunables {
   /**
    * `net.ipv4.vs.conn_reuse_mode` (0, 1 or 2). `'auto'` sets 0 on kernels
    * before 5.9, where 1 drops the SYN of a reused client port for a second
-   * under load, and leaves the kernel's value on later kernels, where that
-   * is fixed.
+   * under load. On later kernels it sets 2 on a director of an
+   * {@link LvsDirectorPair} that synchronises connections (the default)
+   * with a TUN service, and leaves the kernel's value (1) elsewhere. Why 2 there: a connection synchronised to the backup
+   * while its table lacked the real server (its health check had not yet
+   * seen it back) has no destination, and the kernel drops every packet of
+   * such an entry that it must tunnel; after a failover a client reusing
+   * that port would time out. 2 schedules a new connection afresh when its
+   * client port's entry is in FIN_WAIT, the last state a DR or TUN
+   * director sees of a connection.
    * @default 'auto'
    */
   readonly connReuseMode?: 'auto' | 0 | 1 | 2;
@@ -202,17 +209,32 @@ export class LvsDirector extends ConfiguredHost {
       // Where a single director held them: one that joins a pair keeps serving them until keepalived holds them.
       handover: this.pairing ? this.vipAddresses() : [],
       gatewayHandover: this.pairing?.pair._settings.gateway?.address,
-      kernel: this.tunables,
+      kernel: this.kernelSpec(),
       markProtocols: [...new Set(this.services.flatMap((s) => s.marks.map((m) => m.protocol)))],
       ipv6: this.services.some((s) => (s.vip ?? '').includes(':')),
     };
   }
 
+  /** Whether the pair synchronises this director's TUN connections: entries the backup may hold with no destination (see {@link IpvsTunables.connReuseMode}). */
+  private get syncsTunnels(): boolean {
+    return !!this.pairing?.pair._settings.syncConnections && this.forwardingMethods().includes('tun');
+  }
+
+  /** The tunables as the Host step applies them: conn_reuse_mode 'auto' is 2 from Linux 5.9 where the director syncs TUN connections. */
+  private kernelSpec(): IpvsKernelSpec {
+    return this.tunables.connReuseAuto && this.syncsTunnels ? { ...this.tunables, connReuseAuto: { later: 2 } } : this.tunables;
+  }
+
   protected advice(): [IConstruct, string][] {
     if (this.services.length === 0) return [[this, 'declares no service: its host is prepared, but it balances nothing']];
-    return this.services
+    const advice = this.services
       .filter((s) => s.realServers.length === 0)
       .map((s): [IConstruct, string] => [s, `${serviceLabel(s)} has no real server: the director accepts its clients and has nowhere to send them`]);
+    const reuse = this.tunables.sysctls.find(([key]) => key === 'net.ipv4.vs.conn_reuse_mode')?.[1];
+    if (this.syncsTunnels && (reuse === 0 || reuse === 1)) {
+      advice.push([this, `tunables.connReuseMode ${reuse}: after a failover, a client reusing the port of a connection synchronised while the backup lacked its real server times out (the kernel drops the packets of a TUN entry without a destination); 2 or 'auto' reschedules it`]);
+    }
+    return advice;
   }
 
   protected validateTree(): string[] {
@@ -461,7 +483,7 @@ function checkTunables(scope: IConstruct, t: IpvsTunables): IpvsKernelSpec {
       ...(t.conntrack === undefined ? [] : [['net.ipv4.vs.conntrack', flag('conntrack', t.conntrack, false)] as const]),
       ...(reuse === 'auto' ? [] : [['net.ipv4.vs.conn_reuse_mode', reuse] as const]),
     ],
-    connReuseAuto: reuse === 'auto',
+    connReuseAuto: reuse === 'auto' ? {} : undefined,
     timeouts: Object.values(timeouts).some((v) => v !== undefined) ? timeouts : undefined,
     connTableBits: t.connTableBits === undefined ? undefined : checkInt(scope, 'tunables.connTableBits', t.connTableBits, 8, 20),
   };

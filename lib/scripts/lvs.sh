@@ -173,10 +173,15 @@ lvs_sysctl_restore() {
   fi
 }
 
-# lvs_conn_reuse_auto: conn_reuse_mode 0 on kernels before 5.9, where 1 drops
-# the SYN of a reused client port for a second; later kernels keep theirs.
+# lvs_conn_reuse_auto [LATER]: conn_reuse_mode 0 on kernels before 5.9, where 1
+# drops the SYN of a reused client port for a second; later kernels take LATER,
+# or keep theirs without it.
 lvs_conn_reuse_auto() {
-  if [ "$(uname -r | awk -F. '{ print ($1 * 1000 + $2 < 5009) }')" = 1 ]; then sysctl -q -w net.ipv4.vs.conn_reuse_mode=0; fi
+  if [ "$(uname -r | awk -F. '{ print ($1 * 1000 + $2 < 5009) }')" = 1 ]; then
+    sysctl -q -w net.ipv4.vs.conn_reuse_mode=0
+  elif [ -n "${1:-}" ]; then
+    sysctl -q -w "net.ipv4.vs.conn_reuse_mode=$1"
+  fi
 }
 
 # lvs_module_param_check MODULE PARAM VALUE: says when a loaded module runs with another value.

@@ -74,8 +74,11 @@ export interface DirectorBaseSpec {
 export interface IpvsKernelSpec {
   /** net.ipv4.vs.* settings with fixed values. */
   readonly sysctls: SysctlSetting[];
-  /** conn_reuse_mode 0 on kernels before 5.9, decided on the host. */
-  readonly connReuseAuto: boolean;
+  /**
+   * conn_reuse_mode decided on the host (`'auto'`): 0 on kernels before 5.9;
+   * from 5.9 `later`, or the kernel's own value without it.
+   */
+  readonly connReuseAuto?: { readonly later?: 2 };
   /** `ipvsadm --set` in seconds; undefined keeps the kernel's value. */
   readonly timeouts?: IpvsTimeouts;
   /** The ip_vs module parameter conn_tab_bits. */
@@ -174,7 +177,9 @@ export function directorSettings(spec: DirectorBaseSpec): HostSettings {
     addresses: spec.vips,
     routes: [],
     defaultRoutes: [],
-    hostDecidedSysctls: spec.kernel.connReuseAuto ? { keys: ['net.ipv4.vs.conn_reuse_mode'], up: 'lvs_conn_reuse_auto' } : undefined,
+    hostDecidedSysctls: spec.kernel.connReuseAuto
+      ? { keys: ['net.ipv4.vs.conn_reuse_mode'], up: `lvs_conn_reuse_auto${spec.kernel.connReuseAuto.later === undefined ? '' : ` ${spec.kernel.connReuseAuto.later}`}` }
+      : undefined,
   };
 }
 
