@@ -185,34 +185,45 @@ export function pairSuite(p: PairLab, options: { readonly join?: boolean } = {})
       const { on, other } = active();
       const rip = p.webs[0].address.split('/')[0];
       const inTable = (h: string) => rules(h).some((l) => l.includes(` -r ${rip}:80 `));
-      // A fixed client port per request, HTTP/1.0 so the server closes first and the port is free again at once: `port first-word-of-the-page`, or `port failed CURL-STATUS`.
+      // A fixed client port per request: `port first-word-of-the-page`, or `port failed REASON`.
+      // A port the client closed first is in its TIME_WAIT for 60 s: it is reused as a busy client reuses it (SO_REUSEADDR and tcp_tw_reuse), which curl cannot do.
       const ports = Array.from({ length: 10 }, (_, i) => 20000 + i);
+      const firstWord = `awk 'NR == 1 && $2 != 200 { exit } body { w = $1; exit } /^\\r?$/ { body = 1 } END { print (w == "" ? "failed no-page" : w) }'`;
       const fromEachPort = () =>
         sortedLines(
-          sh(p.client, `for port in ${ports.join(' ')}; do if page=$(curl -0 -sf --connect-timeout 4 -m 6 --local-port $port http://${VIP}/); then echo "$port \${page%%[[:space:]]*}"; else echo "$port failed $?"; fi; done`),
+          sh(
+            p.client,
+            `for port in ${ports.join(' ')}; do if page=$(printf 'GET / HTTP/1.0\\r\\n\\r\\n' | socat -T 6 - TCP:${VIP}:80,sourceport=$port,reuseaddr,connect-timeout=4); then echo "$port $(printf '%s\\n' "$page" | ${firstWord})"; else echo "$port failed $?"; fi; done`,
+          ),
         );
-      // Only the backup loses web1 (its frames go to a MAC nobody has): its check times out and takes web1 out while the active director keeps sending to it.
-      // (A blackhole route would not do: keepalived 2.2.7 takes a refused connect() for "socket bind failed" and checks again, keeping the server.)
-      sh(other, `ip neigh replace ${rip} lladdr 02:00:00:00:00:01 dev ${webLink(other)} nud permanent`);
-      secondsUntil(`${rip} out of ${other}'s table`, () => !inTable(other), 30);
-      const first = fromEachPort();
-      expect(first.filter((l) => !/ web[12]$/.test(l))).toEqual([]);
-      const toWeb1 = first.filter((l) => l.endsWith(' web1')).map((l) => l.split(' ')[0]);
-      expect(toWeb1.length).toBeGreaterThan(0);
-      // The backup holds those connections with no real server bound to them; web1 returns to its table, which does not bind them.
-      secondsUntil(`the connections to web1 synchronised to ${other}`, () => toWeb1.every((port) => sh(other, 'ipvsadm -Lnc').includes(`:${port} ${VIP}:80 ${rip}:80`)), 10);
-      sh(other, `ip neigh del ${rip} dev ${webLink(other)}`);
-      secondsUntil(`${rip} back in ${other}'s table`, () => inTable(other), 30);
-      lab('link', on, p.dev, 'down');
-      let second: string[];
+      const twReuse = sh(p.client, 'sysctl -n net.ipv4.tcp_tw_reuse').trim();
+      sh(p.client, 'sysctl -qw net.ipv4.tcp_tw_reuse=1');
       try {
-        secondsUntil(`${other} holds the VIPs`, () => allOn() === other, 60);
-        second = fromEachPort();
+        // Only the backup loses web1 (its frames go to a MAC nobody has): its check times out and takes web1 out while the active director keeps sending to it.
+        // (A blackhole route would not do: keepalived 2.2.7 takes a refused connect() for "socket bind failed" and checks again, keeping the server.)
+        sh(other, `ip neigh replace ${rip} lladdr 02:00:00:00:00:01 dev ${webLink(other)} nud permanent`);
+        secondsUntil(`${rip} out of ${other}'s table`, () => !inTable(other), 30);
+        const first = fromEachPort();
+        expect(first.filter((l) => !/ web[12]$/.test(l))).toEqual([]);
+        const toWeb1 = first.filter((l) => l.endsWith(' web1')).map((l) => l.split(' ')[0]);
+        expect(toWeb1.length).toBeGreaterThan(0);
+        // The backup holds those connections with no real server bound to them; web1 returns to its table, which does not bind them.
+        secondsUntil(`the connections to web1 synchronised to ${other}`, () => toWeb1.every((port) => sh(other, 'ipvsadm -Lnc').includes(`:${port} ${VIP}:80 ${rip}:80`)), 10);
+        sh(other, `ip neigh del ${rip} dev ${webLink(other)}`);
+        secondsUntil(`${rip} back in ${other}'s table`, () => inTable(other), 30);
+        lab('link', on, p.dev, 'down');
+        let second: string[];
+        try {
+          secondsUntil(`${other} holds the VIPs`, () => allOn() === other, 60);
+          second = fromEachPort();
+        } finally {
+          lab('link', on, p.dev, 'up');
+        }
+        // TUN: with conn_reuse_mode 1 the new master drops every SYN of the ports that went to web1 (an entry without a destination cannot be tunnelled).
+        expect(second.filter((l) => !/ web[12]$/.test(l))).toEqual([]);
       } finally {
-        lab('link', on, p.dev, 'up');
+        sh(p.client, `sysctl -qw net.ipv4.tcp_tw_reuse=${twReuse}`);
       }
-      // TUN: with conn_reuse_mode 1 the new master drops every SYN of the ports that went to web1 (an entry without a destination cannot be tunnelled).
-      expect(second.filter((l) => !/ web[12]$/.test(l))).toEqual([]);
       // Back as backup, with its whole table again before the next failover needs it.
       secondsUntil(`${on} backup with the declared table`, () => allOn() === other && sortedLines(sh(on, 'ipvsadm -Sn')).join() === declared().join(), 60);
     });
