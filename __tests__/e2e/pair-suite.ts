@@ -13,8 +13,11 @@ import { LoadLoop, LoadResult, PairLab, SlowDownloads, lab, labAppProject, leave
 
 const SIZE = 2_000_000;
 
-/** `join`: the first director is deployed on its own, and the second joins it under load. */
-export function pairSuite(p: PairLab, options: { readonly join?: boolean } = {}): void {
+/**
+ * `join`: the first director is deployed on its own, and the second joins it under load.
+ * `preemptDelay`: the first director, back as backup, takes the VIPs back after a preempt delay.
+ */
+export function pairSuite(p: PairLab, options: { readonly join?: boolean; readonly preemptDelay?: boolean } = {}): void {
   const STACK = 'pair-stack';
   const VIP = p.vip;
   const DIRECTORS = p.directors.map((d) => d.host);
@@ -287,6 +290,50 @@ export function pairSuite(p: PairLab, options: { readonly join?: boolean } = {})
       active();
       for (const h of DIRECTORS) expect({ h, rules: rules(h) }).toEqual({ h, rules: declared() });
     });
+
+    if (options.preemptDelay) {
+      it('with a preempt delay the first director, back as backup, takes the VIPs after the delay: no request lost, downloads in flight complete', () => {
+        const DELAY = 10;
+        const [first, second] = DIRECTORS;
+        // The second must be active, as after a failure of the first.
+        if (allOn() === first) {
+          lab('link', first, p.dev, 'down');
+          try {
+            secondsUntil(`${second} holds the VIPs`, () => allOn() === second, 60);
+          } finally {
+            lab('link', first, p.dev, 'up');
+          }
+          secondsUntil(`${first} backup with the declared table`, () => allOn() === second && rules(first).join() === declared().join(), 60);
+        }
+        // 80 s each, to be in flight through the deploy and the preemption.
+        const slow = VIPS.map((v) => new SlowDownloads(p.client, v, '/big.bin', SIZE / 80));
+        for (const d of slow) d.startOne();
+        secondsUntil(`the downloads synchronised to ${first}`, () => VIPS.every((v) => synced(first, v) >= 1), 20);
+        // keepalived logs with microseconds: its reload, then the instance becoming master.
+        const since = sh(first, 'date +%s').trim();
+        project.env = { LVS_PAIR: JSON.stringify({ preempt: DELAY }) };
+        const { value: inFlight, loads: l } = underLoad(loads, () => {
+          project.deploy(STACK);
+          secondsUntil(`${first} takes the VIPs back`, () => allOn() === first, 60);
+          const established = VIPS.map((v) => synced(first, v));
+          sh(p.client, 'sleep 3');
+          return established;
+        });
+        // The downloads were still going when the VIPs moved, now through the first director.
+        expect(inFlight.every((n) => n >= 1)).toBe(true);
+        const log = sh(first, `journalctl -u keepalived -o short-unix --no-pager --since @${since}`);
+        const at = (re: RegExp) => Number(log.split('\n').find((line) => re.test(line))?.split(' ')[0]);
+        const waited = at(/\(VI_60\) Entering MASTER STATE/) - at(/Reloading/);
+        const downloads = slow.map((d) => d.results());
+        VIPS.forEach((v, i) => row(`${first} preempts ${DELAY} s after its reload (${waited.toFixed(1)} s)`, '-', l[i], v, downloads[i].join(', ')));
+        // The delay comes on top of VRRP's master-down interval (three advertisements and a skew).
+        expect(waited).toBeGreaterThanOrEqual(DELAY);
+        VIPS.forEach((vip, i) => expect({ vip, failed: l[i].failed, downloads: downloads[i] }).toEqual({ vip, failed: [], downloads: [`200 ${SIZE}`] }));
+        project.env = {};
+        project.deploy(STACK);
+        expect(allOn()).toBe(first);
+      });
+    }
 
     it('destroy stops keepalived on both and returns every host to its state before', () => {
       for (const h of WEBS) sh(h, `rm -f ${docroot}/big.bin`);
