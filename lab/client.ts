@@ -265,6 +265,14 @@ function fileSafe(address: string): string {
 }
 
 /**
+ * From `client`, one datagram to vip:port per source port in turn (lab/udp-ask.pl):
+ * the first line of each answer, or `no answer`.
+ */
+export function udpAnswers(client: string, vip: string, port: number, sourcePorts: readonly number[]): string[] {
+  return sh(client, `perl - ${vip} ${port} ${sourcePorts.join(' ')}`, readFileSync(join(LAB, 'udp-ask.pl'), 'utf8')).trim().split('\n');
+}
+
+/**
  * A bounded HTTP load loop from a lab client against a VIP (lab/load.pl):
  * started before a step, stopped after it, every failed request recorded.
  * It runs on the client host, so it goes on while a deploy blocks this process.

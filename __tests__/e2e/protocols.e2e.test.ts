@@ -11,7 +11,7 @@
  */
 import { join } from 'path';
 import { readStack } from '../../synth/read';
-import { labAppProject, curlVip, lab, leaveHostsAsFound, requireLab, sh, snapshot, sortedLines, waitFor } from '../../lab/client';
+import { labAppProject, curlVip, lab, leaveHostsAsFound, requireLab, sh, snapshot, sortedLines, udpAnswers, waitFor } from '../../lab/client';
 
 jest.setTimeout(900_000);
 
@@ -54,8 +54,7 @@ for (const n of [1, 2]) {
 `;
 
 /** Answers to one UDP datagram per source port, in order. */
-const udp = (vip: string, ports: number[]) =>
-  sh('dr-client', ports.map((p) => `echo q | socat -t 2 - UDP4:${vip}:5353,sourceport=${p},reuseaddr || echo FAILED`).join('\n')).trim().split('\n');
+const udp = (vip: string, ports: number[]) => udpAnswers('dr-client', vip, 5353, ports);
 
 describe('UDP and SCTP services on the lab kernel', () => {
   const project = labAppProject(STACK, APP);

@@ -8,7 +8,7 @@
  *
  * @lab tun
  */
-import { labAppProject, leaveHostsAsFound, requireLab, secondsUntil, sh, snapshot } from '../../lab/client';
+import { labAppProject, leaveHostsAsFound, requireLab, secondsUntil, sh, snapshot, udpAnswers } from '../../lab/client';
 
 jest.setTimeout(900_000);
 
@@ -50,8 +50,7 @@ for (const n of [1, 2]) {
 /** Whether the server at `rip` is in the kernel's entries of the UDP service on `port`. */
 const inTable = (rip: string, port: number) => sh('tun-director', `ipvsadm -Ln -u ${VIP}:${port}`).includes(`-> ${rip}:${port} `);
 /** Answers to one datagram per source port to the VIP, in order. */
-const ask = (port: number, sourcePorts: number[]) =>
-  sh('tun-client', sourcePorts.map((p) => `echo q | socat -t 2 - UDP4:${VIP}:${port},sourceport=${p},reuseaddr || echo FAILED`).join('\n')).trim().split('\n');
+const ask = (port: number, sourcePorts: number[]) => udpAnswers('tun-client', VIP, port, sourcePorts);
 
 /** On web `i`, on `port`: answering listeners on the VIP and on its own address, or on its own address one that never answers. */
 const listen = (i: number, port: number, how: 'answer' | 'silent') => {
