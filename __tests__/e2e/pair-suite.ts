@@ -305,8 +305,8 @@ export function pairSuite(p: PairLab, options: { readonly join?: boolean; readon
           }
           secondsUntil(`${first} backup with the declared table`, () => allOn() === second && rules(first).join() === declared().join(), 60);
         }
-        // 80 s each, to be in flight through the deploy and the preemption.
-        const slow = VIPS.map((v) => new SlowDownloads(p.client, v, '/big.bin', SIZE / 80));
+        // 120 s each, to be in flight through the deploy and the preemption on a busy machine (about 25 s on an idle one).
+        const slow = VIPS.map((v) => new SlowDownloads(p.client, v, '/big.bin', SIZE / 120));
         for (const d of slow) d.startOne();
         secondsUntil(`the downloads synchronised to ${first}`, () => VIPS.every((v) => synced(first, v) >= 1), 20);
         // keepalived logs with microseconds: its reload, then the instance becoming master.
